@@ -1,0 +1,102 @@
+/* config.h - saccade's experiment configuration: INI files with sections
+ * [data] [model] [train], strictly checked.
+ *
+ * Every key has a type, a default, a range (or a set of allowed words) and a
+ * one-line description, held in one table in config.c; README's key table is
+ * generated from it (`saccade config --doc`). Unknown sections or keys, values
+ * of the wrong type and out-of-range values are errors naming file:line, the
+ * key, the value found and what was expected. A failed load or override leaves
+ * the config unchanged.
+ */
+#ifndef SACCADE_EXPERIMENTS_CONFIG_H
+#define SACCADE_EXPERIMENTS_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "nets/err.h"
+
+#define SC_CFG_STR 256
+
+typedef struct sc_config {
+    /* [data] */
+    char dataset[16];        /* mnist | fashion */
+    char data_dir[SC_CFG_STR]; /* folder with the idx files; "" = the dataset's default */
+    char canvas[16];         /* plain | translated | cluttered */
+    int canvas_size;         /* W for translated/cluttered */
+    int distractors;         /* cluttered */
+    int distractor_size;     /* cluttered */
+    int val_size;            /* held-out training images */
+    int max_train;           /* 0 = all; else use only the first max_train training images */
+
+    /* [model] */
+    char kind[16];           /* ram */
+    int glimpses;            /* T */
+    int glimpse_size;        /* g */
+    int scales;              /* k */
+    int glimpse_hidden;      /* h_g width */
+    int loc_hidden;          /* h_l width */
+    int glimpse_out;         /* g_t width */
+    char core[8];            /* rnn | lstm */
+    int hidden;              /* core width */
+    char loc_net[8];         /* linear | mlp */
+    int loc_net_hidden;      /* mlp hidden width */
+    float loc_std;           /* policy std */
+    float loc_std_final;     /* 0 = no annealing; else std decays linearly to it over training */
+    char first_loc[8];       /* random | center */
+    int baseline;            /* bool */
+    int reinforce;           /* bool; false = random glimpses */
+    float reinforce_weight;
+    int mc_samples;          /* M at test time */
+
+    /* [train] */
+    uint64_t seed;
+    int threads;
+    int epochs;
+    int batch_size;
+    char optimizer[8];       /* adam | sgd */
+    float lr;
+    char lr_schedule[16];    /* constant | linear | step | plateau */
+    float lr_final;
+    int lr_step_epochs;
+    float lr_gamma;
+    int lr_patience;
+    float momentum;
+    float weight_decay;
+    float clip;              /* 0 = off */
+    int early_stop;          /* epochs without validation improvement; 0 = off */
+    int log_every;           /* steps between progress/log rows */
+
+    /* provenance (not keys) */
+    char source_path[SC_CFG_STR]; /* last file loaded, "" if none */
+} sc_config;
+
+/* Fills every key with its default. */
+void sc_config_defaults(sc_config *c);
+
+/* Applies the INI file at path on top of c. Errors (SC_EIO, SC_ECONFIG) name
+ * path:line. On error c is unchanged. Records source_path. */
+int sc_config_load(sc_config *c, const char *path, sc_err *err);
+
+/* Applies one override "section.key=value" (as `--set`). On error c is unchanged. */
+int sc_config_set(sc_config *c, const char *assignment, sc_err *err);
+
+/* Cross-key checks that a single key's range cannot express (e.g. distractor_size
+ * larger than the digit, canvas smaller than the digit, lr_final > lr). */
+int sc_config_validate(const sc_config *c, sc_err *err);
+
+/* Writes the fully resolved configuration as an INI file (every key, in table
+ * order, with sections) to f. Loading that text again gives an equal config. */
+int sc_config_write(const sc_config *c, FILE *f);
+
+/* The same text in a malloc'd NUL-terminated string (caller frees), or NULL. */
+char *sc_config_to_string(const sc_config *c);
+
+/* Writes the key reference as a Markdown table: section, key, type, default,
+ * range or allowed values, description. */
+void sc_config_doc(FILE *f);
+
+/* The data folder to use: data_dir if set, else the dataset's default
+ * ("data/mnist" for mnist, "/usr/share/datasets/fashion-mnist" for fashion). */
+const char *sc_config_data_dir(const sc_config *c);
+
+#endif
