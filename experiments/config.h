@@ -77,6 +77,10 @@ void sc_config_defaults(sc_config *c);
  * path:line. On error c is unchanged. Records source_path. */
 int sc_config_load(sc_config *c, const char *path, sc_err *err);
 
+/* Applies INI text on top of c, as sc_config_load does for a file; errors
+ * name `name:line` (e.g. the model file the text came from). */
+int sc_config_load_string(sc_config *c, const char *text, const char *name, sc_err *err);
+
 /* Applies one override "section.key=value" (as `--set`). On error c is unchanged. */
 int sc_config_set(sc_config *c, const char *assignment, sc_err *err);
 

@@ -1,0 +1,110 @@
+/* ram.h - the recurrent attention model (RAM) of Mnih et al. (2014).
+ *
+ * Per glimpse t = 0..T-1, for a batch of B canvases (B, Hc, Wc):
+ *   rho_t = retina(x, l_t)                           (B, G)    G = k g g
+ *   hg_t  = ReLU(rho_t Wg^T + bg)                    (B, HG)
+ *   hl_t  = ReLU(l_t Wl^T + bl)                      (B, HL)
+ *   g_t   = ReLU([hg_t, hl_t] Wa^T + ba)             (B, GO)
+ *   h_t   = core(g_t, h_{t-1})                        (B, H)   rnn: ReLU(Wx g + Wh h + b); or lstm
+ *   for t < T-1 (a location that will be looked at):
+ *     mu_t  = tanh(f(sg(h_t)))                         (B, 2)   f linear or 2-layer MLP
+ *     s_t   = mu_t + std eps,  l_{t+1} = clamp(s_t, -1, 1)
+ *     b_t   = sg(h_t) Wb^T + bb                        (B)      the baseline
+ * and after the last glimpse logp = log_softmax(h_{T-1} Wc^T + bc).
+ * sg() stops gradients: the core learns from the classifier only, the
+ * location net from REINFORCE only, the baseline from its MSE only.
+ * l_0 is uniform in [-1,1]^2 (or the centre). With reinforce off the model
+ * takes random glimpses: every l_t uniform, no location net, no baseline.
+ *
+ * Loss (hybrid, per batch mean):
+ *   L = CE(logp, y)
+ *     + w * (-1/B) sum_b sum_{t<T-1} (R_b - b_{t,b}) log pi(s_t | mu_t)  (R - b constant)
+ *     + 1/(B(T-1)) sum_{b,t} (b_{t,b} - R_b)^2
+ * with R_b = 1 if argmax logp_b = y_b else 0.
+ *
+ * Activations are stored (T, B, *) in one buffer sized for max_batch at
+ * creation; forward and backward allocate nothing.
+ */
+#ifndef SACCADE_AGENT_RAM_H
+#define SACCADE_AGENT_RAM_H
+
+#include "nets/err.h"
+#include "nets/params.h"
+#include "nets/rng.h"
+
+typedef enum { SC_CORE_RNN = 0, SC_CORE_LSTM = 1 } sc_core_kind;
+
+typedef struct sc_ram_cfg {
+    int img_h, img_w;        /* canvas size */
+    int num_classes;         /* C */
+    int glimpses;            /* T >= 1 */
+    int glimpse_size;        /* g */
+    int scales;              /* k */
+    int glimpse_hidden;      /* HG */
+    int loc_hidden;          /* HL */
+    int glimpse_out;         /* GO */
+    sc_core_kind core;
+    int hidden;              /* H */
+    int loc_mlp;             /* 0: mu = tanh(linear(h)); 1: tanh(linear(ReLU(linear(h)))) */
+    int loc_net_hidden;      /* LH, for loc_mlp */
+    int first_center;        /* l_0 = (0,0) instead of uniform */
+    int baseline;            /* learn and subtract a baseline */
+    int reinforce;           /* 0: random glimpses, no location learning */
+    float reinforce_weight;  /* w */
+    int max_batch;           /* largest B passed to forward */
+} sc_ram_cfg;
+
+/* Per-batch statistics of the last forward with labels. */
+typedef struct sc_ram_stats {
+    double xent;          /* mean cross-entropy */
+    double reinforce;     /* mean REINFORCE surrogate -sum_t (R-b) log pi (without w) */
+    double baseline_mse;  /* mean (b - R)^2 */
+    double reward;        /* mean R = training accuracy of this batch */
+    double adv_var;       /* variance of R - b over (b, t) */
+    int correct;          /* number of correct predictions */
+} sc_ram_stats;
+
+typedef struct sc_ram sc_ram;
+
+/* Creates a model with parameters declared and allocated (zero; call
+ * sc_ram_init_params). Errors: SC_EARG for bad sizes, SC_ENOMEM. */
+int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err);
+void sc_ram_free(sc_ram *m);  /* accepts NULL */
+
+const sc_ram_cfg *sc_ram_config(const sc_ram *m);
+/* The parameter store (data and grad buffers, named views). Owned by m. */
+sc_params *sc_ram_params(sc_ram *m);
+
+/* Every weight and bias U(+-1/sqrt(fan_in)), as PyTorch's nn.Linear. */
+void sc_ram_init_params(sc_ram *m, sc_rng *r);
+
+/* Forward pass over x (B, img_h, img_w), B <= max_batch. Draws l_0 and the
+ * policy noise from r. If fixed_loc (T, B, 2) is non-NULL its rows are used as
+ * the samples s_{t-1} (and clamped into l_t) instead of drawing: for gradient
+ * checks and replay. labels (B) may be NULL (no loss; st may be NULL).
+ * Returns SC_OK or SC_EARG (B out of range). */
+int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std,
+                   sc_rng *r, const float *fixed_loc, sc_ram_stats *st);
+
+/* Backward of the loss of the last forward (which must have had labels):
+ * ADDS into sc_ram_params(m)->grad. std must equal the forward's. */
+void sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
+
+/* Results of the last forward. Per-step buffers are (T, max_batch, *): step t
+ * of example b is at (t * max_batch + b) * width; rows b >= B are stale. */
+const float *sc_ram_logp(const sc_ram *m);       /* (B, C) log-probabilities */
+const float *sc_ram_locations(const sc_ram *m);  /* (T, B, 2) locations looked at */
+const float *sc_ram_samples(const sc_ram *m);    /* (T, B, 2) unclamped samples; row t is s_{t-1}, row 0 = l_0 */
+const float *sc_ram_step_logp(const sc_ram *m);  /* (T, B, C) classifier applied to every h_t */
+void sc_ram_step_probs_enable(sc_ram *m, int on); /* compute step_logp in forward (off by default) */
+
+/* Inference with M samples: logp_avg (B, C) = mean over M forward passes of
+ * logp; pred (B) its argmax. Returns the number of correct predictions when
+ * labels is non-NULL (else 0), or a negative SC_E* code. */
+int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, float std,
+                   sc_rng *r, float *logp_avg, int *pred);
+
+/* Multiply-adds per image of one forward pass (inference), analytic. */
+double sc_ram_macs(const sc_ram_cfg *cfg);
+
+#endif

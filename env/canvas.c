@@ -1,0 +1,124 @@
+/* canvas.c - the paper's input tasks (plain, translated, cluttered), built per
+ * batch from the dataset's bytes.
+ *
+ * For example b everything random comes from one generator,
+ * sc_rng_derive(seed, keys[b]), drawn in this fixed order:
+ *   target position   px = U{0..W-w}, py = U{0..W-h}          (translated, cluttered)
+ *   per distractor    source image pool[U{0..npool-1}],
+ *                     crop offset  ox = U{0..w-d}, oy = U{0..h-d},
+ *                     canvas spot  cx = U{0..W-d}, cy = U{0..W-d}
+ * so a canvas depends only on (seed, key, cfg, images), never on the batch it
+ * is built in. The canvas is zeroed, distractor crops are added, the target is
+ * added on top, and the sum is clipped to [0,1]:
+ *   out = min(1, sum_i crop_i / 255 + target / 255).
+ * Paper settings: translated 60x60; cluttered 60x60 with 4 distractors or
+ * 100x100 with 8, d = 8.
+ *
+ * If pool is NULL or npool <= 0, distractors are drawn from all of src.
+ *
+ * Not here: choosing keys for an epoch (see sc_canvas_key) or the glimpse
+ * sensor (retina.c).
+ */
+#include "canvas.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "idx.h"
+
+/* Largest canvas side accepted by sc_canvas_check (keeps B*W*W well inside int). */
+#define CANVAS_MAX_SIDE 4096
+
+int sc_canvas_side(const sc_canvas_cfg *cfg, int img_side) {
+    return cfg->kind == SC_CANVAS_PLAIN ? img_side : cfg->size;
+}
+
+/* Bit layout: split in bits 56..63, epoch in bits 32..55, index in bits 0..31,
+ * so keys are distinct for split in 0..255, epoch in 0..2^24-1 and any 32-bit
+ * index. sc_rng_derive mixes the key, so the plain layout is fine as a stream. */
+uint64_t sc_canvas_key(int split, int epoch, int index) {
+    return ((uint64_t)(uint8_t)split << 56) | ((uint64_t)((uint32_t)epoch & 0xFFFFFFu) << 32) |
+           (uint64_t)(uint32_t)index;
+}
+
+int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err) {
+    if (!cfg || !src) return sc_errf(err, SC_EARG, "canvas: NULL configuration or images");
+    if (src->n < 1 || !src->pix)
+        return sc_errf(err, SC_EARG, "canvas: no source images (expected at least 1, found %d)", src->n);
+    if (src->h != src->w || src->h < 1)
+        return sc_errf(err, SC_EARG, "canvas: images are %dx%d (expected square images)", src->h, src->w);
+    int side = src->h;
+    switch (cfg->kind) {
+    case SC_CANVAS_PLAIN:
+        return SC_OK;
+    case SC_CANVAS_TRANSLATED:
+    case SC_CANVAS_CLUTTERED:
+        break;
+    default:
+        return sc_errf(err, SC_EARG, "canvas: unknown kind %d (expected 0 plain, 1 translated, 2 cluttered)",
+                       (int)cfg->kind);
+    }
+    if (cfg->size < side || cfg->size > CANVAS_MAX_SIDE)
+        return sc_errf(err, SC_EARG, "canvas: size %d (expected %d..%d for %dx%d images)", cfg->size, side,
+                       CANVAS_MAX_SIDE, side, side);
+    if (cfg->kind == SC_CANVAS_CLUTTERED) {
+        if (cfg->distractors < 0)
+            return sc_errf(err, SC_EARG, "canvas: %d distractors (expected >= 0)", cfg->distractors);
+        if (cfg->distractor_size < 1 || cfg->distractor_size > side)
+            return sc_errf(err, SC_EARG, "canvas: distractor size %d (expected 1..%d, the image side)",
+                           cfg->distractor_size, side);
+    }
+    return SC_OK;
+}
+
+/* out[(cy+r)*W + cx+c] += img[(oy+r)*iw + ox+c] / 255 for r < ph, c < pw. */
+static void add_patch(float *out, int W, int cx, int cy, const uint8_t *img, int iw, int ox, int oy,
+                      int pw, int ph) {
+    for (int r = 0; r < ph; r++) {
+        float *o = out + (size_t)(cy + r) * W + cx;
+        const uint8_t *p = img + (size_t)(oy + r) * iw + ox;
+        for (int c = 0; c < pw; c++) o[c] += (float)p[c] / 255.0f;
+    }
+}
+
+void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
+                     const int *idx, const uint64_t *keys, int B, const int *pool, int npool,
+                     uint64_t seed) {
+    const int h = src->h, w = src->w;
+    const size_t npix = (size_t)h * w;
+    const int W = sc_canvas_side(cfg, w);
+    const size_t cpix = (size_t)W * W;
+    for (int b = 0; b < B; b++) {
+        float *o = out + (size_t)b * cpix;
+        const uint8_t *img = src->pix + (size_t)idx[b] * npix;
+        if (cfg->kind == SC_CANVAS_PLAIN) {
+            sc_u8_to_float(o, img, npix);
+            if (pos) pos[2 * b] = pos[2 * b + 1] = 0;
+            continue;
+        }
+        sc_rng r;
+        sc_rng_derive(&r, seed, keys[b]);
+        int px = (int)sc_rng_int(&r, (uint32_t)(W - w + 1));
+        int py = (int)sc_rng_int(&r, (uint32_t)(W - h + 1));
+        memset(o, 0, cpix * sizeof *o);
+        if (cfg->kind == SC_CANVAS_CLUTTERED) {
+            const int d = cfg->distractor_size;
+            for (int i = 0; i < cfg->distractors; i++) {
+                int k = (pool && npool > 0) ? pool[sc_rng_int(&r, (uint32_t)npool)]
+                                            : (int)sc_rng_int(&r, (uint32_t)src->n);
+                int ox = (int)sc_rng_int(&r, (uint32_t)(w - d + 1));
+                int oy = (int)sc_rng_int(&r, (uint32_t)(h - d + 1));
+                int cx = (int)sc_rng_int(&r, (uint32_t)(W - d + 1));
+                int cy = (int)sc_rng_int(&r, (uint32_t)(W - d + 1));
+                add_patch(o, W, cx, cy, src->pix + (size_t)k * npix, w, ox, oy, d, d);
+            }
+        }
+        add_patch(o, W, px, py, img, w, 0, 0, w, h);
+        if (cfg->kind == SC_CANVAS_CLUTTERED)
+            for (size_t i = 0; i < cpix; i++) o[i] = o[i] > 1.0f ? 1.0f : o[i];
+        if (pos) {
+            pos[2 * b] = px;
+            pos[2 * b + 1] = py;
+        }
+    }
+}

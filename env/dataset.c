@@ -1,0 +1,238 @@
+/* dataset.c - image datasets, the train/validation split and minibatches.
+ *
+ * An sc_images pairs an image IDX file (n x h x w bytes) with its label IDX
+ * file (n bytes). An sc_dataset holds the training and test files plus three
+ * index lists: validation = the first n_val entries of a permutation of the
+ * training images drawn from sc_rng_derive(seed, SPLIT_STREAM), train = all
+ * the others; both lists are sorted ascending, so they are sets and the split
+ * does not depend on anything but (n, n_val, seed).
+ *
+ * A batcher walks a pool of indices in minibatches; epoch e's order is the
+ * pool shuffled by sc_rng_derive(seed, e), so any epoch can be replayed alone;
+ * sc_batcher_init leaves the batcher at the start of epoch 0.
+ *
+ * Ownership: sc_dataset_from_images always takes *train and *test, on success
+ * and on failure alike (on failure they are freed); both are left zeroed.
+ *
+ * Not here: canvases (canvas.c) and any float conversion of pixels.
+ */
+#include "dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "idx.h"
+
+/* Sub-stream of `seed` that chooses the validation images. */
+#define SPLIT_STREAM 0x5A11D5E7ull
+
+int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, sc_err *err) {
+    memset(out, 0, sizeof *out);
+    sc_idx im, lb;
+    int rc = sc_idx_read(images_path, &im, err);
+    if (rc != SC_OK) return rc;
+    rc = sc_idx_read(labels_path, &lb, err);
+    if (rc != SC_OK) {
+        sc_idx_free(&im);
+        return rc;
+    }
+    if (im.ndim != 3)
+        rc = sc_errf(err, SC_EFORMAT, "%s: images must be 3-D (expected n x h x w, found %d dimensions)",
+                     images_path, im.ndim);
+    else if (lb.ndim != 1)
+        rc = sc_errf(err, SC_EFORMAT, "%s: labels must be 1-D (expected n, found %d dimensions)",
+                     labels_path, lb.ndim);
+    else if (im.dims[0] != lb.dims[0])
+        rc = sc_errf(err, SC_EFORMAT,
+                     "image/label count mismatch: %s has %d images, %s has %d labels (expected equal counts)",
+                     images_path, im.dims[0], labels_path, lb.dims[0]);
+    if (rc != SC_OK) {
+        sc_idx_free(&im);
+        sc_idx_free(&lb);
+        return rc;
+    }
+    int maxl = 0;
+    for (size_t i = 0; i < lb.size; i++)
+        if (lb.data[i] > maxl) maxl = lb.data[i];
+    out->n = im.dims[0];
+    out->h = im.dims[1];
+    out->w = im.dims[2];
+    out->pix = im.data;
+    out->labels = lb.data;
+    out->num_classes = maxl + 1;
+    return SC_OK;
+}
+
+void sc_images_free(sc_images *im) {
+    if (!im) return;
+    free(im->pix);
+    free(im->labels);
+    memset(im, 0, sizeof *im);
+}
+
+/* Finds dir/name or dir/name.gz (raw preferred) into path[len]. */
+static int find_file(char *path, size_t len, const char *dir, const char *name, sc_err *err) {
+    struct stat st;
+    int n = snprintf(path, len, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= len)
+        return sc_errf(err, SC_EARG, "%s: directory name too long (expected under %zu characters)", dir,
+                       len - 32);
+    if (stat(path, &st) == 0) return SC_OK;
+    n = snprintf(path, len, "%s/%s.gz", dir, name);
+    if (n < 0 || (size_t)n >= len)
+        return sc_errf(err, SC_EARG, "%s: directory name too long (expected under %zu characters)", dir,
+                       len - 32);
+    if (stat(path, &st) == 0) return SC_OK;
+    return sc_errf(err, SC_EIO,
+                   "%s: missing dataset file %s (expected %s/%s or %s/%s.gz, found neither); run scripts/setup.sh to download the datasets",
+                   dir, name, dir, name, dir, name);
+}
+
+int sc_dataset_load(sc_dataset *ds, const char *dir, int n_val, uint64_t seed, sc_err *err) {
+    static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    memset(ds, 0, sizeof *ds);
+    if (!dir) return sc_errf(err, SC_EARG, "sc_dataset_load: directory is NULL");
+    if (n_val < 0)
+        return sc_errf(err, SC_EARG, "%s: validation size %d (expected >= 0)", dir, n_val);
+    char paths[4][4096];
+    for (int i = 0; i < 4; i++) {
+        int rc = find_file(paths[i], sizeof paths[i], dir, names[i], err);
+        if (rc != SC_OK) return rc;
+    }
+    sc_images train, test;
+    int rc = sc_images_load(&train, paths[0], paths[1], err);
+    if (rc != SC_OK) return rc;
+    rc = sc_images_load(&test, paths[2], paths[3], err);
+    if (rc != SC_OK) {
+        sc_images_free(&train);
+        return rc;
+    }
+    if (test.h != train.h || test.w != train.w) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: test images are %dx%d (expected %dx%d like %s)", paths[2],
+                     test.h, test.w, train.h, train.w, paths[0]);
+        sc_images_free(&train);
+        sc_images_free(&test);
+        return rc;
+    }
+    return sc_dataset_from_images(ds, &train, &test, n_val, seed, err);
+}
+
+/* malloc that never returns NULL for n == 0 (so "allocated" is unambiguous). */
+static int *alloc_ints(int n) { return malloc((size_t)(n > 0 ? n : 1) * sizeof(int)); }
+
+int sc_dataset_from_images(sc_dataset *ds, sc_images *train, sc_images *test, int n_val,
+                           uint64_t seed, sc_err *err) {
+    memset(ds, 0, sizeof *ds);
+    int rc = SC_OK;
+    if (train->n < 1 || !train->pix || !train->labels)
+        rc = sc_errf(err, SC_EARG, "dataset: training set has %d images (expected at least 1)", train->n);
+    else if (n_val < 0 || n_val > train->n - 1)
+        rc = sc_errf(err, SC_EARG, "dataset: validation size %d (expected 0..%d for %d training images)",
+                     n_val, train->n - 1, train->n);
+    else if (test->n < 0 || (test->n > 0 && (!test->pix || !test->labels)))
+        rc = sc_errf(err, SC_EARG, "dataset: test set of %d images without pixel or label data", test->n);
+    else if (test->n > 0 && (test->h != train->h || test->w != train->w))
+        rc = sc_errf(err, SC_EARG, "dataset: test images are %dx%d (expected %dx%d like the training images)",
+                     test->h, test->w, train->h, train->w);
+    if (rc != SC_OK) {
+        sc_images_free(train);
+        sc_images_free(test);
+        return rc;
+    }
+    int n = train->n;
+    int *perm = alloc_ints(n);
+    unsigned char *is_val = calloc((size_t)n, 1);
+    ds->train_idx = alloc_ints(n - n_val);
+    ds->val_idx = alloc_ints(n_val);
+    ds->test_idx = alloc_ints(test->n);
+    if (!perm || !is_val || !ds->train_idx || !ds->val_idx || !ds->test_idx) {
+        free(perm);
+        free(is_val);
+        sc_dataset_free(ds);
+        sc_images_free(train);
+        sc_images_free(test);
+        return sc_errf(err, SC_ENOMEM, "dataset: out of memory for the index lists of %d images", n);
+    }
+    /* perm[0..n_val) are the validation images; flag them, then list both
+     * sets in ascending order. */
+    sc_rng r;
+    sc_rng_derive(&r, seed, SPLIT_STREAM);
+    for (int i = 0; i < n; i++) perm[i] = i;
+    sc_rng_shuffle(&r, perm, n);
+    for (int i = 0; i < n_val; i++) is_val[perm[i]] = 1;
+    int nt = 0, nv = 0;
+    for (int i = 0; i < n; i++) {
+        if (is_val[i]) ds->val_idx[nv++] = i;
+        else ds->train_idx[nt++] = i;
+    }
+    free(perm);
+    free(is_val);
+    for (int i = 0; i < test->n; i++) ds->test_idx[i] = i;
+    ds->n_train = nt;
+    ds->n_val = nv;
+    ds->n_test = test->n;
+    ds->train = *train;
+    ds->test = *test;
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    ds->num_classes = ds->train.num_classes > ds->test.num_classes ? ds->train.num_classes
+                                                                   : ds->test.num_classes;
+    return SC_OK;
+}
+
+int sc_batcher_init(sc_batcher *b, const int *pool, int n, int B, int shuffle, uint64_t seed,
+                    sc_err *err) {
+    memset(b, 0, sizeof *b);
+    if (n < 1 || !pool)
+        return sc_errf(err, SC_EARG, "batcher: pool of %d indices%s (expected at least 1)", n,
+                       pool ? "" : " (NULL)");
+    if (B < 1) return sc_errf(err, SC_EARG, "batcher: batch size %d (expected >= 1)", B);
+    b->order = alloc_ints(n);
+    if (!b->order)
+        return sc_errf(err, SC_ENOMEM, "batcher: out of memory for the order of %d indices", n);
+    b->pool = pool;
+    b->n = n;
+    b->B = B;
+    b->shuffle = shuffle != 0;
+    b->seed = seed;
+    sc_batcher_epoch(b, 0);
+    return SC_OK;
+}
+
+void sc_batcher_epoch(sc_batcher *b, int epoch) {
+    memcpy(b->order, b->pool, (size_t)b->n * sizeof(int));
+    if (b->shuffle) {
+        sc_rng r;
+        sc_rng_derive(&r, b->seed, (uint64_t)(int64_t)epoch);
+        sc_rng_shuffle(&r, b->order, b->n);
+    }
+    b->pos = 0;
+}
+
+int sc_batcher_next(sc_batcher *b, int *idx) {
+    int m = b->n - b->pos;
+    if (m > b->B) m = b->B;
+    if (m <= 0) return 0;
+    memcpy(idx, b->order + b->pos, (size_t)m * sizeof(int));
+    b->pos += m;
+    return m;
+}
+
+void sc_batcher_free(sc_batcher *b) {
+    if (!b) return;
+    free(b->order);
+    memset(b, 0, sizeof *b);
+}
+
+void sc_dataset_free(sc_dataset *ds) {
+    if (!ds) return;
+    sc_images_free(&ds->train);
+    sc_images_free(&ds->test);
+    free(ds->train_idx);
+    free(ds->val_idx);
+    free(ds->test_idx);
+    memset(ds, 0, sizeof *ds);
+}

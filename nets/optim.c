@@ -1,0 +1,175 @@
+/* optim.c - SGD with momentum, Adam, global-norm clipping and LR schedules (see optim.h).
+ *
+ * Every step is one loop over a flat buffer of n floats; the moments mirror the
+ * parameter buffer. Scalar bookkeeping (bias corrections, norms) is done in
+ * double. This file does not know about tensors or layers, and it never
+ * touches gradients except in sc_clip_grad_norm.
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* g' = g + wd p;  m = momentum m + g';  p -= lr m   (p -= lr g' when momentum == 0) */
+void sc_sgd_step(float *p, const float *g, float *m, size_t n, float lr, float momentum, float wd) {
+    if (momentum == 0.0f || !m) {
+        for (size_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        m[i] = momentum * m[i] + gi;
+        p[i] -= lr * m[i];
+    }
+}
+
+/* Adam with the L2 term of weight decay folded into the gradient (g' = g + wd p),
+ * as PyTorch's Adam(weight_decay=...):
+ *   m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2;
+ *   p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) */
+static void adam_step_wd(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                         float b1, float b2, float eps, float wd, long t) {
+    if (t < 1) t = 1;
+    float bc1 = (float)(1.0 - pow((double)b1, (double)t));
+    float bc2 = (float)(1.0 - pow((double)b2, (double)t));
+    float step = lr / bc1;                /* lr * mhat / m = lr / (1 - b1^t) */
+    float inv_bc2 = 1.0f / bc2;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step * m[i] / (sqrtf(v[i] * inv_bc2) + eps);
+    }
+}
+
+void sc_adam_step(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                  float b1, float b2, float eps, long t) {
+    adam_step_wd(p, g, m, v, n, lr, b1, b2, eps, 0.0f, t);
+}
+
+/* norm = sqrt(sum g^2);  if max_norm > 0 and norm > max_norm: g *= max_norm / norm */
+float sc_clip_grad_norm(float *g, size_t n, float max_norm) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0.0f && norm > max_norm) {
+        float scale = (float)(max_norm / norm);
+        for (size_t i = 0; i < n; i++) g[i] *= scale;
+    }
+    return (float)norm;
+}
+
+/* ---- optimizer state ------------------------------------------------------------ */
+
+/* A zeroed, 64-byte aligned array of n floats (at least 16), or NULL. */
+static float *alloc_moment(size_t n) {
+    size_t floats = (n + 15) / 16 * 16;
+    if (floats == 0) floats = 16;
+    if (floats > SIZE_MAX / sizeof(float)) return NULL;
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, floats * sizeof(float)) != 0) return NULL;
+    memset(mem, 0, floats * sizeof(float));
+    return mem;
+}
+
+int sc_optim_create(sc_optim *o, sc_opt_kind kind, size_t n, sc_err *err) {
+    memset(o, 0, sizeof *o);
+    if (kind != SC_OPT_SGD && kind != SC_OPT_ADAM)
+        return sc_errf(err, SC_EARG, "optim: unknown optimizer kind %d (expected SGD=0 or ADAM=1)",
+                       (int)kind);
+    o->kind = kind;
+    o->n = n;
+    o->momentum = 0.9f;
+    o->b1 = 0.9f;
+    o->b2 = 0.999f;
+    o->eps = 1e-8f;
+    o->weight_decay = 0.0f;
+    o->m = alloc_moment(n);
+    if (!o->m)
+        return sc_errf(err, SC_ENOMEM, "optim: cannot allocate the first moment (%zu floats)", n);
+    if (kind == SC_OPT_ADAM) {
+        o->v = alloc_moment(n);
+        if (!o->v) {
+            free(o->m);
+            o->m = NULL;
+            return sc_errf(err, SC_ENOMEM,
+                           "optim: cannot allocate the second moment (%zu floats)", n);
+        }
+    }
+    return SC_OK;
+}
+
+void sc_optim_step(sc_optim *o, float *p, const float *g, float lr) {
+    o->t++;
+    if (o->kind == SC_OPT_ADAM)
+        adam_step_wd(p, g, o->m, o->v, o->n, lr, o->b1, o->b2, o->eps, o->weight_decay, o->t);
+    else
+        sc_sgd_step(p, g, o->m, o->n, lr, o->momentum, o->weight_decay);
+}
+
+void sc_optim_free(sc_optim *o) {
+    if (!o) return;
+    free(o->m);
+    free(o->v);
+    o->m = o->v = NULL;
+    o->n = 0;
+    o->t = 0;
+}
+
+/* ---- learning-rate schedules ----------------------------------------------------- */
+
+void sc_lr_init(sc_lr_sched *s) {
+    memset(s, 0, sizeof *s);
+    s->kind = SC_LR_CONSTANT;
+    s->base = 1e-3f;
+    s->final_lr = 1e-3f;
+    s->total_steps = 0;
+    s->step_every = 0;
+    s->gamma = 0.1f;
+    s->patience = 10;
+    s->min_lr = 0.0f;
+    s->cur = s->base;
+    s->best = INFINITY;
+    s->bad_epochs = 0;
+}
+
+float sc_lr_at(const sc_lr_sched *s, long step) {
+    switch (s->kind) {
+    case SC_LR_LINEAR:
+        /* lr = base + (final - base) * step / total, then final */
+        if (s->total_steps <= 0 || step >= s->total_steps) return s->final_lr;
+        if (step <= 0) return s->base;
+        return (float)(s->base + ((double)s->final_lr - s->base) * (double)step /
+                                     (double)s->total_steps);
+    case SC_LR_STEP:
+        /* lr = base * gamma^floor(step / step_every) */
+        if (s->step_every <= 0 || step <= 0) return s->base;
+        return (float)(s->base * pow((double)s->gamma, (double)(step / s->step_every)));
+    case SC_LR_PLATEAU:
+        return s->cur;
+    case SC_LR_CONSTANT:
+    default:
+        return s->base;
+    }
+}
+
+/* PLATEAU (as PyTorch's ReduceLROnPlateau, mode min, threshold 0): an epoch whose
+ * metric is below the best so far resets the count; otherwise it counts as bad,
+ * and once more than `patience` bad epochs have passed in a row the rate becomes
+ * max(cur * gamma, min_lr) and the count restarts. A NaN metric is a bad epoch. */
+void sc_lr_epoch_end(sc_lr_sched *s, double metric) {
+    if (s->kind != SC_LR_PLATEAU) return;
+    if (metric < s->best) {
+        s->best = metric;
+        s->bad_epochs = 0;
+        return;
+    }
+    s->bad_epochs++;
+    if (s->bad_epochs > s->patience) {
+        float next = s->cur * s->gamma;
+        s->cur = next > s->min_lr ? next : s->min_lr;
+        s->bad_epochs = 0;
+    }
+}

@@ -1,0 +1,372 @@
+/* test_agent_ram.c - the recurrent attention model.
+ *
+ * - whole-model finite-difference gradient check of every parameter, with the
+ *   sampled locations held fixed, for rnn and lstm cores and linear and MLP
+ *   location nets: classifier/core/glimpse parameters against the
+ *   cross-entropy, location parameters against the REINFORCE term, baseline
+ *   parameters against its MSE (the stop-gradients of ram.h);
+ * - the location net gets no gradient from the cross-entropy and the core none
+ *   from REINFORCE or the baseline (no leaks);
+ * - samples are stored unclamped, locations clamped; no log-probability for a
+ *   location after the last glimpse;
+ * - learning: on small synthetic tasks with fixed seeds, loss falls and
+ *   accuracy rises well above chance within a bounded number of steps, and the
+ *   location policy learns to move to where the class information is.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/ram.h"
+#include "nets/gradcheck.h"
+#include "nets/optim.h"
+#include "tests/testutil.h"
+
+static sc_ram_cfg small_cfg(sc_core_kind core, int loc_mlp) {
+    sc_ram_cfg c;
+    memset(&c, 0, sizeof c);
+    c.img_h = 12; c.img_w = 12; c.num_classes = 3; c.glimpses = 3; c.glimpse_size = 3; c.scales = 2;
+    c.glimpse_hidden = 5; c.loc_hidden = 4; c.glimpse_out = 6; c.core = core; c.hidden = 7;
+    c.loc_mlp = loc_mlp; c.loc_net_hidden = 5; c.first_center = 0; c.baseline = 1; c.reinforce = 1;
+    c.reinforce_weight = 0.7f; c.max_batch = 4;
+    return c;
+}
+
+typedef struct gc_ctx {
+    sc_ram *m;
+    float *x, *loc;
+    int *labels, B;
+    float std;
+    int term;  /* 0 xent, 1 reinforce (weighted), 2 baseline mse */
+} gc_ctx;
+
+static double gc_loss(void *p) {
+    gc_ctx *c = p;
+    sc_ram_stats st;
+    sc_rng r;
+    sc_rng_seed(&r, 1);
+    sc_ram_forward(c->m, c->x, c->labels, c->B, c->std, &r, c->loc, &st);
+    const sc_ram_cfg *cfg = sc_ram_config(c->m);
+    return c->term == 0 ? st.xent : c->term == 1 ? cfg->reinforce_weight * st.reinforce : st.baseline_mse;
+}
+
+/* Finite differences in float32 are noisy near ReLU kinks and for tiny
+ * gradients, so a tensor passes when its gradient as a whole matches
+ * (|a - n| / (|a| + |n|) over the tensor) and few coordinates are off; a wrong
+ * formula or a flipped sign fails both. */
+typedef struct tensor_check {
+    double norm_err, frac_bad, norm_a;
+} tensor_check;
+
+static tensor_check check_tensor(gc_ctx *c, float *w, const float *a, size_t n) {
+    const float eps = 2e-3f;
+    double d2 = 0.0, a2 = 0.0, n2 = 0.0;
+    size_t bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        float keep = w[k];
+        w[k] = keep + eps;
+        double lp = gc_loss(c);
+        w[k] = keep - eps;
+        double lm = gc_loss(c);
+        w[k] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        d2 += (a[k] - num) * (a[k] - num);
+        a2 += (double)a[k] * a[k];
+        n2 += num * num;
+        if (fabs(a[k] - num) > 0.05 * (fabs(a[k]) + fabs(num)) + 1e-4) bad++;
+    }
+    tensor_check t = {sqrt(d2) / (sqrt(a2) + sqrt(n2) + 1e-12), (double)bad / n, sqrt(a2)};
+    return t;
+}
+
+static int term_of(const char *name) {
+    if (!strncmp(name, "loc.", 4)) return 1;
+    if (!strncmp(name, "baseline.", 9)) return 2;
+    return 0;
+}
+
+static void run_gradcheck(sc_core_kind core, int loc_mlp) {
+    sc_ram_cfg cfg = small_cfg(core, loc_mlp);
+    sc_ram *m;
+    sc_err err = {0};
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, &err), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 42);
+    sc_ram_init_params(m, &r);
+    sc_params *ps = sc_ram_params(m);
+    /* larger weights than the default init so every path carries signal */
+    for (size_t i = 0; i < ps->n; i++) ps->data[i] *= 2.0f;
+    const int B = 3, T = cfg.glimpses;
+    float x[3 * 144], loc[3 * 3 * 2];
+    int labels[3] = {0, 2, 1};
+    for (int i = 0; i < 3 * 144; i++) x[i] = sc_rng_uniform(&r);
+    for (int i = 0; i < T * B * 2; i++) loc[i] = 1.6f * sc_rng_uniform(&r) - 0.8f;
+    loc[T * B * 2 - 1] = 1.3f;  /* an out-of-range sample: clamped location, unclamped log-prob */
+    gc_ctx c = {m, x, loc, labels, B, 0.3f, 0};
+    sc_ram_stats st;
+    ck_assert_int_eq(sc_ram_forward(m, x, labels, B, c.std, &r, loc, &st), SC_OK);
+    sc_params_zero_grad(ps);
+    sc_ram_backward(m, labels, B, c.std);
+    float *analytic = malloc(sizeof(float) * ps->n);
+    memcpy(analytic, ps->grad, sizeof(float) * ps->n);
+    for (int i = 0; i < ps->count; i++) {
+        c.term = term_of(ps->p[i].name);
+        size_t n = sc_params_size(ps, i);
+        tensor_check tc = check_tensor(&c, sc_params_data(ps, i), analytic + ps->p[i].offset, n);
+        ck_assert_msg(tc.norm_err < 2e-2 && tc.frac_bad < 0.1,
+                      "%s (core %d, mlp %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by > 5%%",
+                      ps->p[i].name, core, loc_mlp, tc.norm_err, 100.0 * tc.frac_bad);
+        ck_assert_msg(tc.norm_a > 0.0, "%s has an all-zero gradient: the check would be vacuous", ps->p[i].name);
+    }
+    free(analytic);
+    sc_ram_free(m);
+}
+
+START_TEST(gradcheck_rnn_linear) { run_gradcheck(SC_CORE_RNN, 0); }
+END_TEST
+START_TEST(gradcheck_rnn_mlp) { run_gradcheck(SC_CORE_RNN, 1); }
+END_TEST
+START_TEST(gradcheck_lstm_linear) { run_gradcheck(SC_CORE_LSTM, 0); }
+END_TEST
+START_TEST(gradcheck_lstm_mlp) { run_gradcheck(SC_CORE_LSTM, 1); }
+END_TEST
+
+/* The REINFORCE term does change with the core's parameters (through mu and b),
+ * but the core must not receive that gradient: finite differences of the
+ * REINFORCE term w.r.t. core.Wx are non-zero while the analytic core gradient
+ * equals the cross-entropy's alone. */
+START_TEST(no_policy_gradient_into_core) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 3);
+    sc_ram_init_params(m, &r);
+    sc_params *ps = sc_ram_params(m);
+    const int B = 3, T = cfg.glimpses;
+    float x[3 * 144], loc[3 * 3 * 2];
+    int labels[3] = {1, 1, 0};
+    for (int i = 0; i < 3 * 144; i++) x[i] = sc_rng_uniform(&r);
+    for (int i = 0; i < T * B * 2; i++) loc[i] = sc_rng_uniform(&r) - 0.5f;
+    gc_ctx c = {m, x, loc, labels, B, 0.2f, 0};
+    int iwx = sc_params_find(ps, "core.Wx");
+    ck_assert_int_ge(iwx, 0);
+    size_t n = sc_params_size(ps, iwx);
+    sc_ram_stats st;
+    sc_ram_forward(m, x, labels, B, c.std, &r, loc, &st);
+    sc_params_zero_grad(ps);
+    sc_ram_backward(m, labels, B, c.std);
+    float *full = malloc(sizeof(float) * n);
+    memcpy(full, sc_params_grad(ps, iwx), sizeof(float) * n);
+    /* the cross-entropy alone explains the core gradient */
+    sc_gradcheck_report rep;
+    c.term = 0;
+    tensor_check tc = check_tensor(&c, sc_params_data(ps, iwx), full, n);
+    ck_assert_msg(tc.norm_err < 2e-2, "core grad != xent grad: rel err %.3g", tc.norm_err);
+    /* while the REINFORCE term does depend on the core */
+    float *zero = calloc(n, sizeof(float));
+    c.term = 1;
+    sc_gradcheck(gc_loss, &c, sc_params_data(ps, iwx), zero, n, 0, 1e-2f, 1e-3, &rep);
+    ck_assert_msg(rep.max_abs_err > 1e-4, "REINFORCE term does not depend on the core: test is vacuous");
+    free(zero);
+    free(full);
+    sc_ram_free(m);
+}
+END_TEST
+
+START_TEST(samples_unclamped_locations_clamped) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 4);
+    sc_ram_init_params(m, &r);
+    const int B = 4, T = cfg.glimpses;
+    float x[4 * 144];
+    int labels[4] = {0, 1, 2, 0};
+    for (int i = 0; i < 4 * 144; i++) x[i] = sc_rng_uniform(&r);
+    sc_ram_stats st;
+    /* a huge std: most samples fall outside [-1, 1] */
+    ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 3.0f, &r, NULL, &st), SC_OK);
+    const float *l = sc_ram_locations(m), *s = sc_ram_samples(m);
+    int outside = 0;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < 2 * B; i++) {
+            size_t k = (size_t)t * cfg.max_batch * 2 + i;
+            float v = s[k] < -1 ? -1 : s[k] > 1 ? 1 : s[k];
+            ck_assert_float_eq(l[k], v);
+            ck_assert(l[k] >= -1.0f && l[k] <= 1.0f);
+            outside += s[k] != l[k];
+        }
+    ck_assert_msg(outside > 5, "only %d samples outside [-1,1]", outside);
+    ck_assert(isfinite(st.reinforce) && isfinite(st.xent));
+    ck_assert_int_eq(sc_ram_forward(m, x, labels, 5, 0.1f, &r, NULL, &st), SC_EARG);
+    sc_ram_free(m);
+}
+END_TEST
+
+/* One glimpse: no location is ever sampled, so REINFORCE has nothing to
+ * weight and the location/baseline parameters get exactly zero gradient. */
+START_TEST(single_glimpse_has_no_policy_term) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
+    cfg.glimpses = 1;
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 6);
+    sc_ram_init_params(m, &r);
+    float x[2 * 144];
+    int labels[2] = {0, 1};
+    for (int i = 0; i < 2 * 144; i++) x[i] = sc_rng_uniform(&r);
+    sc_ram_stats st;
+    sc_ram_forward(m, x, labels, 2, 0.2f, &r, NULL, &st);
+    ck_assert(st.reinforce == 0.0 && st.baseline_mse == 0.0);
+    sc_params *ps = sc_ram_params(m);
+    sc_params_zero_grad(ps);
+    sc_ram_backward(m, labels, 2, 0.2f);
+    for (int i = 0; i < ps->count; i++) {
+        if (term_of(ps->p[i].name) == 0) continue;
+        const float *g = sc_params_grad(ps, i);
+        for (size_t k = 0; k < sc_params_size(ps, i); k++) ck_assert_float_eq(g[k], 0.0f);
+    }
+    sc_ram_free(m);
+}
+END_TEST
+
+START_TEST(random_glimpses_have_no_location_net) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
+    cfg.reinforce = 0;
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    sc_params *ps = sc_ram_params(m);
+    ck_assert_int_eq(sc_params_find(ps, "loc.W2"), -1);
+    ck_assert_int_eq(sc_params_find(ps, "baseline.W"), -1);
+    sc_ram_free(m);
+}
+END_TEST
+
+START_TEST(macs_match_hand_count) {
+    sc_ram_cfg c = small_cfg(SC_CORE_RNN, 0);
+    /* per glimpse: G*HG + 2*HL + (HG+HL)*GO + GO*H + H*H = 18*5 + 8 + 9*6 + 6*7 + 49 = 243
+     * per location (T-1 = 2): H*2 + H (baseline) = 21; classifier H*C = 21 */
+    ck_assert_double_eq_tol(sc_ram_macs(&c), 3 * 243 + 2 * 21 + 21, 1e-9);
+    /* the paper's MNIST model: 8x8 glimpse, 128/128/256, rnn 256, 6 glimpses */
+    sc_ram_cfg p = {28, 28, 10, 6, 8, 1, 128, 128, 256, SC_CORE_RNN, 256, 0, 0, 0, 1, 1, 1.0f, 1};
+    double per = 64.0 * 128 + 2 * 128 + 256.0 * 256 + 256.0 * 256 + 256.0 * 256;
+    ck_assert_double_eq_tol(sc_ram_macs(&p), 6 * per + 5 * (512 + 256) + 2560, 1e-6);
+}
+END_TEST
+
+/* ---- learning on synthetic tasks ------------------------------------------------ */
+
+/* 16x16 images of 4 classes of texture (horizontal, vertical, checker, diagonal
+ * stripes) with noise, drawn into the region [x0,x0+w) x [y0,y0+w); zero elsewhere. */
+static void make_texture(float *img, int cls, int x0, int y0, int w, sc_rng *r) {
+    memset(img, 0, sizeof(float) * 256);
+    for (int y = y0; y < y0 + w; y++)
+        for (int x = x0; x < x0 + w; x++) {
+            int on = cls == 0 ? (y % 2) : cls == 1 ? (x % 2) : cls == 2 ? ((x + y) % 2) : (((x + y) / 2) % 2 == 0);
+            img[y * 16 + x] = 0.8f * (float)on + 0.2f * sc_rng_uniform(r);
+        }
+}
+
+typedef struct learn_out {
+    double first_loss, last_loss, last_acc, mu_x, mu_y;
+} learn_out;
+
+static learn_out train_synthetic(int texture_everywhere, int reinforce, int steps, uint64_t seed) {
+    sc_ram_cfg c;
+    memset(&c, 0, sizeof c);
+    c.img_h = c.img_w = 16; c.num_classes = 4; c.glimpses = 3; c.glimpse_size = 4; c.scales = 1;
+    c.glimpse_hidden = 32; c.loc_hidden = 16; c.glimpse_out = 48; c.core = SC_CORE_RNN; c.hidden = 48;
+    c.first_center = 1; c.baseline = 1; c.reinforce = reinforce; c.reinforce_weight = 1.0f; c.max_batch = 32;
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &c, NULL), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, seed);
+    sc_ram_init_params(m, &r);
+    sc_params *ps = sc_ram_params(m);
+    sc_optim opt;
+    ck_assert_int_eq(sc_optim_create(&opt, SC_OPT_ADAM, ps->n, NULL), SC_OK);
+    const int B = 32;
+    float *x = malloc(sizeof(float) * B * 256);
+    int labels[32];
+    learn_out o = {0, 0, 0, 0, 0};
+    for (int step = 0; step < steps; step++) {
+        for (int b = 0; b < B; b++) {
+            labels[b] = (int)sc_rng_int(&r, 4);
+            if (texture_everywhere) make_texture(x + b * 256, labels[b], 0, 0, 16, &r);
+            else make_texture(x + b * 256, labels[b], 0, 0, 6, &r);  /* top-left 6x6 only */
+        }
+        sc_ram_stats st;
+        sc_ram_forward(m, x, labels, B, 0.25f, &r, NULL, &st);
+        sc_params_zero_grad(ps);
+        sc_ram_backward(m, labels, B, 0.25f);
+        sc_optim_step(&opt, ps->data, ps->grad, 3e-3f);
+        if (step < 20) o.first_loss += st.xent / 20;
+        if (step >= steps - 50) {
+            o.last_loss += st.xent / 50;
+            o.last_acc += st.reward / 50;
+        }
+    }
+    /* where does the policy send the second glimpse? mean of l_1 over a batch */
+    if (reinforce) {
+        sc_ram_stats st;
+        sc_ram_forward(m, x, labels, B, 0.15f, &r, NULL, &st);
+        const float *l = sc_ram_locations(m);
+        for (int b = 0; b < B; b++) {
+            o.mu_x += l[(size_t)1 * c.max_batch * 2 + 2 * b] / B;
+            o.mu_y += l[(size_t)1 * c.max_batch * 2 + 2 * b + 1] / B;
+        }
+    }
+    free(x);
+    sc_optim_free(&opt);
+    sc_ram_free(m);
+    return o;
+}
+
+START_TEST(learns_texture_classes) {
+    learn_out o = train_synthetic(1, 1, 300, 21);
+    ck_assert_msg(o.last_loss < 0.5 * o.first_loss, "loss %.3f -> %.3f", o.first_loss, o.last_loss);
+    ck_assert_msg(o.last_acc > 0.8, "accuracy %.3f (chance 0.25)", o.last_acc);
+}
+END_TEST
+
+/* The class is only visible in the top-left 6x6 corner; the first glimpse is at
+ * the centre and sees nothing. A policy that learns moves the next glimpses
+ * to the top-left and beats random glimpses. */
+START_TEST(policy_learns_where_to_look) {
+    learn_out o = train_synthetic(0, 1, 1500, 31);
+    ck_assert_msg(o.mu_x < -0.3 && o.mu_y < -0.3, "second glimpse at (%.2f, %.2f), expected the top-left",
+                  o.mu_x, o.mu_y);
+    learn_out rnd = train_synthetic(0, 0, 1500, 31);
+    ck_assert_msg(o.last_acc > rnd.last_acc + 0.2, "learned policy accuracy %.3f vs random glimpses %.3f",
+                  o.last_acc, rnd.last_acc);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+    Suite *s = suite_create("agent_ram");
+    TCase *g = tcase_create("gradients");
+    tcase_set_timeout(g, 300);
+    tcase_add_test(g, gradcheck_rnn_linear);
+    tcase_add_test(g, gradcheck_rnn_mlp);
+    tcase_add_test(g, gradcheck_lstm_linear);
+    tcase_add_test(g, gradcheck_lstm_mlp);
+    tcase_add_test(g, no_policy_gradient_into_core);
+    suite_add_tcase(s, g);
+    TCase *b = tcase_create("behaviour");
+    tcase_add_test(b, samples_unclamped_locations_clamped);
+    tcase_add_test(b, single_glimpse_has_no_policy_term);
+    tcase_add_test(b, random_glimpses_have_no_location_net);
+    tcase_add_test(b, macs_match_hand_count);
+    suite_add_tcase(s, b);
+    TCase *l = tcase_create("learning");
+    tcase_set_timeout(l, 600);
+    tcase_add_test(l, learns_texture_classes);
+    tcase_add_test(l, policy_learns_where_to_look);
+    suite_add_tcase(s, l);
+    return s;
+}
+
+SC_TEST_MAIN(make_suite)
