@@ -77,13 +77,13 @@ static int find_file(char *path, size_t len, const char *dir, const char *name, 
     struct stat st;
     int n = snprintf(path, len, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= len)
-        return sc_errf(err, SC_EARG, "%s: directory name too long (expected under %zu characters)", dir,
-                       len - 32);
+        return sc_errf(err, SC_EARG, "%s/%s: path too long (expected under %zu characters)", dir, name,
+                       len - 4);
     if (stat(path, &st) == 0) return SC_OK;
     n = snprintf(path, len, "%s/%s.gz", dir, name);
     if (n < 0 || (size_t)n >= len)
-        return sc_errf(err, SC_EARG, "%s: directory name too long (expected under %zu characters)", dir,
-                       len - 32);
+        return sc_errf(err, SC_EARG, "%s/%s: path too long (expected under %zu characters)", dir, name,
+                       len - 4);
     if (stat(path, &st) == 0) return SC_OK;
     return sc_errf(err, SC_EIO,
                    "%s: missing dataset file %s (expected %s/%s or %s/%s.gz, found neither); run scripts/setup.sh to download the datasets",

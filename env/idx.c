@@ -4,8 +4,9 @@
  * unchanged, so one code path serves both; whether the file was gzipped is
  * only used to make messages precise. Every header field is checked before
  * anything is allocated, the data are read in chunks into a buffer that grows
- * only as bytes actually arrive (a header promising gigabytes costs nothing
- * until they turn up), and the file must end exactly where the header says.
+ * only as bytes actually arrive (a header promising gigabytes costs at most
+ * 16 MiB until they turn up), and the file must end exactly where the header
+ * says.
  *
  * Writing goes to path.tmp, which is fsync'ed and then renamed over path, so a
  * failed write never leaves a partial file at path.

@@ -227,11 +227,13 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sc_lr_sched lr;
     lr_from_config(&lr, c, steps_per_epoch);
 
+    if (!opts->quiet) {
     printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
            c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
     printf("model: ram, %zu parameters, %.3f M multiply-adds per image (inference), %s\n",
            sc_params_count(ps), sc_ram_macs(&mc) / 1e6, sc_blas_config());
     fflush(stdout);
+    }
 
     /* validation canvases draw distractors from the validation split itself */
     sc_eval_ctx ev = {R.model, &R.ds.train, &cc, R.ds.val_idx, R.ds.n_val, seed, c->loc_std, EB,

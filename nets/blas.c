@@ -50,8 +50,11 @@ static int core_rank_of(const char *name) {
     return 0;
 }
 
-/* The best core type this CPU can run, its feature set for messages, or NULL. */
+/* The best core type this CPU can run, its feature set for messages, or NULL
+ * (always NULL off x86, where this ranking does not apply). */
 static const char *cpu_best_core(const char **features) {
+    *features = NULL;
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -67,7 +70,7 @@ static const char *cpu_best_core(const char **features) {
         *features = "AVX";
         return "Sandybridge";
     }
-    *features = NULL;
+#endif
     return NULL;
 }
 

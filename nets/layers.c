@@ -236,6 +236,7 @@ void sc_lstm_backward(float *dx, float *dhprev, float *dcprev, float *dwx, float
 
 /* logits (B,C) -> logp (B,C); labels (B) in [0, C) or NULL. */
 float sc_softmax_xent_forward(float *logp, const float *logits, const int *labels, int B, int C) {
+    if (B <= 0 || C <= 0) return 0.0f;
     double loss = 0.0;
     for (int bi = 0; bi < B; bi++) {
         const float *z = logits + (size_t)bi * C;
@@ -254,14 +255,14 @@ float sc_softmax_xent_forward(float *logp, const float *logits, const int *label
             else loss -= lp[labels[bi]];             /* xent = -log p[label] */
         }
     }
-    return labels && B > 0 ? (float)(loss / B) : 0.0f;
+    return labels ? (float)(loss / B) : 0.0f;
 }
 
 /* loss = -(1/B) sum_b logp[b, y_b]  =>  dlogits += scale (softmax - onehot(y)) / B.
  * With labels NULL the loss is the constant 0 and nothing is added. */
 void sc_softmax_xent_backward(float *dlogits, const float *logp, const int *labels,
                               int B, int C, float scale) {
-    if (!labels || B <= 0) return;
+    if (!labels || B <= 0 || C <= 0) return;
     float s = scale / (float)B;
     for (int bi = 0; bi < B; bi++) {
         const float *lp = logp + (size_t)bi * C;

@@ -143,6 +143,7 @@ void sc_init_uniform(float *w, size_t n, float a, sc_rng *r) {
 
 /* Glorot & Bengio (2010): U(-a, a) with a = sqrt(6 / (fan_in + fan_out)). */
 void sc_init_xavier(float *w, size_t n, int fan_in, int fan_out, sc_rng *r) {
+    assert(fan_in + fan_out > 0);
     float a = sqrtf(6.0f / (float)(fan_in + fan_out));
     sc_init_uniform(w, n, a, r);
 }
