@@ -316,6 +316,21 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
         st->reinforce = rf / B;
         st->baseline_mse = c->baseline ? mse / n : 0.0;
         st->adv_var = m2 / n - (m1 / n) * (m1 / n);
+        double mabs = 0.0, spread = 0.0;
+        for (int t = 0; t < T - 1; t++)
+            for (int d = 0; d < 2; d++) {
+                double s1 = 0.0, s2 = 0.0;
+                for (int b = 0; b < B; b++) {
+                    double v = m->mu[((size_t)t * NB + b) * 2 + d];
+                    s1 += v;
+                    s2 += v * v;
+                    mabs += fabs(v);
+                }
+                double var = s2 / B - (s1 / B) * (s1 / B);
+                spread += sqrt(var > 0.0 ? var : 0.0);
+            }
+        st->mu_abs = mabs / (2.0 * n);
+        st->mu_spread = spread / (2.0 * (T - 1));
     }
     return SC_OK;
 }

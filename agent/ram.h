@@ -62,6 +62,9 @@ typedef struct sc_ram_stats {
     double reward;        /* mean R = training accuracy of this batch */
     double adv_var;       /* variance of R - b over (b, t) */
     int correct;          /* number of correct predictions */
+    double mu_abs;        /* mean |mu| over steps, examples and both coordinates */
+    double mu_spread;     /* std of mu across the batch, averaged over steps and coordinates:
+                           * 0 for a policy that ignores the image */
 } sc_ram_stats;
 
 typedef struct sc_ram sc_ram;

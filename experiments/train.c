@@ -108,7 +108,7 @@ static void fmt_time(char *buf, size_t n, double s) {
 }
 
 typedef struct epoch_acc {
-    double xent, rf, bmse, reward, advvar;
+    double xent, rf, bmse, reward, advvar, mu_abs, mu_spread;
     long images, batches;
 } epoch_acc;
 
@@ -279,6 +279,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             step++;
             acc.xent += st.xent; acc.rf += st.reinforce; acc.bmse += st.baseline_mse;
             acc.reward += st.reward; acc.advvar += st.adv_var;
+            acc.mu_abs += st.mu_abs; acc.mu_spread += st.mu_spread;
             acc.images += n; acc.batches++;
             images_total += n;
             double el = now_s() - t_ep;
@@ -312,10 +313,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         if (pg.tty) printf("\r\033[K");
         if (!opts->quiet) {
             printf("epoch %d/%d: %.0f img/s, ce %.4f, rf %+.4f, bmse %.4f, reward %.4f, train acc %.2f%%, "
-                   "val err %.2f%% (M=1) %.2f%% (M=%d), lr %.3g, std %.3f, %.1fs\n",
+                   "val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f, %.1fs\n",
                    epoch, c->epochs, acc.images / ep_time, acc.xent / nb, acc.rf / nb, acc.bmse / nb,
-                   acc.reward / nb, 100.0 * acc.reward / nb, v1, vm, c->mc_samples,
-                   sc_lr_at(&lr, step), ev.std, ep_time);
+                   acc.reward / nb, 100.0 * acc.reward / nb, v1, vm, c->mc_samples, acc.mu_abs / nb,
+                   acc.mu_spread / nb, sc_lr_at(&lr, step), ev.std, ep_time);
             fflush(stdout);
         }
         double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - acc.reward / nb);
