@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "env/retina.h"
 #include "nets/layers.h"
@@ -27,7 +28,20 @@ struct sc_ram {
     float *dh, *dhprev, *dc, *dcprev, *dg, *dgpre, *dcat, *dhg, *dhl, *dlogits, *dmu, *dmupre,
         *dlz, *dlzpre, *dbase, *weight, *core_scratch;
     int last_B, last_has_labels, step_probs;
+    sc_ram_prof *prof;  /* profiling accumulator, NULL when off */
 };
+
+static double clock_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* PROF(field) adds the time since the last mark to prof->field. */
+#define PROF_START double prof_t = m->prof ? clock_s() : 0.0
+#define PROF(field) do { if (m->prof) { double prof_n = clock_s(); m->prof->field += prof_n - prof_t; prof_t = prof_n; } } while (0)
+
+void sc_ram_profile(sc_ram *m, sc_ram_prof *p) { m->prof = p; }
 
 /* ---- parameters ------------------------------------------------------------ */
 
@@ -207,6 +221,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     const int NB = m->NB;
     m->last_B = B;
     m->last_has_labels = labels != NULL;
+    PROF_START;
 
     /* l_0 */
     if (fixed_loc) {
@@ -226,6 +241,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
 
         /* glimpse network */
         sc_retina_extract(rho, x, lt, B, c->img_h, c->img_w, c->glimpse_size, c->scales);
+        PROF(retina);
         sc_linear_forward(hg, rho, P(iWg), P(ibg), B, G, HG);
         sc_relu_forward(hg, hg, B * HG);
         sc_linear_forward(hl, lt, P(iWl), P(ibl), B, 2, HL);
@@ -236,6 +252,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
         }
         sc_linear_forward(g, cat, P(iWa), P(iba), B, HC, GO);
         sc_relu_forward(g, g, B * GO);
+        PROF(glimpse);
 
         /* core */
         if (c->core == SC_CORE_LSTM) {
@@ -246,6 +263,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
         } else {
             sc_rnn_forward(h, g, hprev, P(iWx), P(iWh), P(ibh), B, GO, H, SC_ACT_RELU);
         }
+        PROF(core);
         if (m->step_probs && t < T - 1) {
             float *sl = m->step_logp + tb * C;
             sc_linear_forward(sl, h, P(iCw), P(iCb), B, H, C);
@@ -276,6 +294,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
                 uniform_locations(lnext, snext, 2 * B, r);
             }
         }
+        PROF(heads);
     }
 
     /* action network */
@@ -284,6 +303,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
     if (m->step_probs)
         memcpy(m->step_logp + (size_t)(T - 1) * NB * C, m->logp, sizeof(float) * B * C);
+    PROF(heads);
     int correct = 0;
     for (int b = 0; b < B; b++) {
         const float *lp = m->logp + (size_t)b * C;
@@ -343,6 +363,7 @@ void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
     const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
     const int LH = c->loc_mlp ? c->loc_net_hidden : 1;
     const int NB = m->NB;
+    PROF_START;
 
     /* action network: logp = log_softmax(hT Wc^T + bc) */
     memset(m->dlogits, 0, sizeof(float) * B * C);
@@ -423,6 +444,7 @@ void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
         float *tmp = m->dh; m->dh = m->dhprev; m->dhprev = tmp;
         tmp = m->dc; m->dc = m->dcprev; m->dcprev = tmp;
     }
+    PROF(backward);
 }
 
 /* ---- inference ---------------------------------------------------------------- */

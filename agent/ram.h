@@ -107,6 +107,14 @@ void sc_ram_step_probs_enable(sc_ram *m, int on); /* compute step_logp in forwar
 int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, float std,
                    sc_rng *r, float *logp_avg, int *pred);
 
+/* Time spent in each part of forward/backward, accumulated (seconds) into *p
+ * while profiling is on (sc_ram_profile(m, p)); off with p = NULL. Costs two
+ * clock reads per part per glimpse when on, nothing when off. */
+typedef struct sc_ram_prof {
+    double retina, glimpse, core, heads, backward;
+} sc_ram_prof;
+void sc_ram_profile(sc_ram *m, sc_ram_prof *p);
+
 /* Multiply-adds per image of one forward pass (inference), analytic. */
 double sc_ram_macs(const sc_ram_cfg *cfg);
 
