@@ -1,10 +1,36 @@
 /* ram.c - the recurrent attention model: forward, backward, inference.
  * The equations are in ram.h; dimension letters: B batch, T glimpses,
  * G = k g g retina values, HG/HL glimpse/location hidden, HC = HG + HL,
- * GO glimpse output, H core, LH location-MLP hidden, C classes. */
+ * GO glimpse output, H core, LH location-MLP hidden, C classes, NB max batch.
+ *
+ * How it is laid out for speed:
+ * - The batch is split into W contiguous blocks of rows, one per worker
+ *   (W = 1 unless sc_ram_set_workers asked for more); worker 0 is the calling
+ *   thread, the others are started once and wait on a condition variable. A
+ *   worker owns a workspace: its activations stored compactly as (T, Bk, *)
+ *   for its Bk rows, backward scratch, and (workers 1..W-1) a private gradient
+ *   buffer that the caller adds into the parameter store's after the
+ *   backward, in worker order, so a given W always gives the same numbers.
+ * - All random draws of a forward are made up front on the caller's thread,
+ *   in the order the sequential algorithm makes them (l_0, then the noise of
+ *   each step), so the samples do not depend on W.
+ * - The backward runs the recurrence (what must be sequential: dh_t ->
+ *   dh_{t-1}) with one or two products per glimpse, and leaves every weight
+ *   gradient for afterwards, where one product over all T Bk rows replaces T
+ *   small ones (dWx, dWh, dWa, dWg, dWl and the location/baseline heads).
+ * - [hg, hl] is written in place into one (Bk, HC) row block, so the glimpse
+ *   layer reads it without a copy; bias and ReLU are one pass after the sgemm.
+ * - Elementwise loops (bias + ReLU, ReLU masks, column sums) work on 16
+ *   floats at a time with GCC's vector extension.
+ * Public per-step outputs (locations, samples, mu, baseline, log pi, step
+ * log-probabilities) stay (T, NB, *) as ram.h documents.
+ */
+#include <cblas.h> /* first: openblas_config.h needs _GNU_SOURCE before any libc header */
+
 #include "ram.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,22 +39,57 @@
 #include "nets/layers.h"
 #include "policy.h"
 
+#define MAX_WORKERS 64
+
+/* One worker's memory. Forward buffers are (T, Bk, *) for the Bk rows of the
+ * current batch (the stride is Bk, not nb), so a (T Bk, *) view of all steps
+ * is one matrix. */
+typedef struct ram_ws {
+    int nb;                 /* rows it can hold */
+    int b0, B;              /* rows [b0, b0 + B) of the current batch */
+    float *mem;
+    float *lc, *rho, *cat, *g, *h, *cc, *gates, *lz;             /* (T, Bk, *) */
+    float *logits, *dlogits, *dh, *dhprev, *dc, *dcprev, *dg;    /* (Bk, *) */
+    float *dgpre, *dbig, *dmupre, *dbase, *weight, *core_scratch;
+    float *grad;            /* private gradients (workers >= 1), NULL for worker 0 */
+    double xent;            /* mean cross-entropy of its rows in the last forward */
+} ram_ws;
+
+typedef enum { JOB_FORWARD = 0, JOB_BACKWARD = 1 } ram_job;
+
+typedef struct ram_thread {
+    struct sc_ram *m;
+    int k;
+} ram_thread;
+
 struct sc_ram {
     sc_ram_cfg c;
     sc_params ps;
     int G, HC, NB;  /* retina size, concat width, max batch */
     /* parameter indices */
     int iWg, ibg, iWl, ibl, iWa, iba, iWx, iWh, ibh, iL1w, iL1b, iL2w, iL2b, iBw, iBb, iCw, iCb;
-    /* activations, (T, NB, *) */
-    float *act;
-    float *loc, *samp, *rho, *hg, *hl, *cat, *g, *h, *cc, *gates, *lz, *mu, *base, *logpi;
-    float *logits, *logp, *step_logp, *reward;
+    /* shared outputs: (T, NB, *) and (NB, *) */
+    float *shared;
+    float *loc, *samp, *noise, *mu, *base, *logpi, *logp, *step_logp, *reward;
     int *pred;
-    /* backward scratch, (NB, *) */
-    float *dh, *dhprev, *dc, *dcprev, *dg, *dgpre, *dcat, *dhg, *dhl, *dlogits, *dmu, *dmupre,
-        *dlz, *dlzpre, *dbase, *weight, *core_scratch;
     int last_B, last_has_labels, step_probs;
-    sc_ram_prof *prof;  /* profiling accumulator, NULL when off */
+    sc_ram_prof *prof;  /* profiling accumulator (worker 0's view), NULL when off */
+    /* workers */
+    int W;
+    ram_ws ws[MAX_WORKERS];
+    ram_thread targ[MAX_WORKERS];
+    pthread_t th[MAX_WORKERS];
+    int nthreads;       /* started threads (W - 1 when running) */
+    pthread_mutex_t mx;
+    pthread_cond_t cv_go, cv_done;
+    unsigned long gen;
+    int pending, quit, sync_ok;
+    /* the current job's arguments */
+    ram_job job;
+    const float *x, *fixed;
+    const int *labels;
+    float std;
+    int B;
 };
 
 static double clock_s(void) {
@@ -37,9 +98,10 @@ static double clock_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* PROF(field) adds the time since the last mark to prof->field. */
-#define PROF_START double prof_t = m->prof ? clock_s() : 0.0
-#define PROF(field) do { if (m->prof) { double prof_n = clock_s(); m->prof->field += prof_n - prof_t; prof_t = prof_n; } } while (0)
+/* PROF(field) adds the time since the last mark to prof->field (prof is a
+ * local: worker 0's accumulator or NULL). */
+#define PROF_START double prof_t = prof ? clock_s() : 0.0
+#define PROF(field) do { if (prof) { double prof_n = clock_s(); prof->field += prof_n - prof_t; prof_t = prof_n; } } while (0)
 
 void sc_ram_profile(sc_ram *m, sc_ram_prof *p) { m->prof = p; }
 
@@ -89,7 +151,88 @@ static int declare_params(sc_ram *m, sc_err *err) {
 }
 
 #define P(ix) sc_params_data(&m->ps, m->ix)
-#define D(ix) sc_params_grad(&m->ps, m->ix)
+/* gradient of parameter ix in gradient buffer gb */
+#define D(gb, ix) ((gb) + m->ps.p[m->ix].offset)
+
+/* ---- elementwise kernels ------------------------------------------------------ *
+ * 16 floats at a time through GCC's vector extension (one AVX-512 register,
+ * or two/four narrower ones: the compiler splits it), then a scalar tail; -O2
+ * does not vectorise loops of unknown length by itself. Loads and stores go
+ * through memcpy, so any alignment is fine. A comparison gives a lane mask of
+ * all ones or zeros, and x & mask is x or +0: exactly v > 0 ? v : 0. */
+
+typedef float vf16 __attribute__((vector_size(64)));
+typedef int vi16 __attribute__((vector_size(64)));
+
+static inline vf16 ld16(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
+static inline void st16(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
+/* v > 0 ? s : 0 per lane */
+static inline vf16 keep_pos(vf16 s, vf16 v) { const vf16 z = {0}; return (vf16)((vi16)s & (vi16)(v > z)); }
+
+/* out[r, j] = max(out[r, j] + bias[j], 0) for r < rows, j < n; rows ld apart. */
+static void bias_relu(float *out, int ld, const float *bias, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * ld;
+        int j = 0;
+        for (; j + 16 <= n; j += 16) {
+            vf16 v = ld16(o + j) + ld16(bias + j);
+            st16(o + j, keep_pos(v, v));
+        }
+        for (; j < n; j++) {
+            float v = o[j] + bias[j];
+            o[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+/* d[i] = a[i] > 0 ? s[i] : 0 for i < n (the backward of a ReLU whose output is a; d may be s). */
+static void relu_mask(float *d, const float *s, const float *a, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) st16(d + i, keep_pos(ld16(s + i), ld16(a + i)));
+    for (; i < n; i++) d[i] = a[i] > 0.0f ? s[i] : 0.0f;
+}
+
+/* db[j] += sum_r d[r, j] for r < rows, j < n; rows ld apart (rows in order). */
+static void col_sums(float *db, const float *d, int ld, int rows, int n) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        vf16 acc = ld16(db + j);
+        for (int r = 0; r < rows; r++) acc += ld16(d + (size_t)r * ld + j);
+        st16(db + j, acc);
+    }
+    for (; j < n; j++) {
+        float acc = db[j];
+        for (int r = 0; r < rows; r++) acc += d[(size_t)r * ld + j];
+        db[j] = acc;
+    }
+}
+
+/* sum_i a[i] b[i] for i < n, in 16 partial sums. */
+static float dot(const float *a, const float *b, int n) {
+    vf16 acc = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16) acc += ld16(a + i) * ld16(b + i);
+    float s = 0.0f;
+    for (int q = 0; q < 16; q++) s += acc[q];
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* out (rows, OUT), ldo apart, = in (rows, IN) @ w^T (OUT, IN); beta 0 or 1. */
+static void gemm_nt(float *out, int ldo, const float *in, int ldi, const float *w, int rows, int IN, int OUT,
+                    float beta) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OUT, IN, 1.0f, in, ldi, w, IN, beta, out, ldo);
+}
+
+/* out (rows, IN) = dout (rows, OUT) @ w (OUT, IN)  (the input gradient, overwritten). */
+static void gemm_nn(float *out, const float *dout, const float *w, int rows, int IN, int OUT) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, IN, OUT, 1.0f, dout, OUT, w, IN, 0.0f, out, IN);
+}
+
+/* dw (OUT, IN) += dout^T (rows, OUT; ldd apart) @ in (rows, IN; ldi apart). */
+static void gemm_tn(float *dw, const float *dout, int ldd, const float *in, int ldi, int rows, int IN, int OUT) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, rows, 1.0f, dout, ldd, in, ldi, 1.0f, dw, IN);
+}
 
 /* ---- creation ---------------------------------------------------------------- */
 
@@ -108,6 +251,63 @@ static int check_cfg(const sc_ram_cfg *c, sc_err *err) {
     return SC_OK;
 }
 
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Carves n buffers of sizes[i] floats (each 64-byte aligned) out of one zeroed
+ * allocation; returns it or NULL. */
+static float *carve(float ***ptrs, const size_t *sizes, int n) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += up16(sizes[i]);
+    if (total == 0) total = 16;
+    float *mem = aligned_alloc(64, total * sizeof(float));
+    if (!mem) return NULL;
+    memset(mem, 0, total * sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        *ptrs[i] = sizes[i] ? mem + off : NULL;
+        off += up16(sizes[i]);
+    }
+    return mem;
+}
+
+static void ws_free(ram_ws *w) {
+    free(w->mem);
+    free(w->grad);
+    memset(w, 0, sizeof *w);
+}
+
+/* Allocates worker k's workspace for nb rows. */
+static int ws_alloc(sc_ram *m, ram_ws *w, int nb, int with_grad) {
+    const sc_ram_cfg *c = &m->c;
+    memset(w, 0, sizeof *w);
+    w->nb = nb;
+    const size_t T = (size_t)c->glimpses, B = (size_t)nb, H = (size_t)c->hidden, C = (size_t)c->num_classes;
+    const int lstm = c->core == SC_CORE_LSTM;
+    const size_t LH = c->loc_mlp ? (size_t)c->loc_net_hidden : 0, GO = (size_t)c->glimpse_out;
+    const size_t HC = (size_t)m->HC, G = (size_t)m->G;
+    size_t big = HC > H ? HC : H;
+    if (LH > big) big = LH;
+    size_t sizes[] = {
+        T * B * 2, T * B * G, T * B * HC, T * B * GO, T * B * H, lstm ? T * B * H : 0, lstm ? T * B * 4 * H : 0,
+        T * B * LH,
+        B * C, B * C, B * H, B * H, lstm ? B * H : 0, lstm ? B * H : 0, B * GO,
+        T * B * GO, T * B * big, T * B * 2, T * B, B, lstm ? B * 4 * H : 0};
+    float **ptrs[] = {&w->lc, &w->rho, &w->cat, &w->g, &w->h, &w->cc, &w->gates, &w->lz,
+                      &w->logits, &w->dlogits, &w->dh, &w->dhprev, &w->dc, &w->dcprev, &w->dg,
+                      &w->dgpre, &w->dbig, &w->dmupre, &w->dbase, &w->weight, &w->core_scratch};
+    w->mem = carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]));
+    if (!w->mem) return SC_ENOMEM;
+    if (with_grad) {
+        w->grad = aligned_alloc(64, up16(m->ps.n) * sizeof(float));
+        if (!w->grad) {
+            ws_free(w);
+            return SC_ENOMEM;
+        }
+        memset(w->grad, 0, up16(m->ps.n) * sizeof(float));
+    }
+    return SC_OK;
+}
+
 int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     *out = NULL;
     int rc = check_cfg(cfg, err);
@@ -118,50 +318,47 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size;
     m->HC = cfg->glimpse_hidden + cfg->loc_hidden;
     m->NB = cfg->max_batch;
+    m->W = 1;
     if ((rc = declare_params(m, err)) != SC_OK) {
         sc_ram_free(m);
         return rc;
     }
-    const size_t T = (size_t)cfg->glimpses, B = (size_t)m->NB, H = (size_t)cfg->hidden;
-    const size_t C = (size_t)cfg->num_classes, LH = cfg->loc_mlp ? (size_t)cfg->loc_net_hidden : 1;
-    const size_t GATES = cfg->core == SC_CORE_LSTM ? 4 * H : 0, CC = cfg->core == SC_CORE_LSTM ? H : 0;
-    const size_t HG = (size_t)cfg->glimpse_hidden, HL = (size_t)cfg->loc_hidden, GO = (size_t)cfg->glimpse_out;
-    /* layout: sizes of every buffer, in order */
-    size_t sizes[] = {
-        T * B * 2, T * B * 2, T * B * m->G, T * B * HG, T * B * HL, T * B * m->HC, T * B * GO,
-        T * B * H, T * B * CC, T * B * GATES, T * B * LH, T * B * 2, T * B, T * B,
-        B * C, B * C, T * B * C, B,
-        /* scratch */
-        B * H, B * H, B * H, B * H, B * GO, B * GO, B * m->HC, B * HG, B * HL, B * C, B * 2, B * 2,
-        B * LH, B * LH, B, B, B * (GATES ? GATES : H)};
-    float **ptrs[] = {&m->loc, &m->samp, &m->rho, &m->hg, &m->hl, &m->cat, &m->g, &m->h, &m->cc,
-                      &m->gates, &m->lz, &m->mu, &m->base, &m->logpi, &m->logits, &m->logp,
-                      &m->step_logp, &m->reward, &m->dh, &m->dhprev, &m->dc, &m->dcprev, &m->dg,
-                      &m->dgpre, &m->dcat, &m->dhg, &m->dhl, &m->dlogits, &m->dmu, &m->dmupre,
-                      &m->dlz, &m->dlzpre, &m->dbase, &m->weight, &m->core_scratch};
-    const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
-    size_t total = 0;
-    for (int i = 0; i < nbuf; i++) total += (sizes[i] + 15) & ~(size_t)15;
-    m->act = aligned_alloc(64, total * sizeof(float));
+    const size_t T = (size_t)cfg->glimpses, B = (size_t)m->NB, C = (size_t)cfg->num_classes;
+    size_t sizes[] = {T * B * 2, T * B * 2, T * B * 2, T * B * 2, T * B, T * B, B * C, T * B * C, B};
+    float **ptrs[] = {&m->loc, &m->samp, &m->noise, &m->mu, &m->base, &m->logpi, &m->logp, &m->step_logp,
+                      &m->reward};
+    m->shared = carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]));
     m->pred = malloc(B * sizeof(int));
-    if (!m->act || !m->pred) {
+    if (!m->shared || !m->pred || ws_alloc(m, &m->ws[0], m->NB, 0) != SC_OK) {
         sc_ram_free(m);
-        return sc_errf(err, SC_ENOMEM, "ram: out of memory allocating %zu activation floats", total);
-    }
-    memset(m->act, 0, total * sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < nbuf; i++) {
-        *ptrs[i] = m->act + off;
-        off += (sizes[i] + 15) & ~(size_t)15;
+        return sc_errf(err, SC_ENOMEM, "ram: out of memory allocating activations for batch %d", m->NB);
     }
     *out = m;
     return SC_OK;
 }
 
+static void stop_threads(sc_ram *m) {
+    if (m->nthreads == 0) return;
+    pthread_mutex_lock(&m->mx);
+    m->quit = 1;
+    pthread_cond_broadcast(&m->cv_go);
+    pthread_mutex_unlock(&m->mx);
+    for (int k = 0; k < m->nthreads; k++) pthread_join(m->th[k], NULL);
+    m->nthreads = 0;
+    m->quit = 0;
+}
+
 void sc_ram_free(sc_ram *m) {
     if (!m) return;
+    stop_threads(m);
+    if (m->sync_ok) {
+        pthread_mutex_destroy(&m->mx);
+        pthread_cond_destroy(&m->cv_go);
+        pthread_cond_destroy(&m->cv_done);
+    }
+    for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
     sc_params_free(&m->ps);
-    free(m->act);
+    free(m->shared);
     free(m->pred);
     free(m);
 }
@@ -173,19 +370,19 @@ const float *sc_ram_locations(const sc_ram *m) { return m->loc; }
 const float *sc_ram_samples(const sc_ram *m) { return m->samp; }
 const float *sc_ram_step_logp(const sc_ram *m) { return m->step_logp; }
 void sc_ram_step_probs_enable(sc_ram *m, int on) { m->step_probs = on; }
+int sc_ram_workers(const sc_ram *m) { return m->W; }
 
 void sc_ram_init_params(sc_ram *m, sc_rng *r) {
-    /* nn.Linear's default: weights and biases U(+-1/sqrt(fan_in)). */
+    /* nn.Linear's default: weights and biases U(+-1/sqrt(fan_in)). A bias is a
+     * tensor whose name ends in ".b..." and is declared right after its weight
+     * matrix, whose column count is the fan-in; weights' fan-in is their own
+     * column count (a 1 x H weight such as baseline.W included). */
     for (int i = 0; i < m->ps.count; i++) {
         const sc_param *p = &m->ps.p[i];
-        int fan_in = p->rows == 1 ? 0 : p->cols;
-        float *w = sc_params_data(&m->ps, i);
-        size_t n = sc_params_size(&m->ps, i);
-        if (fan_in == 0) {
-            /* a bias: fan_in of its weight matrix, the previous tensor */
-            fan_in = i > 0 ? m->ps.p[i - 1].cols : 1;
-        }
-        sc_init_uniform(w, n, 1.0f / sqrtf((float)fan_in), r);
+        const char *dot = strrchr(p->name, '.');
+        int is_bias = dot && dot[1] == 'b' && i > 0;
+        int fan_in = is_bias ? m->ps.p[i - 1].cols : p->cols;
+        sc_init_uniform(sc_params_data(&m->ps, i), sc_params_size(&m->ps, i), 1.0f / sqrtf((float)fan_in), r);
     }
 }
 
@@ -193,21 +390,372 @@ void sc_ram_init_params(sc_ram *m, sc_rng *r) {
 
 static float clampf(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
 
-static void uniform_locations(float *l, float *s, int N, sc_rng *r) {
-    for (int i = 0; i < N; i++) l[i] = s[i] = 2.0f * sc_rng_uniform(r) - 1.0f;
+/* hl (rows, HL; ld apart) = ReLU(l Wl^T + bl) for 2-d l: two multiply-adds per unit. */
+static void loc_hidden_forward(float *hl, int ld, const float *l, const float *w, const float *b, int rows,
+                               int HL) {
+    for (int r = 0; r < rows; r++) {
+        const float x = l[2 * r], y = l[2 * r + 1];
+        float *o = hl + (size_t)r * ld;
+        for (int j = 0; j < HL; j++) {
+            float v = (b[j] + x * w[2 * j]) + y * w[2 * j + 1];
+            o[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
 }
 
-/* mu (B,2) = tanh(f(h)); lz (B,LH) the MLP hidden layer. */
-static void locnet_forward(sc_ram *m, float *mu, float *lz, const float *h, int B) {
+/* The location net and the baseline on h (rows, H):
+ * mu (rows, 2) = tanh(f(h)); base (rows) = h Wb^T + bb (or 0); lz the MLP layer. */
+static void heads_forward(sc_ram *m, float *mu, float *base, float *lz, const float *h, int rows) {
     const sc_ram_cfg *c = &m->c;
+    const int H = c->hidden;
+    const float *w2 = P(iL2w), *b2 = P(iL2b);
     if (c->loc_mlp) {
-        sc_linear_forward(lz, h, P(iL1w), P(iL1b), B, c->hidden, c->loc_net_hidden);
-        sc_relu_forward(lz, lz, B * c->loc_net_hidden);
-        sc_linear_forward(mu, lz, P(iL2w), P(iL2b), B, c->loc_net_hidden, 2);
+        const int LH = c->loc_net_hidden;
+        gemm_nt(lz, LH, h, H, P(iL1w), rows, H, LH, 0.0f);
+        bias_relu(lz, LH, P(iL1b), rows, LH);
+        for (int r = 0; r < rows; r++) {
+            const float *z = lz + (size_t)r * LH;
+            mu[2 * r] = tanhf(b2[0] + dot(z, w2, LH));
+            mu[2 * r + 1] = tanhf(b2[1] + dot(z, w2 + LH, LH));
+        }
     } else {
-        sc_linear_forward(mu, h, P(iL2w), P(iL2b), B, c->hidden, 2);
+        for (int r = 0; r < rows; r++) {
+            const float *hr = h + (size_t)r * H;
+            mu[2 * r] = tanhf(b2[0] + dot(hr, w2, H));
+            mu[2 * r + 1] = tanhf(b2[1] + dot(hr, w2 + H, H));
+        }
     }
-    sc_tanh_forward(mu, mu, B * 2);
+    if (c->baseline) {
+        const float *wb = P(iBw), bb = P(iBb)[0];
+        for (int r = 0; r < rows; r++) base[r] = bb + dot(h + (size_t)r * H, wb, H);
+    } else {
+        memset(base, 0, sizeof(float) * rows);
+    }
+}
+
+/* Worker k's forward over its rows [w->b0, w->b0 + w->B). */
+static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
+    const sc_ram_cfg *c = &m->c;
+    const int T = c->glimpses, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
+    const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
+    const int LH = c->loc_mlp ? c->loc_net_hidden : 0;
+    const int NB = m->NB, Bt = m->B, b0 = w->b0, Bk = w->B;
+    const size_t npix = (size_t)c->img_h * c->img_w;
+    const float *x = m->x + (size_t)b0 * npix, *fixed = m->fixed;
+    const float std = m->std;
+    PROF_START;
+
+    /* l_0 */
+    {
+        float *l = m->loc + (size_t)b0 * 2, *s = m->samp + (size_t)b0 * 2;
+        for (int i = 0; i < 2 * Bk; i++) {
+            float v = fixed ? fixed[(size_t)b0 * 2 + i] : c->first_center ? 0.0f : m->noise[(size_t)b0 * 2 + i];
+            s[i] = v;
+            l[i] = fixed ? clampf(v) : v;
+        }
+    }
+
+    for (int t = 0; t < T; t++) {
+        const size_t tk = (size_t)t * Bk, tn = (size_t)t * NB + b0;
+        float *lt = w->lc + tk * 2, *rho = w->rho + tk * G, *cat = w->cat + tk * HC;
+        float *g = w->g + tk * GO, *h = w->h + tk * H;
+        const float *hprev = t ? h - (size_t)Bk * H : NULL;
+        memcpy(lt, m->loc + tn * 2, sizeof(float) * 2 * Bk);
+
+        /* glimpse network: cat = [ReLU(rho Wg^T + bg), ReLU(l Wl^T + bl)], g = ReLU(cat Wa^T + ba) */
+        sc_retina_extract(rho, x, lt, Bk, c->img_h, c->img_w, c->glimpse_size, c->scales);
+        PROF(retina);
+        gemm_nt(cat, HC, rho, G, P(iWg), Bk, G, HG, 0.0f);
+        bias_relu(cat, HC, P(ibg), Bk, HG);
+        loc_hidden_forward(cat + HG, HC, lt, P(iWl), P(ibl), Bk, HL);
+        gemm_nt(g, GO, cat, HC, P(iWa), Bk, HC, GO, 0.0f);
+        bias_relu(g, GO, P(iba), Bk, GO);
+        PROF(glimpse);
+
+        /* core */
+        if (c->core == SC_CORE_LSTM) {
+            float *ct = w->cc + tk * H;
+            const float *cprev = t ? ct - (size_t)Bk * H : NULL;
+            sc_lstm_forward(h, ct, w->gates + tk * 4 * H, g, hprev, cprev, P(iWx), P(iWh), P(ibh), Bk, GO, H);
+        } else {
+            /* h = ReLU(g Wx^T + hprev Wh^T + b) */
+            gemm_nt(h, H, g, GO, P(iWx), Bk, GO, H, 0.0f);
+            if (hprev) gemm_nt(h, H, hprev, H, P(iWh), Bk, H, H, 1.0f);
+            bias_relu(h, H, P(ibh), Bk, H);
+        }
+        PROF(core);
+        if (m->step_probs && t < T - 1) {
+            float *sl = m->step_logp + tn * C;
+            sc_linear_forward(sl, h, P(iCw), P(iCb), Bk, H, C);
+            sc_softmax_xent_forward(sl, sl, NULL, Bk, C);
+        }
+
+        /* next location */
+        if (t < T - 1) {
+            const size_t nn = tn + NB;  /* row b0 of step t+1 */
+            float *lnext = m->loc + nn * 2, *snext = m->samp + nn * 2;
+            const float *fl = fixed ? fixed + ((size_t)(t + 1) * Bt + b0) * 2 : NULL;
+            if (c->reinforce) {
+                float *mu = m->mu + tn * 2;
+                heads_forward(m, mu, m->base + tn, LH ? w->lz + tk * LH : NULL, h, Bk);
+                const float *eps = m->noise + nn * 2;
+                for (int i = 0; i < 2 * Bk; i++) {
+                    float v = fl ? fl[i] : mu[i] + std * eps[i];  /* s = mu + std eps */
+                    snext[i] = v;
+                    lnext[i] = clampf(v);
+                }
+                sc_policy_logprob(m->logpi + tn, snext, mu, std, Bk, 2);
+            } else {
+                const float *u = m->noise + nn * 2;
+                for (int i = 0; i < 2 * Bk; i++) {
+                    float v = fl ? fl[i] : u[i];
+                    snext[i] = v;
+                    lnext[i] = fl ? clampf(v) : v;
+                }
+            }
+        }
+        PROF(heads);
+    }
+
+    /* action network */
+    const float *hT = w->h + (size_t)(T - 1) * Bk * H;
+    float *logp = m->logp + (size_t)b0 * C;
+    sc_linear_forward(w->logits, hT, P(iCw), P(iCb), Bk, H, C);
+    w->xent = sc_softmax_xent_forward(logp, w->logits, m->labels ? m->labels + b0 : NULL, Bk, C);
+    if (m->step_probs)
+        memcpy(m->step_logp + ((size_t)(T - 1) * NB + b0) * C, logp, sizeof(float) * Bk * C);
+    for (int b = 0; b < Bk; b++) {
+        const float *lp = logp + (size_t)b * C;
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (lp[k] > lp[best]) best = k;
+        m->pred[b0 + b] = best;
+        m->reward[b0 + b] = m->labels && best == m->labels[b0 + b] ? 1.0f : 0.0f;
+    }
+    PROF(heads);
+}
+
+/* ---- backward ---------------------------------------------------------------- */
+
+/* Worker k's backward over its rows, adding into gb (its gradient buffer). */
+static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
+    const sc_ram_cfg *c = &m->c;
+    const int T = c->glimpses, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
+    const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
+    const int LH = c->loc_mlp ? c->loc_net_hidden : 0;
+    const int NB = m->NB, Bt = m->B, b0 = w->b0, Bk = w->B;
+    const int *labels = m->labels + b0;
+    const float std = m->std;
+    PROF_START;
+
+    /* action network: logp = log_softmax(hT Wc^T + bc); the batch mean is over all Bt rows */
+    memset(w->dlogits, 0, sizeof(float) * Bk * C);
+    sc_softmax_xent_backward(w->dlogits, m->logp + (size_t)b0 * C, labels, Bk, C, (float)Bk / (float)Bt);
+    memset(w->dh, 0, sizeof(float) * Bk * H);
+    const float *hT = w->h + (size_t)(T - 1) * Bk * H;
+    sc_linear_backward(w->dh, D(gb, iCw), D(gb, iCb), w->dlogits, hT, P(iCw), Bk, H, C);
+
+    /* location net (REINFORCE) and baseline (MSE), both on detached h_t, for all
+     * t < T-1 at once: h_0..h_{T-2} are the first (T-1) Bk rows of w->h */
+    if (c->reinforce && T > 1) {
+        const int R = (T - 1) * Bk;
+        const float n = (float)Bt * (T - 1);
+        for (int t = 0; t < T - 1; t++) {
+            const size_t tn = (size_t)t * NB + b0, tk = (size_t)t * Bk;
+            const float *bt = m->base + tn, *mu = m->mu + tn * 2, *s = m->samp + (tn + NB) * 2;
+            const float *rw = m->reward + b0;
+            /* L_rf = -(w/B) sum_b (R_b - b_b) log pi_b  =>  dL/dmu = -(w/B) (R-b) (s-mu)/std^2 */
+            for (int b = 0; b < Bk; b++) w->weight[b] = -c->reinforce_weight * (rw[b] - bt[b]) / (float)Bt;
+            float *dmu = w->dg;  /* (Bk, 2) scratch */
+            memset(dmu, 0, sizeof(float) * Bk * 2);
+            sc_policy_logprob_backward(dmu, s, mu, std, w->weight, Bk, 2);
+            float *dpre = w->dmupre + tk * 2;
+            memset(dpre, 0, sizeof(float) * Bk * 2);
+            sc_tanh_backward(dpre, dmu, mu, Bk * 2);  /* mu = tanh(pre) */
+            /* L_b = 1/n sum (b - R)^2  =>  dL/db = 2 (b - R) / n */
+            if (c->baseline)
+                for (int b = 0; b < Bk; b++) w->dbase[tk + b] = 2.0f * (bt[b] - rw[b]) / n;
+        }
+        if (c->loc_mlp) {
+            float *dlz = w->dbig;  /* (R, LH) */
+            memset(dlz, 0, sizeof(float) * R * LH);
+            sc_linear_backward(dlz, D(gb, iL2w), D(gb, iL2b), w->dmupre, w->lz, P(iL2w), R, LH, 2);
+            relu_mask(dlz, dlz, w->lz, (size_t)R * LH);
+            sc_linear_backward(NULL, D(gb, iL1w), D(gb, iL1b), dlz, w->h, P(iL1w), R, H, LH);
+        } else {
+            sc_linear_backward(NULL, D(gb, iL2w), D(gb, iL2b), w->dmupre, w->h, P(iL2w), R, H, 2);
+        }
+        if (c->baseline) sc_linear_backward(NULL, D(gb, iBw), D(gb, iBb), w->dbase, w->h, P(iBw), R, H, 1);
+    }
+
+    /* backprop through time: dh holds dL/dh_t (dc dL/dc_t for the lstm); per
+     * glimpse only what the recurrence needs, dgpre_t = dL/d(pre-ReLU g_t) kept
+     * for the weight gradients below */
+    if (c->core == SC_CORE_LSTM) {
+        memset(w->dc, 0, sizeof(float) * Bk * H);
+        for (int t = T - 1; t >= 0; t--) {
+            const size_t tk = (size_t)t * Bk;
+            const float *g = w->g + tk * GO, *hprev = t ? w->h + (tk - Bk) * H : NULL;
+            const float *cprev = t ? w->cc + (tk - Bk) * H : NULL;
+            memset(w->dg, 0, sizeof(float) * Bk * GO);
+            memset(w->dhprev, 0, sizeof(float) * Bk * H);
+            memset(w->dcprev, 0, sizeof(float) * Bk * H);
+            sc_lstm_backward(w->dg, t ? w->dhprev : NULL, t ? w->dcprev : NULL, D(gb, iWx), D(gb, iWh),
+                             D(gb, ibh), w->dh, w->dc, w->gates + tk * 4 * H, w->cc + tk * H, cprev, g, hprev,
+                             P(iWx), P(iWh), w->core_scratch, Bk, GO, H);
+            relu_mask(w->dgpre + tk * GO, w->dg, g, (size_t)Bk * GO);  /* g = ReLU(.) */
+            float *tmp = w->dh; w->dh = w->dhprev; w->dhprev = tmp;
+            tmp = w->dc; w->dc = w->dcprev; w->dcprev = tmp;
+        }
+    } else {
+        float *da = w->dbig;  /* (T, Bk, H): dL/d(pre-ReLU h_t) */
+        for (int t = T - 1; t >= 0; t--) {
+            const size_t tk = (size_t)t * Bk;
+            float *dat = da + tk * H;
+            /* h_t = ReLU(a_t)  =>  da_t = dh_t [h_t > 0] */
+            relu_mask(dat, w->dh, w->h + tk * H, (size_t)Bk * H);
+            /* a_t = g_t Wx^T + h_{t-1} Wh^T + b  =>  dg_t = da_t Wx, dh_{t-1} = da_t Wh */
+            gemm_nn(w->dg, dat, P(iWx), Bk, GO, H);
+            relu_mask(w->dgpre + tk * GO, w->dg, w->g + tk * GO, (size_t)Bk * GO);
+            if (t) gemm_nn(w->dh, dat, P(iWh), Bk, H, H);
+        }
+        /* dWx += da^T g, dWh += da_{1..}^T h_{..T-2}, db += sum da, over all steps at once */
+        gemm_tn(D(gb, iWx), da, H, w->g, GO, T * Bk, GO, H);
+        if (T > 1) gemm_tn(D(gb, iWh), da + (size_t)Bk * H, H, w->h, H, (T - 1) * Bk, H, H);
+        col_sums(D(gb, ibh), da, H, T * Bk, H);
+    }
+
+    /* glimpse network over all steps: g = ReLU(cat Wa^T + ba),
+     * cat = [ReLU(rho Wg^T + bg), ReLU(l Wl^T + bl)] */
+    const int R = T * Bk;
+    gemm_tn(D(gb, iWa), w->dgpre, GO, w->cat, HC, R, HC, GO);
+    col_sums(D(gb, iba), w->dgpre, GO, R, GO);
+    float *dcat = w->dbig;  /* (R, HC) */
+    gemm_nn(dcat, w->dgpre, P(iWa), R, HC, GO);
+    relu_mask(dcat, dcat, w->cat, (size_t)R * HC);
+    gemm_tn(D(gb, iWg), dcat, HC, w->rho, G, R, G, HG);
+    col_sums(D(gb, ibg), dcat, HC, R, HG);
+    gemm_tn(D(gb, iWl), dcat + HG, HC, w->lc, 2, R, 2, HL);
+    col_sums(D(gb, ibl), dcat + HG, HC, R, HL);
+    PROF(backward);
+}
+
+/* ---- workers ------------------------------------------------------------------- */
+
+static void run_job(sc_ram *m, int k) {
+    ram_ws *w = &m->ws[k];
+    w->b0 = (int)((long)m->B * k / m->W);
+    w->B = (int)((long)m->B * (k + 1) / m->W) - w->b0;
+    if (w->B <= 0) return;
+    sc_ram_prof *prof = k == 0 ? m->prof : NULL;
+    if (m->job == JOB_FORWARD) {
+        forward_rows(m, w, prof);
+    } else {
+        float *gb = k == 0 ? m->ps.grad : w->grad;
+        if (k) memset(gb, 0, sizeof(float) * m->ps.n);
+        backward_rows(m, w, gb, prof);
+    }
+}
+
+static void *worker_main(void *arg) {
+    ram_thread *a = arg;
+    sc_ram *m = a->m;
+    unsigned long seen = 0;  /* m->gen when the threads are started: a job posted before
+                              * this thread first runs is still seen as new */
+    pthread_mutex_lock(&m->mx);
+    for (;;) {
+        while (m->gen == seen && !m->quit) pthread_cond_wait(&m->cv_go, &m->mx);
+        if (m->quit) break;
+        seen = m->gen;
+        pthread_mutex_unlock(&m->mx);
+        run_job(m, a->k);
+        pthread_mutex_lock(&m->mx);
+        if (--m->pending == 0) pthread_cond_signal(&m->cv_done);
+    }
+    pthread_mutex_unlock(&m->mx);
+    return NULL;
+}
+
+/* Runs the current job on every worker (the caller is worker 0) and waits. */
+static void dispatch(sc_ram *m, ram_job job) {
+    m->job = job;
+    if (m->nthreads == 0) {
+        run_job(m, 0);
+        return;
+    }
+    pthread_mutex_lock(&m->mx);
+    m->pending = m->nthreads;
+    m->gen++;
+    pthread_cond_broadcast(&m->cv_go);
+    pthread_mutex_unlock(&m->mx);
+    run_job(m, 0);
+    pthread_mutex_lock(&m->mx);
+    while (m->pending > 0) pthread_cond_wait(&m->cv_done, &m->mx);
+    pthread_mutex_unlock(&m->mx);
+}
+
+int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
+    if (workers < 1 || workers > MAX_WORKERS)
+        return sc_errf(err, SC_EARG, "ram: %d workers (expected 1..%d)", workers, MAX_WORKERS);
+    if (workers == m->W) return SC_OK;
+    stop_threads(m);
+    for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
+    m->W = 1;
+    const int nb = (m->NB + workers - 1) / workers;
+    for (int k = 0; k < workers; k++)
+        if (ws_alloc(m, &m->ws[k], workers == 1 ? m->NB : nb, k > 0) != SC_OK) {
+            for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
+            ws_alloc(m, &m->ws[0], m->NB, 0);
+            return sc_errf(err, SC_ENOMEM, "ram: out of memory for %d workers' activations", workers);
+        }
+    if (workers == 1) return SC_OK;
+    if (!m->sync_ok) {
+        if (pthread_mutex_init(&m->mx, NULL) != 0) goto fail_sync;
+        if (pthread_cond_init(&m->cv_go, NULL) != 0) { pthread_mutex_destroy(&m->mx); goto fail_sync; }
+        if (pthread_cond_init(&m->cv_done, NULL) != 0) {
+            pthread_cond_destroy(&m->cv_go);
+            pthread_mutex_destroy(&m->mx);
+            goto fail_sync;
+        }
+        m->sync_ok = 1;
+    }
+    m->gen = 0;
+    m->quit = 0;
+    for (int k = 1; k < workers; k++) {
+        m->targ[k] = (ram_thread){m, k};
+        if (pthread_create(&m->th[k - 1], NULL, worker_main, &m->targ[k]) != 0) {
+            stop_threads(m);
+            for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
+            ws_alloc(m, &m->ws[0], m->NB, 0);
+            return sc_errf(err, SC_EIO, "ram: cannot start worker thread %d of %d", k, workers);
+        }
+        m->nthreads = k;
+    }
+    m->W = workers;
+    return SC_OK;
+fail_sync:
+    for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
+    ws_alloc(m, &m->ws[0], m->NB, 0);
+    return sc_errf(err, SC_EIO, "ram: cannot initialise the workers' mutex and condition variables");
+}
+
+/* ---- the public passes ----------------------------------------------------------- */
+
+/* All random numbers of a forward, drawn in the order of the sequential
+ * algorithm: l_0 (uniform, 2B), then per step t < T-1 the policy noise (normal,
+ * 2B) or, without REINFORCE, the next uniform location (2B). */
+static void draw_noise(sc_ram *m, int B, sc_rng *r) {
+    const sc_ram_cfg *c = &m->c;
+    if (m->fixed) return;
+    if (!c->first_center)
+        for (int i = 0; i < 2 * B; i++) m->noise[i] = 2.0f * sc_rng_uniform(r) - 1.0f;
+    for (int t = 0; t < c->glimpses - 1; t++) {
+        float *e = m->noise + (size_t)(t + 1) * m->NB * 2;
+        if (c->reinforce)
+            for (int i = 0; i < 2 * B; i++) e[i] = sc_rng_normal(r);
+        else
+            for (int i = 0; i < 2 * B; i++) e[i] = 2.0f * sc_rng_uniform(r) - 1.0f;
+    }
 }
 
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std, sc_rng *r,
@@ -215,105 +763,22 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     const sc_ram_cfg *c = &m->c;
     if (B < 1 || B > m->NB)
         return SC_EARG;
-    const int T = c->glimpses, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
-    const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
-    const int LH = c->loc_mlp ? c->loc_net_hidden : 1;
-    const int NB = m->NB;
+    const int T = c->glimpses, NB = m->NB;
     m->last_B = B;
     m->last_has_labels = labels != NULL;
-    PROF_START;
+    m->x = x;
+    m->labels = labels;
+    m->fixed = fixed_loc;
+    m->std = std;
+    m->B = B;
+    draw_noise(m, B, r);
+    dispatch(m, JOB_FORWARD);
 
-    /* l_0 */
-    if (fixed_loc) {
-        for (int i = 0; i < 2 * B; i++) { m->samp[i] = fixed_loc[i]; m->loc[i] = clampf(fixed_loc[i]); }
-    } else if (c->first_center) {
-        memset(m->loc, 0, sizeof(float) * 2 * B);
-        memset(m->samp, 0, sizeof(float) * 2 * B);
-    } else {
-        uniform_locations(m->loc, m->samp, 2 * B, r);
-    }
-
-    for (int t = 0; t < T; t++) {
-        const size_t tb = (size_t)t * NB;
-        float *lt = m->loc + tb * 2, *rho = m->rho + tb * G, *hg = m->hg + tb * HG;
-        float *hl = m->hl + tb * HL, *cat = m->cat + tb * HC, *g = m->g + tb * GO, *h = m->h + tb * H;
-        const float *hprev = t ? m->h + (tb - NB) * H : NULL;
-
-        /* glimpse network */
-        sc_retina_extract(rho, x, lt, B, c->img_h, c->img_w, c->glimpse_size, c->scales);
-        PROF(retina);
-        sc_linear_forward(hg, rho, P(iWg), P(ibg), B, G, HG);
-        sc_relu_forward(hg, hg, B * HG);
-        sc_linear_forward(hl, lt, P(iWl), P(ibl), B, 2, HL);
-        sc_relu_forward(hl, hl, B * HL);
-        for (int b = 0; b < B; b++) {  /* cat = [hg, hl] */
-            memcpy(cat + (size_t)b * HC, hg + (size_t)b * HG, sizeof(float) * HG);
-            memcpy(cat + (size_t)b * HC + HG, hl + (size_t)b * HL, sizeof(float) * HL);
-        }
-        sc_linear_forward(g, cat, P(iWa), P(iba), B, HC, GO);
-        sc_relu_forward(g, g, B * GO);
-        PROF(glimpse);
-
-        /* core */
-        if (c->core == SC_CORE_LSTM) {
-            float *ct = m->cc + tb * H;
-            const float *cprev = t ? m->cc + (tb - NB) * H : NULL;
-            sc_lstm_forward(h, ct, m->gates + tb * 4 * H, g, hprev, cprev, P(iWx), P(iWh), P(ibh),
-                            B, GO, H);
-        } else {
-            sc_rnn_forward(h, g, hprev, P(iWx), P(iWh), P(ibh), B, GO, H, SC_ACT_RELU);
-        }
-        PROF(core);
-        if (m->step_probs && t < T - 1) {
-            float *sl = m->step_logp + tb * C;
-            sc_linear_forward(sl, h, P(iCw), P(iCb), B, H, C);
-            sc_softmax_xent_forward(sl, sl, NULL, B, C);
-        }
-
-        /* next location */
-        if (t < T - 1) {
-            float *lnext = m->loc + (tb + NB) * 2, *snext = m->samp + (tb + NB) * 2;
-            if (c->reinforce) {
-                float *mu = m->mu + tb * 2;
-                locnet_forward(m, mu, m->lz + tb * LH, h, B);
-                if (fixed_loc) {
-                    const float *fl = fixed_loc + (size_t)(t + 1) * B * 2;
-                    for (int i = 0; i < 2 * B; i++) { snext[i] = fl[i]; lnext[i] = clampf(fl[i]); }
-                } else {
-                    sc_policy_sample(snext, lnext, mu, std, 2 * B, r);
-                }
-                sc_policy_logprob(m->logpi + tb, snext, mu, std, B, 2);
-                if (c->baseline)
-                    sc_linear_forward(m->base + tb, h, P(iBw), P(iBb), B, H, 1);
-                else
-                    memset(m->base + tb, 0, sizeof(float) * B);
-            } else if (fixed_loc) {
-                const float *fl = fixed_loc + (size_t)(t + 1) * B * 2;
-                for (int i = 0; i < 2 * B; i++) { snext[i] = fl[i]; lnext[i] = clampf(fl[i]); }
-            } else {
-                uniform_locations(lnext, snext, 2 * B, r);
-            }
-        }
-        PROF(heads);
-    }
-
-    /* action network */
-    const float *hT = m->h + (size_t)(T - 1) * NB * H;
-    sc_linear_forward(m->logits, hT, P(iCw), P(iCb), B, H, C);
-    float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
-    if (m->step_probs)
-        memcpy(m->step_logp + (size_t)(T - 1) * NB * C, m->logp, sizeof(float) * B * C);
-    PROF(heads);
+    double xent = 0.0;
     int correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *lp = m->logp + (size_t)b * C;
-        int best = 0;
-        for (int k = 1; k < C; k++)
-            if (lp[k] > lp[best]) best = k;
-        m->pred[b] = best;
-        m->reward[b] = labels && best == labels[b] ? 1.0f : 0.0f;
-        correct += labels && best == labels[b];
-    }
+    for (int k = 0; k < m->W; k++)
+        if (m->ws[k].B > 0) xent += m->W == 1 ? m->ws[k].xent : m->ws[k].xent * m->ws[k].B / B;
+    for (int b = 0; b < B; b++) correct += labels && m->pred[b] == labels[b];
     if (!labels || !st) return SC_OK;
 
     memset(st, 0, sizeof *st);
@@ -355,96 +820,21 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     return SC_OK;
 }
 
-/* ---- backward ---------------------------------------------------------------- */
-
 void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
-    const sc_ram_cfg *c = &m->c;
-    const int T = c->glimpses, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
-    const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
-    const int LH = c->loc_mlp ? c->loc_net_hidden : 1;
-    const int NB = m->NB;
-    PROF_START;
-
-    /* action network: logp = log_softmax(hT Wc^T + bc) */
-    memset(m->dlogits, 0, sizeof(float) * B * C);
-    sc_softmax_xent_backward(m->dlogits, m->logp, labels, B, C, 1.0f);
-    memset(m->dh, 0, sizeof(float) * B * H);
-    const float *hT = m->h + (size_t)(T - 1) * NB * H;
-    sc_linear_backward(m->dh, D(iCw), D(iCb), m->dlogits, hT, P(iCw), B, H, C);
-
-    /* location net (REINFORCE) and baseline (MSE), both on detached h_t */
-    if (c->reinforce && T > 1) {
-        const float n = (float)B * (T - 1);
-        for (int t = 0; t < T - 1; t++) {
-            const size_t tb = (size_t)t * NB;
-            const float *h = m->h + tb * H, *bt = m->base + tb, *mu = m->mu + tb * 2;
-            const float *s = m->samp + (tb + NB) * 2;
-            /* L_rf = -(w/B) sum_b (R_b - b_b) log pi_b  =>  dL/dmu = -(w/B) (R-b) (s-mu)/std^2 */
-            for (int b = 0; b < B; b++)
-                m->weight[b] = -c->reinforce_weight * (m->reward[b] - bt[b]) / (float)B;
-            memset(m->dmu, 0, sizeof(float) * B * 2);
-            sc_policy_logprob_backward(m->dmu, s, mu, std, m->weight, B, 2);
-            memset(m->dmupre, 0, sizeof(float) * B * 2);
-            sc_tanh_backward(m->dmupre, m->dmu, mu, B * 2);  /* mu = tanh(pre) */
-            if (c->loc_mlp) {
-                const float *lz = m->lz + tb * LH;
-                memset(m->dlz, 0, sizeof(float) * B * LH);
-                sc_linear_backward(m->dlz, D(iL2w), D(iL2b), m->dmupre, lz, P(iL2w), B, LH, 2);
-                memset(m->dlzpre, 0, sizeof(float) * B * LH);
-                sc_relu_backward(m->dlzpre, m->dlz, lz, B * LH);
-                sc_linear_backward(NULL, D(iL1w), D(iL1b), m->dlzpre, h, P(iL1w), B, H, LH);
-            } else {
-                sc_linear_backward(NULL, D(iL2w), D(iL2b), m->dmupre, h, P(iL2w), B, H, 2);
-            }
-            if (c->baseline) {
-                /* L_b = 1/n sum (b - R)^2  =>  dL/db = 2 (b - R) / n */
-                for (int b = 0; b < B; b++) m->dbase[b] = 2.0f * (bt[b] - m->reward[b]) / n;
-                sc_linear_backward(NULL, D(iBw), D(iBb), m->dbase, h, P(iBw), B, H, 1);
-            }
-        }
+    m->labels = labels;
+    m->std = std;
+    m->B = B;
+    dispatch(m, JOB_BACKWARD);
+    /* worker k's gradients into the store, k = 1, 2, ... in order */
+    float *g = m->ps.grad;
+    const size_t n = m->ps.n;
+    for (int k = 1; k < m->W; k++) {
+        if (m->ws[k].B <= 0) continue;
+        const float *gk = m->ws[k].grad;
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) st16(g + i, ld16(g + i) + ld16(gk + i));
+        for (; i < n; i++) g[i] += gk[i];
     }
-
-    /* backprop through time: dh holds dL/dh_t, dc dL/dc_t (lstm) */
-    if (c->core == SC_CORE_LSTM) memset(m->dc, 0, sizeof(float) * B * H);
-    for (int t = T - 1; t >= 0; t--) {
-        const size_t tb = (size_t)t * NB;
-        const float *lt = m->loc + tb * 2, *rho = m->rho + tb * G, *hg = m->hg + tb * HG;
-        const float *hl = m->hl + tb * HL, *cat = m->cat + tb * HC, *g = m->g + tb * GO;
-        const float *h = m->h + tb * H;
-        const float *hprev = t ? m->h + (tb - NB) * H : NULL;
-
-        memset(m->dg, 0, sizeof(float) * B * GO);
-        memset(m->dhprev, 0, sizeof(float) * B * H);
-        if (c->core == SC_CORE_LSTM) {
-            const float *cprev = t ? m->cc + (tb - NB) * H : NULL;
-            memset(m->dcprev, 0, sizeof(float) * B * H);
-            sc_lstm_backward(m->dg, t ? m->dhprev : NULL, t ? m->dcprev : NULL, D(iWx), D(iWh), D(ibh),
-                             m->dh, m->dc, m->gates + tb * 4 * H, m->cc + tb * H, cprev, g, hprev,
-                             P(iWx), P(iWh), m->core_scratch, B, GO, H);
-        } else {
-            sc_rnn_backward(m->dg, t ? m->dhprev : NULL, D(iWx), D(iWh), D(ibh), m->dh, h, g, hprev,
-                            P(iWx), P(iWh), m->core_scratch, B, GO, H, SC_ACT_RELU);
-        }
-        /* g = ReLU(cat Wa^T + ba) */
-        memset(m->dgpre, 0, sizeof(float) * B * GO);
-        sc_relu_backward(m->dgpre, m->dg, g, B * GO);
-        memset(m->dcat, 0, sizeof(float) * B * HC);
-        sc_linear_backward(m->dcat, D(iWa), D(iba), m->dgpre, cat, P(iWa), B, HC, GO);
-        /* cat = [ReLU(rho Wg^T + bg), ReLU(l Wl^T + bl)] */
-        for (int b = 0; b < B; b++) {
-            const float *dc = m->dcat + (size_t)b * HC;
-            const float *hgb = hg + (size_t)b * HG, *hlb = hl + (size_t)b * HL;
-            float *dhg = m->dhg + (size_t)b * HG, *dhl = m->dhl + (size_t)b * HL;
-            for (int j = 0; j < HG; j++) dhg[j] = hgb[j] > 0.0f ? dc[j] : 0.0f;
-            for (int j = 0; j < HL; j++) dhl[j] = hlb[j] > 0.0f ? dc[HG + j] : 0.0f;
-        }
-        sc_linear_backward(NULL, D(iWg), D(ibg), m->dhg, rho, P(iWg), B, G, HG);
-        sc_linear_backward(NULL, D(iWl), D(ibl), m->dhl, lt, P(iWl), B, 2, HL);
-
-        float *tmp = m->dh; m->dh = m->dhprev; m->dhprev = tmp;
-        tmp = m->dc; m->dc = m->dcprev; m->dcprev = tmp;
-    }
-    PROF(backward);
 }
 
 /* ---- inference ---------------------------------------------------------------- */

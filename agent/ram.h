@@ -22,8 +22,9 @@
  *     + 1/(B(T-1)) sum_{b,t} (b_{t,b} - R_b)^2
  * with R_b = 1 if argmax logp_b = y_b else 0.
  *
- * Activations are stored (T, B, *) in one buffer sized for max_batch at
- * creation; forward and backward allocate nothing.
+ * Activations are sized for max_batch at creation (and per worker by
+ * sc_ram_set_workers); forward and backward allocate nothing, open no file
+ * and start no thread (tests/test_agent_noalloc.c).
  */
 #ifndef SACCADE_AGENT_RAM_H
 #define SACCADE_AGENT_RAM_H
@@ -107,9 +108,28 @@ void sc_ram_step_probs_enable(sc_ram *m, int on); /* compute step_logp in forwar
 int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, float std,
                    sc_rng *r, float *logp_avg, int *pred);
 
+/* Data-parallel passes: splits every forward and backward (and so
+ * sc_ram_predict) over `workers` threads, the caller's and workers - 1 started
+ * here once, which then wait for work (they are stopped by the next call or by
+ * sc_ram_free). Worker k takes rows [B k / W, B (k+1) / W) of each batch with
+ * its own activations and its own gradient buffer; after the backward the
+ * caller adds worker 1's, 2's, ... gradients into sc_ram_params(m)->grad in
+ * that order. The random draws are made before the split, in the sequential
+ * order, so the sampled locations do not depend on the worker count; the
+ * gradients differ between worker counts by float rounding only, and are
+ * identical run to run for a given count. Each worker calls OpenBLAS from its
+ * own thread: set OpenBLAS to one thread (sc_blas_set_threads(1)) when
+ * workers > 1. workers = 1 (the default) runs everything on the caller's
+ * thread. Not to be called during a forward or backward.
+ * Errors: SC_EARG (workers outside 1..64: nothing changes), SC_ENOMEM, SC_EIO
+ * (a thread could not be started): the model is then left with one worker. */
+int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err);
+int sc_ram_workers(const sc_ram *m);
+
 /* Time spent in each part of forward/backward, accumulated (seconds) into *p
  * while profiling is on (sc_ram_profile(m, p)); off with p = NULL. Costs two
- * clock reads per part per glimpse when on, nothing when off. */
+ * clock reads per part per glimpse when on, nothing when off. With several
+ * workers it is worker 0's time (the others run at the same time). */
 typedef struct sc_ram_prof {
     double retina, glimpse, core, heads, backward;
 } sc_ram_prof;

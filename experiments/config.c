@@ -65,7 +65,7 @@ typedef struct sc_key {
 #define K_ENUM(s, k, f, def, words, doc)   { s, k, KT_ENUM, FIELD(f, char *), def, 0, 0, words, doc }
 #define K_STR(s, k, f, def, doc)           { s, k, KT_STR, FIELD(f, char *), def, 0, 0, NULL, doc }
 
-static const char *const sections[] = { "data", "model", "train" };
+static const char *const sections[] = { "data", "model", "train", "log" };
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
 
 static const sc_key keys[] = {
@@ -148,7 +148,14 @@ static const sc_key keys[] = {
     K_INT("train", "early_stop", early_stop, "0", 0, 100000,
           "stop after this many epochs without validation improvement; 0 = off"),
     K_INT("train", "log_every", log_every, "100", 1, 1000000,
-          "training steps between progress lines and log rows"),
+          "training steps between progress lines (when stdout is not a terminal)"),
+
+    K_INT("log", "train_every", train_every, "10", 1, 1000000,
+          "training steps between rows of /train in the run log (each row averages them)"),
+    K_INT("log", "glimpse_images", glimpse_images, "64", 0, 1024,
+          "validation images whose glimpses are recorded in /glimpses; 0 = none"),
+    K_INT("log", "glimpse_every", glimpse_every, "1", 1, 100000,
+          "epochs between glimpse records (the first and the last epoch are always recorded)"),
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -509,7 +516,8 @@ static int load_line(loader *L, char *raw, int lineno, sc_err *err) {
         size_t len = strlen(line);
         if (line[len - 1] != ']' || memchr(line + 1, ']', len - 2) || memchr(line + 1, '[', len - 2))
             return sc_errf(err, SC_ECONFIG,
-                           "%s:%d: '%s': malformed section header, expected [data], [model] or [train]",
+                           "%s:%d: '%s': malformed section header, expected [data], [model], "
+                           "[train] or [log]",
                            L->path, lineno, clip(line, buf, sizeof buf));
         line[len - 1] = '\0';
         char *name = trim(line + 1);
@@ -517,7 +525,7 @@ static int load_line(loader *L, char *raw, int lineno, sc_err *err) {
         if (s < 0) {
             unknown_section_hint(name, hint, sizeof hint);
             return sc_errf(err, SC_ECONFIG,
-                           "%s:%d: [%s]: unknown section, expected [data], [model] or [train]%s",
+                           "%s:%d: [%s]: unknown section, expected [data], [model], [train] or [log]%s",
                            L->path, lineno, clip(name, buf, sizeof buf), hint);
         }
         L->section = s;
@@ -537,8 +545,8 @@ static int load_line(loader *L, char *raw, int lineno, sc_err *err) {
                        L->path, lineno, clip(value, buf, sizeof buf));
     if (L->section < 0)
         return sc_errf(err, SC_ECONFIG,
-                       "%s:%d: '%s = %s': key outside any section, expected a [data], [model] "
-                       "or [train] header before it",
+                       "%s:%d: '%s = %s': key outside any section, expected a [data], [model], "
+                       "[train] or [log] header before it",
                        L->path, lineno, name, clip(value, buf, sizeof buf));
 
     const char *section = sections[L->section];
@@ -660,7 +668,7 @@ int sc_config_set(sc_config *c, const char *assignment, sc_err *err) {
         rc = sc_errf(err, SC_ECONFIG, "%s: malformed, expected section.key=value", where);
     } else if ((s = find_section(section)) < 0) {
         unknown_section_hint(section, hint, sizeof hint);
-        rc = sc_errf(err, SC_ECONFIG, "%s: unknown section '%s', expected data, model or train%s",
+        rc = sc_errf(err, SC_ECONFIG, "%s: unknown section '%s', expected data, model, train or log%s",
                      where, clip(section, buf, sizeof buf), hint);
     } else if ((ki = find_key(section, name)) < 0) {
         unknown_key_hint(section, name, 1, hint, sizeof hint);

@@ -1,5 +1,5 @@
 /* config.h - saccade's experiment configuration: INI files with sections
- * [data] [model] [train], strictly checked.
+ * [data] [model] [train] [log], strictly checked.
  *
  * Every key has a type, a default, a range (or a set of allowed words) and a
  * one-line description, held in one table in config.c; README's key table is
@@ -64,7 +64,12 @@ typedef struct sc_config {
     float weight_decay;
     float clip;              /* 0 = off */
     int early_stop;          /* epochs without validation improvement; 0 = off */
-    int log_every;           /* steps between progress/log rows */
+    int log_every;           /* steps between progress lines */
+
+    /* [log]: what the run log records (see docs/runlog.md) */
+    int train_every;         /* steps between /train rows */
+    int glimpse_images;      /* validation images recorded in /glimpses; 0 = none */
+    int glimpse_every;       /* epochs between glimpse records */
 
     /* provenance (not keys) */
     char source_path[SC_CFG_STR]; /* last file loaded, "" if none */

@@ -1,15 +1,17 @@
-/* main.c - the `saccade` command: train, eval, config, data.
+/* main.c - the `saccade` command: train (and --resume), eval, config, data.
  *
  * The only place that exits: every library error comes back here as a code
  * and a message, is printed as `saccade: <message>` and ends the process with
  * a non-zero status.
  */
 #include <errno.h>
+#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "env/dataset.h"
 #include "experiments/config.h"
@@ -21,12 +23,19 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  train CONFIG [--set section.key=value ...] [--no-reinforce] [--no-baseline]\n"
-    "               [--save FILE] [--quiet]\n"
+    "               [--out RUN.h5] [--stop-after N] [--quiet]\n"
     "        train a model; prints the resolved config, progress, validation error\n"
     "        per epoch and the test error (M=1 and M=model.mc_samples) at the end.\n"
-    "        The best parameters go to FILE (default runs/<config>-<UTC time>.model).\n"
-    "  eval MODEL [--samples M] [--split test|val] [--set train.threads=N]\n"
-    "        evaluate a saved model on the test (or validation) set.\n"
+    "        Everything is logged to RUN.h5 (default runs/<config>-<UTC time>.h5),\n"
+    "        checkpointed every epoch to RUN.ckpt.h5 (see docs/runlog.md).\n"
+    "  train --resume RUN.h5 [CONFIG] [--set ...] [--stop-after N] [--quiet]\n"
+    "        continue a run from its checkpoint (exactly as if never stopped); the\n"
+    "        run's config unless CONFIG or --set change keys that may change\n"
+    "        (e.g. --set train.epochs=50). --stop-after N: stop after N epochs of\n"
+    "        this session, checkpointed (for time-limited jobs).\n"
+    "  eval RUN.h5 [--samples M] [--split test|val] [--last] [--set train.threads=N]\n"
+    "        evaluate the best parameters of a run (--last: the latest); RUN.h5 may\n"
+    "        also be its checkpoint RUN.ckpt.h5.\n"
     "  config CONFIG [--set ...]   print the fully resolved configuration\n"
     "  config --doc                print every key with default, range and meaning (Markdown)\n"
     "  data [CONFIG] [--set ...]   load the configured dataset and print a summary\n"
@@ -112,63 +121,174 @@ static int ensure_dir(const char *dir) {
     return -1;
 }
 
+/* argv joined by spaces, arguments with spaces or quotes single-quoted. */
+static char *join_args(int argc, char **argv) {
+    size_t n = 1;
+    for (int i = 0; i < argc; i++) n += 4 * strlen(argv[i]) + 3;
+    char *s = malloc(n), *p = s;
+    if (!s) return NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i) *p++ = ' ';
+        int quote = argv[i][0] == '\0' || strpbrk(argv[i], " \t'\"\\$*?;&|<>()") != NULL;
+        if (quote) *p++ = '\'';
+        for (const char *a = argv[i]; *a; a++) {
+            if (*a == '\'') { memcpy(p, "'\\''", 4); p += 4; }
+            else *p++ = *a;
+        }
+        if (quote) *p++ = '\'';
+    }
+    *p = '\0';
+    return s;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4097 > cap) {
+            cap = cap ? 2 * cap : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(buf); fclose(f); return NULL; }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* runs/<config stem>-<UTC time>.h5, with -2, -3, ... if that exists. */
+static int default_out(char *out, size_t n, const char *config_path) {
+    const char *base = strrchr(config_path, '/');
+    base = base ? base + 1 : config_path;
+    size_t bl = strcspn(base, ".");
+    time_t t = time(NULL);
+    struct tm tmv;
+    gmtime_r(&t, &tmv);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tmv);
+    if (ensure_dir("runs") != 0) {
+        fprintf(stderr, "saccade: cannot create folder runs/: %s\n", strerror(errno));
+        return -1;
+    }
+    for (int k = 1; k < 100; k++) {
+        if (k == 1) snprintf(out, n, "runs/%.*s-%s.h5", (int)bl, base, stamp);
+        else snprintf(out, n, "runs/%.*s-%s-%d.h5", (int)bl, base, stamp, k);
+        if (access(out, F_OK) != 0) return 0;
+    }
+    fprintf(stderr, "saccade: runs/%.*s-%s*.h5: too many runs started this second\n", (int)bl, base, stamp);
+    return -1;
+}
+
 static int cmd_train(int argc, char **argv) {
-    if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "train needs a CONFIG file");
     if (argc > 256) return usage_error("%s", "too many arguments");
-    char used[256] = {0};
+    const char *config_path = NULL, *resume = NULL, *out = NULL;
+    int quiet = 0, no_reinforce = 0, no_baseline = 0, stop_after = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--set")) {
+            if (i + 1 >= argc) return usage_error("%s", "--set needs an argument section.key=value");
+            i++;
+        } else if (!strcmp(argv[i], "--no-reinforce")) no_reinforce = 1;
+        else if (!strcmp(argv[i], "--no-baseline")) no_baseline = 1;
+        else if (!strcmp(argv[i], "--quiet")) quiet = 1;
+        else if (!strcmp(argv[i], "--stop-after")) {
+            char *end = NULL;
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || *end || v < 1 || v > 100000)
+                return usage_error("--stop-after expects a number of epochs in 1..100000, got '%s'",
+                                   i + 1 < argc ? argv[i + 1] : "");
+            stop_after = (int)v;
+            i++;
+        } else if (!strcmp(argv[i], "--resume") || !strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) return usage_error("%s needs a file name", argv[i]);
+            if (argv[i][2] == 'r') resume = argv[++i];
+            else out = argv[++i];
+        } else if (!strcmp(argv[i], "--save")) {
+            return usage_error("%s", "--save was replaced by --out RUN.h5: the run log, whose checkpoint "
+                               "RUN.ckpt.h5 holds the best parameters");
+        } else if (!strncmp(argv[i], "--", 2)) {
+            return usage_error("unknown option '%s' for train", argv[i]);
+        } else if (!config_path) {
+            config_path = argv[i];
+        } else {
+            return usage_error("unexpected argument '%s' for train (one CONFIG only)", argv[i]);
+        }
+    }
+    if (!config_path && !resume) return usage_error("%s", "train needs a CONFIG file (or --resume RUN.h5)");
+    if (resume && out) return usage_error("%s", "--out and --resume exclude each other: a resumed run goes on "
+                                          "writing its own log");
+
     sc_config c;
     sc_err err = {0};
-    if (load_config(&c, argv[2], argc, argv, 3, used, &err) != SC_OK) return fail(&err);
-    sc_train_opts opts = {NULL, 0};
-    for (int i = 3; i < argc; i++) {
-        if (used[i]) continue;
-        if (!strcmp(argv[i], "--no-reinforce")) c.reinforce = 0;
-        else if (!strcmp(argv[i], "--no-baseline")) c.baseline = 0;
-        else if (!strcmp(argv[i], "--quiet")) opts.quiet = 1;
-        else if (!strcmp(argv[i], "--save") && i + 1 < argc) opts.save_path = argv[++i];
-        else return usage_error("unknown option '%s' for train", argv[i]);
+    if (resume && !config_path) {
+        /* the run's own configuration, from its checkpoint */
+        char ckpt[4096];
+        sc_ckpt ck;
+        if (sc_run_locate(resume, ckpt, sizeof ckpt, &err) != SC_OK) return fail(&err);
+        int rc = sc_ckpt_load(ckpt, SC_CKPT_HEADER, &ck, &err);
+        c = ck.config;
+        sc_ckpt_free(&ck);
+        if (rc != SC_OK) return fail(&err);
+    } else {
+        sc_config_defaults(&c);
+        if (sc_config_load(&c, config_path, &err) != SC_OK) return fail(&err);
     }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--set") && sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
+    if (no_reinforce) c.reinforce = 0;
+    if (no_baseline) c.baseline = 0;
     if (sc_config_validate(&c, &err) != SC_OK) return fail(&err);
 
-    char save[1024];
-    if (!opts.save_path) {
-        const char *base = strrchr(argv[2], '/');
-        base = base ? base + 1 : argv[2];
-        size_t bl = strcspn(base, ".");
-        time_t t = time(NULL);
-        struct tm tmv;
-        gmtime_r(&t, &tmv);
-        char stamp[32];
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tmv);
-        if (ensure_dir("runs") != 0) {
-            fprintf(stderr, "saccade: cannot create folder runs/: %s\n", strerror(errno));
-            return 1;
-        }
-        snprintf(save, sizeof save, "runs/%.*s-%s.model", (int)bl, base, stamp);
-        opts.save_path = save;
+    char outbuf[1024];
+    if (!resume && !out) {
+        if (default_out(outbuf, sizeof outbuf, config_path) != 0) return 1;
+        out = outbuf;
     }
-    printf("# saccade %s (%s) train %s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, argv[2]);
+    char *cmdline = join_args(argc, argv);
+    char *text = config_path ? slurp(config_path) : NULL;
+    if (!cmdline || (config_path && !text)) {
+        free(cmdline);
+        free(text);
+        fprintf(stderr, "saccade: %s: cannot read: %s\n", config_path ? config_path : "command line", strerror(errno));
+        return 1;
+    }
+    printf("# saccade %s (%s) train %s%s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, resume ? "--resume " : "",
+           resume ? resume : config_path);
     printf("# resolved configuration:\n");
     sc_config_write(&c, stdout);
     fflush(stdout);
 
+    sc_train_opts opts = {resume ? resume : out, resume != NULL, quiet, stop_after, cmdline, config_path, text};
     sc_train_result res;
-    if (sc_train(&c, &opts, &res, &err) != SC_OK) return fail(&err);
-    printf("best validation error %.2f%% at epoch %d of %d\n", res.best_val_err, res.best_epoch, res.epochs_run);
+    int rc = sc_train(&c, &opts, &res, &err);
+    free(cmdline);
+    free(text);
+    if (rc != SC_OK) return fail(&err);
+    if (res.best_epoch > 0)
+        printf("best validation error %.2f%% at epoch %d of %d\n", res.best_val_err, res.best_epoch, res.epochs_run);
+    else
+        printf("no epoch completed: the initial parameters were tested\n");
     printf("test error: %.2f%% (M=1), %.2f%% (M=%d)\n", res.test_err_m1, res.test_err_mc, c.mc_samples);
     printf("training throughput: %.0f images/s; wall time %.1f s\n", res.images_per_s, res.wall_s);
-    printf("model saved to %s\n", opts.save_path);
+    printf("run log: %s\ncheckpoint: %s\n", opts.log_path, res.checkpoint);
+    if (res.interrupted)
+        printf("interrupted: continue with `saccade train --resume %s`\n", opts.log_path);
+    if (res.paused)
+        printf("stopped after %d epochs as asked: continue with `saccade train --resume %s`\n", stop_after,
+               opts.log_path);
     return res.interrupted ? 130 : 0;
 }
 
 static int cmd_eval(int argc, char **argv) {
-    if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "eval needs a MODEL file");
+    if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "eval needs a run log RUN.h5");
     if (argc > 256) return usage_error("%s", "too many arguments");
-    sc_config c;
-    sc_err err = {0};
-    if (sc_model_load(argv[2], &c, NULL, &err) != SC_OK) return fail(&err);
-    int M = c.mc_samples;
-    const char *split = "test";
+    int M = -1, last = 0;
+    const char *split = "test", *threads = NULL;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
             char *end;
@@ -178,38 +298,73 @@ static int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--split") && i + 1 < argc) {
             split = argv[++i];
             if (strcmp(split, "test") && strcmp(split, "val")) return usage_error("--split expects test or val, got '%s'", split);
+        } else if (!strcmp(argv[i], "--last")) {
+            last = 1;
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
             if (strncmp(argv[i + 1], "train.threads=", 14))
-                return usage_error("eval only accepts --set train.threads=N (the model fixes the rest), got '%s'", argv[i + 1]);
-            if (sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
+                return usage_error("eval only accepts --set train.threads=N (the run fixes the rest), got '%s'", argv[i + 1]);
+            threads = argv[++i];
         } else {
             return usage_error("unknown option '%s' for eval", argv[i]);
         }
     }
+    sc_err err = {0};
+    char ckpt[4096];
+    if (sc_run_locate(argv[2], ckpt, sizeof ckpt, &err) != SC_OK) return fail(&err);
+    sc_ckpt ck;
+    if (sc_ckpt_load(ckpt, last ? SC_CKPT_ALL : SC_CKPT_BEST, &ck, &err) != SC_OK) {
+        sc_ckpt_free(&ck);
+        return fail(&err);
+    }
+    sc_config c = ck.config;
+    if (threads && sc_config_set(&c, threads, &err) != SC_OK) {
+        sc_ckpt_free(&ck);
+        return fail(&err);
+    }
+    if (M < 0) M = c.mc_samples;
     sc_blas_set_threads(c.threads);
     sc_dataset ds;
-    if (sc_dataset_load(&ds, sc_config_data_dir(&c), c.val_size, c.seed, &err) != SC_OK) return fail(&err);
+    memset(&ds, 0, sizeof ds);
+    int rc = sc_dataset_load(&ds, sc_config_data_dir(&c), c.val_size, c.seed, &err);
+    if (rc == SC_OK && c.max_train > 0 && c.max_train < ds.n_train) ds.n_train = c.max_train;
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, &c);
-    int side = sc_canvas_side(&cc, ds.train.w);
-    const int EB = 500;
+    int side = rc == SC_OK ? sc_canvas_side(&cc, ds.train.w) : 1;
+    const int EB = sc_eval_batch(&c);
     sc_ram_cfg mc;
-    sc_ram_cfg_from_config(&mc, &c, side, ds.num_classes, EB);
+    sc_ram_cfg_from_config(&mc, &c, side, rc == SC_OK ? ds.num_classes : 2, EB);
     sc_ram *m = NULL;
-    int rc = sc_ram_create(&m, &mc, &err);
-    if (rc == SC_OK) rc = sc_model_load(argv[2], &c, sc_ram_params(m), &err);
-    float *canvas = malloc(sizeof(float) * EB * side * side), *logp = malloc(sizeof(float) * EB * ds.num_classes);
-    int *idx = malloc(sizeof(int) * EB), *labels = malloc(sizeof(int) * EB), *pred = malloc(sizeof(int) * EB);
-    uint64_t *keys = malloc(sizeof(uint64_t) * EB);
-    if (rc == SC_OK && (!canvas || !logp || !idx || !labels || !pred || !keys))
-        rc = sc_errf(&err, SC_ENOMEM, "eval: out of memory");
+    if (rc == SC_OK) rc = sc_ram_create(&m, &mc, &err);
+    if (rc == SC_OK) rc = sc_ckpt_check_params(&ck, sc_ram_params(m), ckpt, &err);
+    if (rc == SC_OK) {
+        sc_params *ps = sc_ram_params(m);
+        sc_ckpt_unpack(&ck, last ? ck.params : ck.best, ps, ps->data);
+    }
+    float *canvas = NULL, *logp = NULL;
+    int *idx = NULL, *labels = NULL, *pred = NULL;
+    uint64_t *keys = NULL;
+    if (rc == SC_OK) {
+        canvas = malloc(sizeof(float) * EB * side * side);
+        logp = malloc(sizeof(float) * EB * ds.num_classes);
+        idx = malloc(sizeof(int) * EB);
+        labels = malloc(sizeof(int) * EB);
+        pred = malloc(sizeof(int) * EB);
+        keys = malloc(sizeof(uint64_t) * EB);
+        if (!canvas || !logp || !idx || !labels || !pred || !keys) rc = sc_errf(&err, SC_ENOMEM, "eval: out of memory");
+    }
     if (rc == SC_OK) {
         int test = !strcmp(split, "test");
-        float std = c.loc_std_final > 0 ? c.loc_std_final : c.loc_std;
+        long spe = (ds.n_train + c.batch_size - 1) / c.batch_size;
+        float std = last ? sc_policy_std(&c, (long)ck.st.step, spe * c.epochs) : ck.st.best_std;
         sc_eval_ctx ev = {m, test ? &ds.test : &ds.train, &cc, test ? ds.test_idx : ds.val_idx,
                           test ? ds.n_test : ds.n_val, c.seed, std, EB, canvas, idx, labels, pred, keys, logp};
         const int *pool = test ? ds.test_idx : ds.val_idx;
         int n = test ? ds.n_test : ds.n_val;
+        if (last)
+            printf("%s: the latest parameters, epoch %d (step %lld)\n", ckpt, ck.st.epoch, (long long)ck.st.step);
+        else
+            printf("%s: the best parameters, from epoch %d (validation error %.2f%%, M=1) of %d trained\n", ckpt,
+                   ck.st.best_epoch, ck.st.best_val_err, ck.st.epoch);
         double e1 = sc_eval_error(&ev, pool, n, test ? 2 : 1, 1);
         double em = M > 1 ? sc_eval_error(&ev, pool, n, test ? 2 : 1, M) : e1;
         printf("%s error on %d images: %.2f%% (M=1), %.2f%% (M=%d)\n", split, n, e1, em, M);
@@ -217,10 +372,14 @@ static int cmd_eval(int argc, char **argv) {
     free(canvas); free(logp); free(idx); free(labels); free(pred); free(keys);
     sc_ram_free(m);
     sc_dataset_free(&ds);
+    sc_ckpt_free(&ck);
     return rc == SC_OK ? 0 : fail(&err);
 }
 
 int main(int argc, char **argv) {
+    /* HDF5 1.10 crashes in its exit handler when a file whose close failed (a
+     * full disk) is still registered; every file is closed explicitly anyway. */
+    H5dont_atexit();
     sc_blas_ensure_kernels(argv);
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);

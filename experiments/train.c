@@ -1,20 +1,30 @@
-/* train.c - the training loop, evaluation and progress display.
+/* train.c - the training loop, evaluation, progress display, and the run log
+ * and checkpoints that make a run observable and resumable.
  *
  * One run: load the data, build the model, then per epoch iterate shuffled
  * minibatches (canvases built per batch from the seed), take one optimizer
  * step per batch, evaluate on the validation set (M=1 and M=mc_samples),
- * keep the best parameters, and finally report the test error of the best
- * parameters. SIGINT/SIGTERM stop at the next batch and still report.
+ * keep the best parameters, log, checkpoint; finally report the test error of
+ * the best parameters. SIGINT/SIGTERM stop at the next batch, checkpoint the
+ * position inside the epoch, and still report.
  *
  * Random streams, all derived from [train] seed (sc_rng_derive(seed, k)):
  *   k=1 initialisation, k=2 minibatch order (per epoch), k=3 location
- *   sampling during training, k=4 location sampling during evaluation
- *   (re-seeded for every evaluation so it is reproducible), canvases from
- *   (seed, sc_canvas_key(split, epoch, index)).
+ *   sampling during training (its state is checkpointed), k=4 location
+ *   sampling during evaluation (re-seeded for every evaluation so it is
+ *   reproducible), k=0xF1<<56|epoch the glimpse record of an epoch; canvases
+ *   from (seed, sc_canvas_key(split, epoch, index)). Nothing else is random,
+ *   the std annealing and the linear/step rates are functions of the step, so
+ *   a checkpoint (parameters, optimizer moments and step, the k=3 generator,
+ *   the plateau schedule, the best so far, the position in the epoch and its
+ *   running sums) is all a resumed run needs to continue bit for bit.
+ *
+ * What it is not: the log or checkpoint format (runlog.c, checkpoint.c).
  */
 #include "train.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,11 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/runlog.h"
 #include "nets/blas.h"
 #include "nets/optim.h"
 
 enum { SPLIT_TRAIN = 0, SPLIT_VAL = 1, SPLIT_TEST = 2 };
 enum { STREAM_INIT = 1, STREAM_ORDER = 2, STREAM_LOC = 3, STREAM_EVAL = 4 };
+/* outside the canvas keys' split byte (0..2), so no canvas shares it */
+#define STREAM_GLIMPSE(epoch) ((0xF1ULL << 56) | (uint64_t)(uint32_t)(epoch))
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -70,6 +83,8 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
     rc->max_batch = max_batch;
 }
 
+int sc_eval_batch(const sc_config *c) { return c->batch_size > 500 ? c->batch_size : 500; }
+
 /* ---- evaluation -------------------------------------------------------------- */
 
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
@@ -93,6 +108,119 @@ double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
     return 100.0 * (1.0 - (double)correct / n);
 }
 
+/* ---- paths and resume checks ---------------------------------------------------- */
+
+int sc_run_checkpoint_name(const char *log_path, char *out, size_t n) {
+    size_t len = strlen(log_path);
+    if (len > 3 && !strcmp(log_path + len - 3, ".h5")) len -= 3;
+    return snprintf(out, n, "%.*s.ckpt.h5", (int)len, log_path) >= (int)n ? -1 : 0;
+}
+
+int sc_run_locate(const char *path, char *ckpt, size_t n, sc_err *err) {
+    int kind = sc_runlog_kind(path, err);
+    if (kind < 0) return kind;
+    if (kind == 0) return SC_EFORMAT;
+    if (kind == 2) {
+        if (snprintf(ckpt, n, "%s", path) >= (int)n) return sc_errf(err, SC_EARG, "%s: path too long", path);
+        return SC_OK;
+    }
+    sc_runlog_info li;
+    int rc = sc_runlog_inspect(path, &li, err);
+    if (rc != SC_OK) return rc;
+    if (access(li.checkpoint, F_OK) != 0)
+        return sc_errf(err, SC_EIO, "%s: its checkpoint %s is missing (%s)", path, li.checkpoint, strerror(errno));
+    if (snprintf(ckpt, n, "%s", li.checkpoint) >= (int)n) return sc_errf(err, SC_EARG, "%s: path too long", path);
+    return SC_OK;
+}
+
+/* Keys a resumed run cannot change: the model's shape (and the log's glimpse
+ * arrays), and what the saved state refers to. */
+static const char *const SHAPE_KEYS[] = {
+    "model.kind", "model.glimpses", "model.glimpse_size", "model.scales", "model.glimpse_hidden",
+    "model.loc_hidden", "model.glimpse_out", "model.core", "model.hidden", "model.loc_net",
+    "model.loc_net_hidden", "model.baseline", "model.reinforce", "log.glimpse_images"};
+static const char *const FIXED_KEYS[] = {
+    "data.dataset", "data.canvas", "data.canvas_size", "data.distractors", "data.distractor_size",
+    "data.val_size", "data.max_train", "train.seed", "train.batch_size", "train.optimizer"};
+
+static int in_list(const char *key, const char *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(key, list[i])) return 1;
+    return 0;
+}
+
+/* The next "key = value" line of resolved config text at *p: section.key into
+ * key, the value into val. 0 at the end. */
+static int next_kv(const char **p, char *section, char *key, size_t kn, const char **val, int *vlen) {
+    while (**p) {
+        const char *line = *p, *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        *p = nl ? nl + 1 : line + len;
+        if (len == 0 || line[0] == '#') continue;
+        if (line[0] == '[') {
+            snprintf(section, 32, "%.*s", (int)(len > 2 ? len - 2 : 0), line + 1);
+            continue;
+        }
+        const char *eq = memchr(line, '=', len);
+        if (!eq) continue;
+        int kl = (int)(eq - line);
+        while (kl > 0 && line[kl - 1] == ' ') kl--;
+        snprintf(key, kn, "%s.%.*s", section, kl, line);
+        const char *v = eq + 1;
+        while (v < line + len && *v == ' ') v++;
+        *val = v;
+        *vlen = (int)(line + len - v);
+        return 1;
+    }
+    return 0;
+}
+
+int sc_resume_config_check(const sc_config *run, const sc_config *c, const char *log_path, char *out,
+                           size_t n, sc_err *err) {
+    char *a = sc_config_to_string(run), *b = sc_config_to_string(c);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return sc_errf(err, SC_ENOMEM, "out of memory comparing configurations");
+    }
+    char shape[1024] = "", fixed[1024] = "";
+    size_t ol = 0, sl = 0, fl = 0;
+    if (out && n) out[0] = '\0';
+    const char *pa = a, *pb = b, *va, *vb;
+    char seca[32] = "", secb[32] = "", ka[96], kb[96];
+    int la, lb, nfixed = 0;
+    while (next_kv(&pa, seca, ka, sizeof ka, &va, &la) && next_kv(&pb, secb, kb, sizeof kb, &vb, &lb)) {
+        if (strcmp(ka, kb) != 0 || (la == lb && !memcmp(va, vb, (size_t)la))) continue;
+        const char *dot = strchr(kb, '.');
+        int is_shape = in_list(kb, SHAPE_KEYS, sizeof SHAPE_KEYS / sizeof SHAPE_KEYS[0]);
+        int is_fixed = in_list(kb, FIXED_KEYS, sizeof FIXED_KEYS / sizeof FIXED_KEYS[0]);
+        if (is_shape || is_fixed) {
+            char *buf = is_shape ? shape : fixed;
+            size_t *bl = is_shape ? &sl : &fl;
+            if (*bl < 1000)
+                *bl += (size_t)snprintf(buf + *bl, 1024 - *bl, "%s[%.*s] %s = %.*s (the run has %.*s)",
+                                        *bl ? ", " : "", (int)(dot - kb), kb, dot + 1, lb, vb, la, va);
+            nfixed++;
+        } else if (out && ol < n) {
+            ol += (size_t)snprintf(out + ol, n - ol, "%s: %.*s -> %.*s\n", kb, la, va, lb, vb);
+        }
+    }
+    free(a);
+    free(b);
+    if (nfixed) {
+        if (sl && fl)
+            sc_errf(err, SC_ECONFIG, "cannot resume %s with a different model shape: %s; nor with other data, seed, "
+                    "batch size or optimizer: %s; start a new run instead", log_path, shape, fixed);
+        else if (sl)
+            sc_errf(err, SC_ECONFIG, "cannot resume %s with a different model shape: %s; start a new run instead",
+                    log_path, shape);
+        else
+            sc_errf(err, SC_ECONFIG, "cannot resume %s with other data, seed, batch size or optimizer: %s; start a "
+                    "new run instead", log_path, fixed);
+    }
+    return nfixed;
+}
+
 /* ---- progress display -------------------------------------------------------- */
 
 typedef struct progress {
@@ -107,13 +235,8 @@ static void fmt_time(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-typedef struct epoch_acc {
-    double xent, rf, bmse, reward, advvar, mu_abs, mu_spread;
-    long images, batches;
-} epoch_acc;
-
 static void progress_draw(progress *p, int epoch, int epochs, long done, long total,
-                          const epoch_acc *a, double ips, double eta, int force) {
+                          const sc_train_acc *a, double ips, double eta, int force) {
     double t = now_s();
     if (!p->tty || (!force && t - p->last_draw < 0.2)) return;
     p->last_draw = t;
@@ -123,10 +246,10 @@ static void progress_draw(progress *p, int epoch, int epochs, long done, long to
     for (int i = 0; i < W; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
     bar[W] = 0;
     fmt_time(etab, sizeof etab, eta);
-    double nb = a->batches ? (double)a->batches : 1.0;
+    double nb = a->batches > 0 ? a->batches : 1.0;
     printf("\r\033[Kepoch %d/%d [%s] %3d%% %6.0f img/s  ce %.3f  rf %+.3f  bmse %.3f  R %.3f  ETA %s",
-           epoch, epochs, bar, total ? (int)(100 * done / total) : 100, ips, a->xent / nb, a->rf / nb,
-           a->bmse / nb, a->reward / nb, etab);
+           epoch, epochs, bar, total ? (int)(100 * done / total) : 100, ips, a->xent / nb, a->reinforce / nb,
+           a->baseline_mse / nb, a->reward / nb, etab);
     fflush(stdout);
 }
 
@@ -140,6 +263,14 @@ typedef struct run {
     float *canvas, *logp, *best;
     int *idx, *labels, *pred;
     uint64_t *keys;
+    /* the glimpse set: G fixed images, their canvases and one record's arrays */
+    int G;
+    float *gcanvas, *glocs, *gprobs, *greward;
+    int32_t *glabels, *gindex, *gpred;
+    int *gidx, *glab;
+    uint8_t *gimg;
+    sc_ckpt ck;
+    sc_runlog *log;
 } run;
 
 static void run_free(run *r) {
@@ -149,6 +280,10 @@ static void run_free(run *r) {
     sc_batcher_free(&r->batcher);
     free(r->canvas); free(r->logp); free(r->best);
     free(r->idx); free(r->labels); free(r->pred); free(r->keys);
+    free(r->gcanvas); free(r->glocs); free(r->gprobs); free(r->greward);
+    free(r->glabels); free(r->gindex); free(r->gpred); free(r->gidx); free(r->glab); free(r->gimg);
+    sc_ckpt_free(&r->ck);
+    sc_runlog_close(r->log);
 }
 
 static void lr_from_config(sc_lr_sched *s, const sc_config *c, long steps_per_epoch) {
@@ -166,12 +301,174 @@ static void lr_from_config(sc_lr_sched *s, const sc_config *c, long steps_per_ep
                                                  : SC_LR_CONSTANT;
 }
 
-/* The policy's standard deviation at a step: constant, or linear annealing. */
-static float std_at(const sc_config *c, long step, long total) {
+float sc_policy_std(const sc_config *c, long step, long total) {
     if (c->loc_std_final <= 0.0f || total <= 1) return c->loc_std;
     double f = (double)step / (double)(total - 1);
     if (f > 1.0) f = 1.0;
     return (float)(c->loc_std + f * (c->loc_std_final - c->loc_std));
+}
+
+static void acc_add(sc_train_acc *a, const sc_ram_stats *st, float gnorm, int n) {
+    a->xent += st->xent; a->reinforce += st->reinforce; a->baseline_mse += st->baseline_mse;
+    a->reward += st->reward; a->adv_var += st->adv_var; a->mu_abs += st->mu_abs;
+    a->mu_spread += st->mu_spread; a->grad_norm += gnorm;
+    a->images += n; a->batches += 1;
+}
+
+static float mean_of(double sum, double n) { return n > 0 ? (float)(sum / n) : NAN; }
+
+/* A 64-bit id for the run (not from the seed: two runs with one seed differ). */
+static void make_run_id(char *out, size_t n) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
+    sc_rng r;
+    sc_rng_seed(&r, x);
+    snprintf(out, n, "%016llx", (unsigned long long)sc_rng_u64(&r));
+}
+
+/* One glimpse record: the G fixed images through the model with per-step
+ * probabilities, at policy std `std`, the location noise from a generator of
+ * its own (so recording changes nothing in training). */
+static int record_glimpses(run *R, const sc_config *c, int epoch, long step, float std, int side, sc_err *err) {
+    if (!R->log || R->G <= 0) return SC_OK;
+    const int T = c->glimpses, C = R->ds.num_classes, NB = sc_ram_config(R->model)->max_batch;
+    const size_t npix = (size_t)side * side;
+    sc_rng r;
+    sc_rng_derive(&r, c->seed, STREAM_GLIMPSE(epoch));
+    sc_ram_step_probs_enable(R->model, 1);
+    for (int start = 0; start < R->G; start += NB) {
+        int B = R->G - start < NB ? R->G - start : NB;
+        int rc = sc_ram_forward(R->model, R->gcanvas + (size_t)start * npix, NULL, B, std, &r, NULL, NULL);
+        if (rc != SC_OK) {
+            sc_ram_step_probs_enable(R->model, 0);
+            return sc_errf(err, rc, "glimpse record: forward pass failed");
+        }
+        const float *loc = sc_ram_locations(R->model), *slp = sc_ram_step_logp(R->model);
+        for (int b = 0; b < B; b++) {
+            int g = start + b;
+            for (int t = 0; t < T; t++) {
+                const size_t tb = (size_t)t * NB + b;
+                R->glocs[((size_t)g * T + t) * 2 + 0] = loc[tb * 2 + 0];
+                R->glocs[((size_t)g * T + t) * 2 + 1] = loc[tb * 2 + 1];
+                for (int k = 0; k < C; k++)
+                    R->gprobs[((size_t)g * T + t) * C + k] = expf(slp[tb * C + k]);
+            }
+            const float *last = R->gprobs + ((size_t)g * T + T - 1) * C;
+            int best = 0;
+            for (int k = 1; k < C; k++)
+                if (last[k] > last[best]) best = k;
+            R->gpred[g] = best;
+            R->greward[g] = best == R->glabels[g] ? 1.0f : 0.0f;
+        }
+    }
+    sc_ram_step_probs_enable(R->model, 0);
+    sc_runlog_glimpse_rec rec = {epoch, step, R->glocs, R->gprobs, R->gpred, R->greward};
+    return sc_runlog_append_glimpses(R->log, &rec, err);
+}
+
+static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc, int side, int *gsplit,
+                             const sc_images **gsrc, const int **gpool, int *npool, sc_err *err) {
+    int use_val = R->ds.n_val > 0;
+    *gsplit = use_val ? SPLIT_VAL : SPLIT_TEST;
+    *gsrc = use_val ? &R->ds.train : &R->ds.test;
+    *gpool = use_val ? R->ds.val_idx : R->ds.test_idx;
+    *npool = use_val ? R->ds.n_val : R->ds.n_test;
+    int G = c->glimpse_images < *npool ? c->glimpse_images : *npool;
+    R->G = G;
+    if (G <= 0) return SC_OK;
+    const size_t npix = (size_t)side * side, T = (size_t)c->glimpses, C = (size_t)R->ds.num_classes;
+    R->gcanvas = malloc(sizeof(float) * G * npix);
+    R->glocs = malloc(sizeof(float) * G * T * 2);
+    R->gprobs = malloc(sizeof(float) * G * T * C);
+    R->greward = malloc(sizeof(float) * G);
+    R->glabels = malloc(sizeof(int32_t) * G);
+    R->gindex = malloc(sizeof(int32_t) * G);
+    R->gpred = malloc(sizeof(int32_t) * G);
+    R->gidx = malloc(sizeof(int) * G);
+    R->glab = malloc(sizeof(int) * G);
+    R->gimg = malloc(G * npix);
+    uint64_t *keys = malloc(sizeof(uint64_t) * G);
+    if (!R->gcanvas || !R->glocs || !R->gprobs || !R->greward || !R->glabels || !R->gindex || !R->gpred ||
+        !R->gidx || !R->glab || !R->gimg || !keys) {
+        free(keys);
+        return sc_errf(err, SC_ENOMEM, "train: out of memory for the %d glimpse images", G);
+    }
+    for (int g = 0; g < G; g++) {
+        R->gidx[g] = (*gpool)[g];
+        R->glab[g] = R->glabels[g] = (*gsrc)->labels[R->gidx[g]];
+        R->gindex[g] = R->gidx[g];
+        keys[g] = sc_canvas_key(*gsplit, 0, R->gidx[g]);
+    }
+    /* the same canvases the evaluation of that split sees */
+    sc_canvas_build(R->gcanvas, NULL, cc, *gsrc, R->gidx, keys, G, *gpool, *npool, c->seed);
+    free(keys);
+    for (size_t i = 0; i < (size_t)G * npix; i++) {
+        float v = R->gcanvas[i] * 255.0f + 0.5f;
+        R->gimg[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+    }
+    return SC_OK;
+}
+
+static char *slurp_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(buf); fclose(f); return NULL; }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The state of the schedule and optimizer into S, before a checkpoint. */
+static void state_sync(sc_ckpt_state *S, const sc_lr_sched *lr, const sc_optim *opt) {
+    S->lr_cur = lr->cur;
+    S->lr_best = lr->best;
+    S->lr_bad_epochs = lr->bad_epochs;
+    S->optim_t = opt->t;
+}
+
+static int save_checkpoint(run *R, const sc_config *c, sc_ckpt_state *S, const sc_lr_sched *lr,
+                           const char *ckpt, const char *log_name, sc_err *err) {
+    if (!R->log) return SC_OK;
+    state_sync(S, lr, &R->opt);
+    sc_runlog_rows rows;
+    sc_runlog_rows_get(R->log, &rows);
+    S->log_rows_train = rows.train;
+    S->log_rows_eval = rows.eval;
+    S->log_rows_glimpses = rows.glimpses;
+    int rc = sc_ckpt_save(ckpt, log_name, c, S, sc_ram_params(R->model), R->best, &R->opt, err);
+    if (rc != SC_OK) return rc;
+    sc_runlog_ckpt_row row = {S->epoch, S->batch_in_epoch, S->step, sc_runlog_wall(R->log), S->best_epoch,
+                              (float)S->best_val_err};
+    if ((rc = sc_runlog_append_checkpoint(R->log, &row, err)) != SC_OK) return rc;
+    return sc_runlog_sync(R->log, err);
+}
+
+static int append_train_row(run *R, sc_train_acc *a, int epoch, long step, float lr, float std, double ips,
+                            sc_err *err) {
+    if (R->log) {
+        double nb = a->batches;
+        sc_runlog_train_row row = {step, epoch, sc_runlog_wall(R->log), (float)ips,
+                                   mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
+                                   mean_of(a->reward, nb), mean_of(a->adv_var, nb), mean_of(a->grad_norm, nb),
+                                   lr, std, mean_of(a->mu_abs, nb), mean_of(a->mu_spread, nb)};
+        int rc = sc_runlog_append_train(R->log, &row, err);
+        if (rc != SC_OK) return rc;
+    }
+    memset(a, 0, sizeof *a);
+    return SC_OK;
 }
 
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
@@ -180,8 +477,64 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     memset(res, 0, sizeof *res);
     int rc;
     const uint64_t seed = c->seed;
-    sc_blas_set_threads(c->threads);
+    const int resume = opts->resume && opts->log_path;
+    char ckpt[4096] = "", changed[2048] = "";
+    const char *log_name = NULL;
+    sc_runlog_info li;
+    sc_ckpt_state S;
+    memset(&S, 0, sizeof S);
+    int created = 0;  /* this call created the log (removed again if the start fails) */
+    double t_start = now_s();
 
+    /* ---- a resume is checked completely before anything is written */
+    if (resume) {
+        if ((rc = sc_runlog_inspect(opts->log_path, &li, err)) != SC_OK) return rc;
+        if (li.locked)
+            return sc_errf(err, SC_EIO, "%s: being written by another saccade process; wait for it to end",
+                           opts->log_path);
+        snprintf(ckpt, sizeof ckpt, "%s", li.checkpoint);
+        if ((rc = sc_ckpt_load(ckpt, SC_CKPT_ALL, &R.ck, err)) != SC_OK) goto fail;
+        if (strcmp(R.ck.st.run_id, li.run_id) != 0) {
+            rc = sc_errf(err, SC_EFORMAT, "%s: belongs to run %s, but %s is run %s", ckpt, R.ck.st.run_id,
+                         opts->log_path, li.run_id);
+            goto fail;
+        }
+        if (sc_resume_config_check(&R.ck.config, c, opts->log_path, changed, sizeof changed, err) > 0) {
+            rc = SC_ECONFIG;
+            goto fail;
+        }
+        S = R.ck.st;
+        if (S.epoch >= c->epochs) {
+            rc = sc_errf(err, SC_ECONFIG, "%s: the run has already trained all %d epochs; to train longer, resume "
+                         "with --set train.epochs=N (N > %d)", opts->log_path, S.epoch, S.epoch);
+            goto fail;
+        }
+    } else if (opts->log_path) {
+        if (sc_run_checkpoint_name(opts->log_path, ckpt, sizeof ckpt) < 0) {
+            rc = sc_errf(err, SC_EARG, "%s: path too long", opts->log_path);
+            goto fail;
+        }
+        if (access(opts->log_path, F_OK) == 0) {
+            rc = sc_errf(err, SC_EIO, "%s: already exists; continue it with --resume or choose another --out",
+                         opts->log_path);
+            goto fail;
+        }
+        /* the folder must take files: found out now, not after loading the data */
+        int probe = open(opts->log_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (probe < 0) {
+            rc = sc_errf(err, SC_EIO, "%s: cannot create the run log: %s", opts->log_path, strerror(errno));
+            goto fail;
+        }
+        close(probe);
+        unlink(opts->log_path);
+    }
+    if (ckpt[0]) {
+        log_name = strrchr(opts->log_path, '/');
+        log_name = log_name ? log_name + 1 : opts->log_path;
+        snprintf(res->checkpoint, sizeof res->checkpoint, "%s", ckpt);
+    }
+
+    sc_blas_set_threads(c->threads);
     if ((rc = sc_dataset_load(&R.ds, sc_config_data_dir(c), c->val_size, seed, err)) != SC_OK) goto fail;
     if (c->max_train > 0 && c->max_train < R.ds.n_train) R.ds.n_train = c->max_train;
 
@@ -190,14 +543,11 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     if ((rc = sc_canvas_check(&cc, &R.ds.train, err)) != SC_OK) goto fail;
     const int side = sc_canvas_side(&cc, R.ds.train.w);
     const int B = c->batch_size;
-    const int EB = B > 500 ? B : 500;  /* evaluation batch */
+    const int EB = sc_eval_batch(c);
     sc_ram_cfg mc;
     sc_ram_cfg_from_config(&mc, c, side, R.ds.num_classes, EB);
     if ((rc = sc_ram_create(&R.model, &mc, err)) != SC_OK) goto fail;
     sc_params *ps = sc_ram_params(R.model);
-    sc_rng rinit;
-    sc_rng_derive(&rinit, seed, STREAM_INIT);
-    sc_ram_init_params(R.model, &rinit);
     if ((rc = sc_optim_create(&R.opt, !strcmp(c->optimizer, "sgd") ? SC_OPT_SGD : SC_OPT_ADAM, ps->n, err)) != SC_OK)
         goto fail;
     R.opt.momentum = c->momentum;
@@ -220,26 +570,103 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         rc = sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", EB, side, side);
         goto fail;
     }
-    memcpy(R.best, ps->data, sizeof(float) * ps->n);
 
     const long steps_per_epoch = (R.ds.n_train + B - 1) / B;
     const long total_steps = steps_per_epoch * c->epochs;
     sc_lr_sched lr;
     lr_from_config(&lr, c, steps_per_epoch);
 
-    if (!opts->quiet) {
-    printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
-           c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
-    printf("model: ram, %zu parameters, %.3f M multiply-adds per image (inference), %s\n",
-           sc_params_count(ps), sc_ram_macs(&mc) / 1e6, sc_blas_config());
-    fflush(stdout);
+    if (resume) {
+        /* the state of the checkpoint, exactly */
+        if ((rc = sc_ckpt_check_params(&R.ck, ps, ckpt, err)) != SC_OK) goto fail;
+        if (S.batch_in_epoch >= steps_per_epoch) {
+            rc = sc_errf(err, SC_EFORMAT, "%s: position %lld inside an epoch of %ld batches", ckpt,
+                         (long long)S.batch_in_epoch, steps_per_epoch);
+            goto fail;
+        }
+        sc_ckpt_unpack(&R.ck, R.ck.params, ps, ps->data);
+        memcpy(R.best, ps->data, sizeof(float) * ps->n);
+        sc_ckpt_unpack(&R.ck, R.ck.best, ps, R.best);
+        sc_ckpt_unpack(&R.ck, R.ck.m, ps, R.opt.m);
+        if (R.opt.v) sc_ckpt_unpack(&R.ck, R.ck.v, ps, R.opt.v);
+        R.opt.t = S.optim_t;
+        lr.cur = S.lr_cur;
+        lr.best = S.lr_best;
+        lr.bad_epochs = S.lr_bad_epochs;
+        sc_ckpt_free(&R.ck);
+    } else {
+        sc_rng rinit;
+        sc_rng_derive(&rinit, seed, STREAM_INIT);
+        sc_ram_init_params(R.model, &rinit);
+        memcpy(R.best, ps->data, sizeof(float) * ps->n);
+        sc_rng_derive(&S.rloc, seed, STREAM_LOC);
+        S.best_val_err = INFINITY;
+        S.best_std = sc_policy_std(c, 0, total_steps);
+        make_run_id(S.run_id, sizeof S.run_id);
     }
 
     /* validation canvases draw distractors from the validation split itself */
     sc_eval_ctx ev = {R.model, &R.ds.train, &cc, R.ds.val_idx, R.ds.n_val, seed, c->loc_std, EB,
                       R.canvas, R.idx, R.labels, R.pred, R.keys, R.logp};
-    sc_rng rloc;
-    sc_rng_derive(&rloc, seed, STREAM_LOC);
+
+    /* ---- the run log and the first checkpoint */
+    if (opts->log_path) {
+        int gsplit, gnpool;
+        const sc_images *gsrc;
+        const int *gpool;
+        if ((rc = alloc_glimpse_set(&R, c, &cc, side, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK) goto fail;
+        char *ctext = sc_config_to_string(c);
+        if (!ctext) {
+            rc = sc_errf(err, SC_ENOMEM, "train: out of memory");
+            goto fail;
+        }
+        if (resume) {
+            sc_runlog_rows keep = {S.log_rows_train, S.log_rows_eval, S.log_rows_glimpses};
+            rc = sc_runlog_resume(&R.log, opts->log_path, &keep, opts->command_line, ctext, c->threads, S.epoch,
+                                  S.step, err);
+        } else {
+            sc_runlog_meta meta = {S.run_id, opts->command_line, opts->config_file, opts->config_file_text, ctext,
+                                   strrchr(ckpt, '/') ? strrchr(ckpt, '/') + 1 : ckpt, seed, c->threads,
+                                   (int64_t)sc_params_count(ps), sc_ram_macs(&mc), R.ds.n_train, R.ds.n_val,
+                                   R.ds.n_test, R.ds.num_classes, side, (int)steps_per_epoch};
+            char *ftext = NULL;
+            if (!opts->config_file_text && opts->config_file)
+                meta.config_file_text = ftext = slurp_text(opts->config_file);
+            sc_runlog_glimpse_set gs = {R.G, c->glimpses, R.ds.num_classes, side,
+                                        gsplit == SPLIT_VAL ? "val" : "test", R.gimg, R.glabels, R.gindex};
+            rc = sc_runlog_create(&R.log, opts->log_path, &meta, &gs, err);
+            free(ftext);
+            created = rc == SC_OK;
+        }
+        free(ctext);
+        if (rc != SC_OK) goto fail;
+        if (!resume) {
+            /* the initial policy, and a checkpoint so that any kill can be resumed */
+            if ((rc = record_glimpses(&R, c, 0, 0, sc_policy_std(c, 0, total_steps), side, err)) != SC_OK) goto fail;
+            if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail;
+        }
+    }
+    created = 0;  /* from here on the log is a run's record and stays */
+
+    if (!opts->quiet) {
+        printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
+               c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
+        printf("model: ram, %zu parameters, %.3f M multiply-adds per image (inference), %s\n",
+               sc_params_count(ps), sc_ram_macs(&mc) / 1e6, sc_blas_config());
+        if (opts->log_path)
+            printf("run log: %s (checkpoint %s)\n", opts->log_path, ckpt);
+        if (resume) {
+            printf("resuming at epoch %d", S.epoch + 1);
+            if (S.batch_in_epoch) printf(", batch %lld", (long long)S.batch_in_epoch + 1);
+            printf(" (step %lld, best validation error %.2f%% at epoch %d)\n", (long long)S.step, S.best_val_err,
+                   S.best_epoch);
+            if (changed[0]) printf("changed for this session:\n%s", changed);
+            if (strstr(changed, "train.threads:"))
+                printf("note: with another thread count the continuation may differ in the last bits from an "
+                       "uninterrupted run\n");
+        }
+        fflush(stdout);
+    }
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -250,17 +677,22 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sigaction(SIGTERM, &sa, &old_term);
 
     progress pg = {isatty(STDOUT_FILENO), 0.0};
-    double t_start = now_s(), train_time = 0.0;
-    long step = 0, images_total = 0;
-    int bad_epochs = 0;
-    res->best_val_err = INFINITY;
-    res->best_epoch = 0;
+    const double train_seconds0 = S.train_seconds;
+    const int64_t images0 = S.images_total;
+    int end_reason = SC_END_FINISHED, session_epochs = 0;
 
-    for (int epoch = 1; epoch <= c->epochs && !g_stop; epoch++) {
-        epoch_acc acc;
-        memset(&acc, 0, sizeof acc);
+    for (int epoch = S.epoch + 1; epoch <= c->epochs && !g_stop; epoch++) {
         sc_batcher_epoch(&R.batcher, epoch);
-        double t_ep = now_s();
+        long done = (long)S.batch_in_epoch;  /* > 0 only when resuming inside this epoch */
+        for (long k = 0; k < done; k++) sc_batcher_next(&R.batcher, R.idx);
+        if (done == 0) {
+            memset(&S.epoch_acc, 0, sizeof S.epoch_acc);
+            memset(&S.row_acc, 0, sizeof S.row_acc);
+        }
+        S.batch_in_epoch = 0;
+        double t_ep = now_s(), t_row = t_ep, ep_time = 0.0;
+        long row_images = 0, ep_images = 0;
+        float std = sc_policy_std(c, S.step, total_steps), lr_now = sc_lr_at(&lr, S.step);
         int n;
         while (!g_stop && (n = sc_batcher_next(&R.batcher, R.idx)) > 0) {
             for (int b = 0; b < n; b++) {
@@ -269,93 +701,161 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             }
             sc_canvas_build(R.canvas, NULL, &cc, &R.ds.train, R.idx, R.keys, n, R.ds.train_idx,
                             R.ds.n_train, seed);
-            float std = std_at(c, step, total_steps);
+            std = sc_policy_std(c, S.step, total_steps);
             sc_ram_stats st;
-            sc_ram_forward(R.model, R.canvas, R.labels, n, std, &rloc, NULL, &st);
+            sc_ram_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, NULL, &st);
             sc_params_zero_grad(ps);
             sc_ram_backward(R.model, R.labels, n, std);
-            sc_clip_grad_norm(ps->grad, ps->n, c->clip);
-            sc_optim_step(&R.opt, ps->data, ps->grad, sc_lr_at(&lr, step));
-            step++;
-            acc.xent += st.xent; acc.rf += st.reinforce; acc.bmse += st.baseline_mse;
-            acc.reward += st.reward; acc.advvar += st.adv_var;
-            acc.mu_abs += st.mu_abs; acc.mu_spread += st.mu_spread;
-            acc.images += n; acc.batches++;
-            images_total += n;
-            double el = now_s() - t_ep;
-            double ips = acc.images / (el > 1e-9 ? el : 1e-9);
-            double remaining = (double)(R.ds.n_train - acc.images) / ips;
-            progress_draw(&pg, epoch, c->epochs, acc.images, R.ds.n_train, &acc, ips, remaining, 0);
-            if (!pg.tty && !opts->quiet && step % c->log_every == 0) {
-                double nb = (double)acc.batches;
-                printf("epoch %d step %ld: %.0f img/s ce %.4f rf %+.4f bmse %.4f reward %.4f adv_var %.4f lr %.3g std %.3f\n",
-                       epoch, step, ips, acc.xent / nb, acc.rf / nb, acc.bmse / nb, acc.reward / nb,
-                       acc.advvar / nb, sc_lr_at(&lr, step), std);
+            float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
+            lr_now = sc_lr_at(&lr, S.step);
+            sc_optim_step(&R.opt, ps->data, ps->grad, lr_now);
+            S.step++;
+            done++;
+            acc_add(&S.epoch_acc, &st, gnorm, n);
+            acc_add(&S.row_acc, &st, gnorm, n);
+            S.images_total += n;
+            row_images += n;
+            ep_images += n;
+            double t = now_s(), el = t - t_ep;
+            double ips = ep_images / (el > 1e-9 ? el : 1e-9);
+            if (S.step % c->train_every == 0) {
+                if ((rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, std,
+                                           row_images / (t - t_row > 1e-9 ? t - t_row : 1e-9), err)) != SC_OK)
+                    goto fail_signals;
+                t_row = now_s();
+                row_images = 0;
+            }
+            double remaining = (double)(R.ds.n_train - S.epoch_acc.images) / ips;
+            progress_draw(&pg, epoch, c->epochs, (long)S.epoch_acc.images, R.ds.n_train, &S.epoch_acc, ips,
+                          remaining, 0);
+            if (!pg.tty && !opts->quiet && S.step % c->log_every == 0) {
+                const sc_train_acc *a = &S.epoch_acc;
+                double nb = a->batches;
+                printf("epoch %d step %lld: %.0f img/s ce %.4f rf %+.4f bmse %.4f reward %.4f adv_var %.4f "
+                       "|g| %.3g lr %.3g std %.3f\n",
+                       epoch, (long long)S.step, ips, a->xent / nb, a->reinforce / nb, a->baseline_mse / nb,
+                       a->reward / nb, a->adv_var / nb, a->grad_norm / nb, lr_now, std);
                 fflush(stdout);
             }
         }
-        double ep_time = now_s() - t_ep;
-        train_time += ep_time;
-        if (acc.batches == 0) break;
-        double nb = (double)acc.batches;
-        res->final_xent = acc.xent / nb;
-        res->final_reward = acc.reward / nb;
-        res->epochs_run = epoch;
-        if (g_stop && acc.images < R.ds.n_train) {
+        ep_time = now_s() - t_ep;
+        S.train_seconds += ep_time;
+        const sc_train_acc *a = &S.epoch_acc;
+        double nb = a->batches;
+        if (nb > 0) {
+            res->final_xent = a->xent / nb;
+            res->final_reward = a->reward / nb;
+        }
+        if (done < steps_per_epoch) {
+            /* stopped by a signal inside the epoch: checkpoint the position */
             if (pg.tty) printf("\n");
-            printf("interrupted in epoch %d after %ld images\n", epoch, acc.images);
+            printf("interrupted in epoch %d after %ld of %ld batches; checkpointing\n", epoch, done,
+                   steps_per_epoch);
+            fflush(stdout);
+            S.batch_in_epoch = done;
+            end_reason = SC_END_INTERRUPTED;
+            if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
             break;
         }
+        if (S.row_acc.batches > 0 &&
+            (rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, std,
+                                   row_images / (now_s() - t_row > 1e-9 ? now_s() - t_row : 1e-9), err)) != SC_OK)
+            goto fail_signals;
 
-        ev.std = std_at(c, step, total_steps);
+        ev.std = sc_policy_std(c, S.step, total_steps);
         double v1 = sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, 1);
         double vm = c->mc_samples > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, c->mc_samples) : v1;
         if (pg.tty) printf("\r\033[K");
         if (!opts->quiet) {
             printf("epoch %d/%d: %.0f img/s, ce %.4f, rf %+.4f, bmse %.4f, reward %.4f, train acc %.2f%%, "
                    "val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f, %.1fs\n",
-                   epoch, c->epochs, acc.images / ep_time, acc.xent / nb, acc.rf / nb, acc.bmse / nb,
-                   acc.reward / nb, 100.0 * acc.reward / nb, v1, vm, c->mc_samples, acc.mu_abs / nb,
-                   acc.mu_spread / nb, sc_lr_at(&lr, step), ev.std, ep_time);
+                   epoch, c->epochs, ep_images / ep_time, a->xent / nb, a->reinforce / nb, a->baseline_mse / nb,
+                   a->reward / nb, 100.0 * a->reward / nb, v1, vm, c->mc_samples, a->mu_abs / nb,
+                   a->mu_spread / nb, lr_now, ev.std, ep_time);
             fflush(stdout);
         }
-        double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - acc.reward / nb);
+        double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - a->reward / nb);
         sc_lr_epoch_end(&lr, metric);
-        if (metric < res->best_val_err) {
-            res->best_val_err = metric;
-            res->best_epoch = epoch;
+        int is_best = metric < S.best_val_err;
+        if (is_best) {
+            S.best_val_err = metric;
+            S.best_epoch = epoch;
+            S.best_std = ev.std;
             memcpy(R.best, ps->data, sizeof(float) * ps->n);
-            bad_epochs = 0;
-            if (opts->save_path && (rc = sc_model_save(opts->save_path, c, ps, err)) != SC_OK) {
-                /* write the best parameters as they are found */
-                sigaction(SIGINT, &old_int, NULL);
-                sigaction(SIGTERM, &old_term, NULL);
-                goto fail;
-            }
-        } else if (c->early_stop > 0 && ++bad_epochs >= c->early_stop) {
-            printf("early stop: no validation improvement for %d epochs\n", bad_epochs);
+            S.bad_epochs = 0;
+        } else if (c->early_stop > 0 && ++S.bad_epochs >= c->early_stop) {
+            end_reason = SC_END_EARLY_STOP;
+        }
+        S.epoch = epoch;
+        int last = epoch == c->epochs || end_reason == SC_END_EARLY_STOP;
+        if (epoch % c->glimpse_every == 0 || last)
+            if ((rc = record_glimpses(&R, c, epoch, S.step, ev.std, side, err)) != SC_OK) goto fail_signals;
+        if (R.log) {
+            sc_runlog_eval_row er = {epoch, S.step, sc_runlog_wall(R.log), (float)v1, (float)vm,
+                                     (float)S.best_val_err, (uint8_t)is_best, lr_now, ev.std,
+                                     mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
+                                     mean_of(a->reward, nb), mean_of(a->grad_norm, nb),
+                                     (float)(ep_images / ep_time), (float)ep_time};
+            if ((rc = sc_runlog_append_eval(R.log, &er, err)) != SC_OK) goto fail_signals;
+        }
+        if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
+        if (end_reason == SC_END_EARLY_STOP) {
+            printf("early stop: no validation improvement for %d epochs\n", S.bad_epochs);
+            break;
+        }
+        if (g_stop) end_reason = SC_END_INTERRUPTED;
+        if (opts->stop_after > 0 && ++session_epochs >= opts->stop_after && epoch < c->epochs && !g_stop) {
+            end_reason = SC_END_PAUSED;
             break;
         }
     }
+    if (g_stop && end_reason == SC_END_FINISHED) end_reason = SC_END_INTERRUPTED;
+    /* from here a second Ctrl-C ends the process: the checkpoint is written */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    res->interrupted = g_stop != 0;
-    res->images_per_s = train_time > 0 ? images_total / train_time : 0.0;
+    res->interrupted = end_reason == SC_END_INTERRUPTED;
+    res->early_stopped = end_reason == SC_END_EARLY_STOP;
+    res->paused = end_reason == SC_END_PAUSED;
+    res->epochs_run = S.epoch;
+    res->best_val_err = S.best_val_err;
+    res->best_epoch = S.best_epoch;
+    double tsec = S.train_seconds - train_seconds0;
+    res->images_per_s = tsec > 0 ? (double)(S.images_total - images0) / tsec : 0.0;
 
-    /* test error of the best parameters */
+    /* test error of the best parameters, at the std they were validated with */
     memcpy(ps->data, R.best, sizeof(float) * ps->n);
     ev.src = &R.ds.test;
     ev.distractor_pool = R.ds.test_idx;
     ev.npool = R.ds.n_test;
+    ev.std = S.best_std;
     res->test_err_m1 = sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 1);
     res->test_err_mc = c->mc_samples > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, c->mc_samples)
                                          : res->test_err_m1;
     res->wall_s = now_s() - t_start;
-    if (opts->save_path && res->best_epoch == 0 && (rc = sc_model_save(opts->save_path, c, ps, err)) != SC_OK)
-        goto fail;
+    if (R.log) {
+        sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), S.best_epoch, (float)S.best_val_err,
+                                 (float)res->test_err_m1, (float)res->test_err_mc, c->mc_samples,
+                                 (int8_t)end_reason};
+        if ((rc = sc_runlog_append_test(R.log, &tr, err)) != SC_OK) goto fail;
+        if ((rc = sc_runlog_end_session(R.log, end_reason, S.epoch, S.step, err)) != SC_OK) goto fail;
+        if ((rc = sc_runlog_sync(R.log, err)) != SC_OK) goto fail;
+    }
     run_free(&R);
     return SC_OK;
+
+fail_signals:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 fail:
+    if (R.log && !created) {
+        sc_err ignore = {0};
+        sc_runlog_end_session(R.log, SC_END_FAILED, S.epoch, S.step, &ignore);
+    }
     run_free(&R);
+    if (created) {
+        /* a fresh run that could not start: leave nothing behind */
+        unlink(opts->log_path);
+        unlink(ckpt);
+    }
     return rc;
 }

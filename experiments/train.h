@@ -1,33 +1,52 @@
 /* train.h - the trainer loop and evaluation behind `saccade train` / `eval`.
  *
+ * A run writes a run log (runlog.h; schema in docs/runlog.md) and keeps a
+ * checkpoint beside it (checkpoint.h), written before the first epoch, after
+ * every epoch and when SIGINT/SIGTERM stop training. `--resume` continues
+ * from that checkpoint; the continuation is bit-identical to an uninterrupted
+ * run with the same thread count.
+ *
  * This is front-end code: it prints progress to stdout and messages to
  * stderr, but returns errors to main() rather than exiting.
  */
 #ifndef SACCADE_EXPERIMENTS_TRAIN_H
 #define SACCADE_EXPERIMENTS_TRAIN_H
 
+#include <stddef.h>
+
 #include "agent/ram.h"
 #include "env/canvas.h"
 #include "env/dataset.h"
+#include "experiments/checkpoint.h"
 #include "experiments/config.h"
 
 typedef struct sc_train_opts {
-    const char *save_path;   /* model file for the best parameters; NULL = none */
-    int quiet;               /* no progress bar / per-epoch lines */
+    const char *log_path;          /* run log to create, or to continue when resume is set;
+                                    * NULL = no log and no checkpoint (library use, tests) */
+    int resume;                    /* continue log_path from its checkpoint */
+    int quiet;                     /* no progress bar / per-epoch lines */
+    int stop_after;                /* > 0: stop (checkpointed, resumable) after this many epochs
+                                    * of this session; 0 = train to [train] epochs */
+    const char *command_line;      /* recorded in the log (NULL = "") */
+    const char *config_file;       /* the CONFIG path, recorded (NULL = none) */
+    const char *config_file_text;  /* its text, recorded */
 } sc_train_opts;
 
-/* The outcome of a training run. */
+/* The outcome of a training run (of all sessions, when resumed). */
 typedef struct sc_train_result {
-    int epochs_run;
+    int epochs_run;           /* epochs completed */
     double best_val_err;      /* validation error (M=1) of the best epoch, % */
     int best_epoch;
     double test_err_m1;       /* test error with one sample, % */
     double test_err_mc;       /* test error averaging mc_samples samples, % */
     double images_per_s;      /* training throughput over the whole run */
-    double wall_s;
+    double wall_s;            /* this session */
     double final_xent;        /* mean cross-entropy of the last epoch */
     double final_reward;      /* mean reward of the last epoch */
     int interrupted;          /* stopped by SIGINT/SIGTERM */
+    int early_stopped;
+    int paused;               /* stopped after opts->stop_after epochs, before [train] epochs */
+    char checkpoint[4096];    /* the checkpoint's path ("" without a log) */
 } sc_train_result;
 
 /* Fills a model configuration from an experiment configuration. */
@@ -36,8 +55,28 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
 /* The canvas configuration of c. */
 void sc_canvas_cfg_from_config(sc_canvas_cfg *cc, const sc_config *c);
 
-/* Trains as configured. Prints the progress. */
+/* Trains as configured (or continues opts->log_path as c says). Prints the
+ * progress. When resuming, everything is checked before the log is touched:
+ * the log and its checkpoint (see sc_runlog_inspect, sc_ckpt_load), that they
+ * belong together, that nobody else writes the log, that c keeps the keys a
+ * run cannot change (the model's shape, the data, the seed, the batch size,
+ * the optimizer; the message names each differing key), and that epochs
+ * remain. Disk full or an unwritable folder stop training with a message
+ * naming the file; the last good checkpoint stays good. */
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err);
+
+/* The checkpoint path of a run log: RUN.h5 -> RUN.ckpt.h5 (RUN -> RUN.ckpt.h5). */
+int sc_run_checkpoint_name(const char *log_path, char *out, size_t n);
+
+/* For `eval` and `--resume`: given a run log or a checkpoint, the checkpoint's
+ * path. Errors name the file and say what it is not. Reads only. */
+int sc_run_locate(const char *path, char *ckpt, size_t n, sc_err *err);
+
+/* The keys that differ between a run's config and c, "section.key: a -> b" per
+ * line, into out (may be NULL). Returns how many differ in keys a resume
+ * cannot change and, if any, an SC_ECONFIG message naming them in err. */
+int sc_resume_config_check(const sc_config *run, const sc_config *c, const char *log_path, char *out,
+                           size_t n, sc_err *err);
 
 /* Error (%) of model m on pool (indices into src) with canvases keyed by split
  * (fixed by the seed, as sc_canvas_key(split, 0, index)), averaging M samples.
@@ -58,13 +97,12 @@ typedef struct sc_eval_ctx {
 
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M);
 
-/* Model files: magic "SACCADEM", version, the resolved config text, the
- * parameter table (names, shapes) and the parameters. Written to path.tmp,
- * fsync'ed and renamed. */
-int sc_model_save(const char *path, const sc_config *c, const sc_params *ps, sc_err *err);
-/* Reads the config stored in path into c (defaults first) and, if ps is
- * non-NULL, checks the parameter table against ps (names and shapes) and loads
- * the values. Errors name the file and what differs. */
-int sc_model_load(const char *path, sc_config *c, sc_params *ps, sc_err *err);
+/* The location policy's std after `step` of `total` training steps: loc_std,
+ * or its linear annealing to loc_std_final. */
+float sc_policy_std(const sc_config *c, long step, long total);
+
+/* The batch size sc_train evaluates with (and so the model's max_batch): eval
+ * and resume build the same model so that results match bit for bit. */
+int sc_eval_batch(const sc_config *c);
 
 #endif

@@ -31,7 +31,8 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 PKGS=(build-essential cmake pkg-config git ca-certificates
       libopenblas-dev libhdf5-dev hdf5-tools libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
       check zlib1g-dev libinih-dev libcairo2-dev
-      dataset-fashion-mnist python3-h5py xvfb xauth)
+      dataset-fashion-mnist python3-h5py xvfb xauth
+      libpng-dev libgif-dev)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()

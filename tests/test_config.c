@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 42 /* 8 [data] + 18 [model] + 16 [train] */
+#define NKEYS_EXPECTED 45 /* 8 [data] + 18 [model] + 16 [train] + 3 [log] */
 
 static char tmpdir[PATH_MAX];
 
@@ -134,6 +134,10 @@ START_TEST(test_defaults) {
     ck_assert(c.clip == 0.0f);
     ck_assert_int_eq(c.early_stop, 0);
     ck_assert_int_eq(c.log_every, 100);
+
+    ck_assert_int_eq(c.train_every, 10);
+    ck_assert_int_eq(c.glimpse_images, 64);
+    ck_assert_int_eq(c.glimpse_every, 1);
     ck_assert_str_eq(c.source_path, "");
 
     /* Every byte is determined (padding and string tails included). */
@@ -253,7 +257,10 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     /* structure */
     { P "[modle]\n", 0, 4, "[modle]: unknown section", "did you mean [model]?" },
-    { P "[optimizer]\n", 0, 4, "unknown section", "expected [data], [model] or [train]" },
+    { P "[optimizer]\n", 0, 4, "unknown section", "expected [data], [model], [train] or [log]" },
+    { P "[log]\nglimpse_images = 2000\n", 0, 5, "[log] glimpse_images = 2000: out of range",
+      "an integer in 0..1024" },
+    { P "[log]\nglimpse_every = 0\n", 0, 5, "[log] glimpse_every = 0: out of range", "1..100000" },
     { P "[model\n", 0, 4, "'[model': malformed section header", "expected [data]" },
     { P "[model] x\n", 0, 4, "malformed section header", "[model] x" },
     { P "[model]\nglimpses 6\n", 0, 5, "'glimpses 6': malformed line", "expected [section], key = value" },
@@ -643,6 +650,7 @@ START_TEST(test_roundtrip) {
         "train.seed=18446744073709551615", "train.lr=1e-7", "train.lr_schedule=plateau",
         "train.lr_final=0", "train.lr_gamma=0.7", "train.momentum=0.999",
         "train.weight_decay=1.17549435e-38", "train.clip=999999.94", "train.early_stop=3",
+        "log.train_every=7", "log.glimpse_images=0", "log.glimpse_every=5",
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         ck_assert_msg(sc_config_set(&c, sets[i], &err) == SC_OK, "%s: %s", sets[i], err.msg);
@@ -650,13 +658,15 @@ START_TEST(test_roundtrip) {
     snprintf(c.source_path, sizeof c.source_path, "some/where.ini");
     roundtrip_check(&c, "rt_custom.ini");
 
-    /* The text: a header comment, the three sections in order, every key once. */
+    /* The text: a header comment, the four sections in order, every key once. */
     char *tx = sc_config_to_string(&c);
     ck_assert_ptr_nonnull(tx);
     ck_assert_msg(tx[0] == '#', "no header comment");
     ck_assert(strstr(tx, "some/where.ini") != NULL);
     char *d = strstr(tx, "\n[data]\n"), *m = strstr(tx, "\n[model]\n"), *t = strstr(tx, "\n[train]\n");
-    ck_assert(d && m && t && d < m && m < t);
+    char *lg = strstr(tx, "\n[log]\n");
+    ck_assert(d && m && t && lg && d < m && m < t && t < lg);
+    ck_assert_int_eq(count_lines_starting(tx, "glimpse_every = 5\n"), 1);
     ck_assert_int_eq(count_assignments(tx), NKEYS_EXPECTED);
     ck_assert_int_eq(count_lines_starting(tx, "glimpses = 64"), 1);
     ck_assert_int_eq(count_lines_starting(tx, "lr = 1e-07"), 1);  /* shortest exact form */
@@ -824,6 +834,7 @@ START_TEST(test_doc) {
     ck_assert(strstr(buf, "\n| train | seed | uint64 | 1 | 0..2^64-1 |") != NULL);
     ck_assert(strstr(buf, "\n| model | baseline | bool | true | true, false |") != NULL);
     ck_assert(strstr(buf, "\n| data | dir | string | \"\" | up to 255 bytes |") != NULL);
+    ck_assert(strstr(buf, "\n| log | glimpse_images | int | 64 | 0..1024 |") != NULL);
     /* Header, rule, one row per key; every row has exactly seven '|'. */
     int rows = 0;
     for (char *line = buf; *line;) {

@@ -1,16 +1,19 @@
-/* test_train.c - the trainer, model files and the saccade command, end to end.
+/* test_train.c - the trainer, checkpoints and the saccade command, end to end.
  *
- * - model files: round trip of config and parameters; every bad input
- *   (missing, wrong magic, wrong version, truncated, corrupt, shape mismatch,
- *   unwritable folder) is refused with a message naming the file and leaves the
- *   caller's parameters untouched;
+ * - checkpoints: round trip of config, state and every tensor set; every bad
+ *   input (missing, empty, not HDF5, truncated at many lengths, a flipped bit in
+ *   a tensor, another kind of HDF5 file, another schema version, another shape,
+ *   unwritable folder) is refused with a message naming the file, and a failed
+ *   save leaves the previous checkpoint as it was;
  * - sc_train on a small Fashion-MNIST subset (Debian's dataset-fashion-mnist):
  *   learns well above chance, and two runs with the same seed and threads give
  *   bit-identical parameters;
  * - the saccade command: bad configs and options exit non-zero with the
  *   file:line message; train + eval through the command line.
+ * The run log itself, resume and crashes: test_runlog.c, test_runlog_resume.c.
  */
 #include <errno.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/checkpoint.h"
 #include "experiments/train.h"
 #include "tests/testutil.h"
 
@@ -58,14 +62,18 @@ static void spit(const char *path, const void *p, size_t n) {
     fclose(f);
 }
 
-/* a small model and its config */
+/* a small model, its config and an optimizer with nonzero moments */
 typedef struct small {
     sc_config c;
     sc_ram *m;
+    sc_optim opt;
+    float *best;
+    sc_ckpt_state st;
 } small;
 
 static small make_small(int hidden, uint64_t seed) {
     small s;
+    memset(&s, 0, sizeof s);
     sc_config_defaults(&s.c);
     s.c.hidden = hidden;
     s.c.glimpse_hidden = 8; s.c.loc_hidden = 8; s.c.glimpse_out = 16;
@@ -76,101 +84,194 @@ static small make_small(int hidden, uint64_t seed) {
     sc_rng r;
     sc_rng_seed(&r, seed);
     sc_ram_init_params(s.m, &r);
+    sc_params *ps = sc_ram_params(s.m);
+    ck_assert_int_eq(sc_optim_create(&s.opt, SC_OPT_ADAM, ps->n, NULL), SC_OK);
+    s.best = malloc(sizeof(float) * ps->n);
+    for (size_t i = 0; i < ps->n; i++) {
+        s.opt.m[i] = sc_rng_normal(&r);
+        s.opt.v[i] = sc_rng_uniform(&r);
+        s.best[i] = sc_rng_normal(&r);
+    }
+    s.opt.t = 1234;
+    snprintf(s.st.run_id, sizeof s.st.run_id, "0123456789abcdef");
+    s.st.epoch = 7; s.st.batch_in_epoch = 3; s.st.step = 999; s.st.images_total = 99999;
+    s.st.best_val_err = 12.5; s.st.best_epoch = 6; s.st.best_std = 0.07f; s.st.bad_epochs = 1;
+    sc_rng_derive(&s.st.rloc, seed, 3);
+    (void)sc_rng_normal(&s.st.rloc);  /* leaves a spare */
+    s.st.lr_cur = 3e-4f; s.st.lr_best = 11.0; s.st.lr_bad_epochs = 2; s.st.optim_t = 1234;
+    s.st.epoch_acc.xent = 1.5; s.st.epoch_acc.batches = 3; s.st.row_acc.reward = 0.25;
+    s.st.log_rows_train = 40; s.st.log_rows_eval = 7; s.st.log_rows_glimpses = 8;
     return s;
 }
 
-START_TEST(model_file_round_trip) {
+static void free_small(small *s) {
+    sc_ram_free(s->m);
+    sc_optim_free(&s->opt);
+    free(s->best);
+}
+
+static int save_small(const char *path, small *s, sc_err *err) {
+    return sc_ckpt_save(path, "run.h5", &s->c, &s->st, sc_ram_params(s->m), s->best, &s->opt, err);
+}
+
+START_TEST(checkpoint_round_trip) {
     make_tmpdir();
-    small a = make_small(12, 5), b = make_small(12, 6);
+    small a = make_small(12, 5);
     char path[600];
-    snprintf(path, sizeof path, "%s/m.model", tmpdir);
+    snprintf(path, sizeof path, "%s/m.ckpt.h5", tmpdir);
     a.c.lr = 0.0125f;
-    a.c.glimpses = 6;
     sc_err err = {0};
-    ck_assert_int_eq(sc_model_save(path, &a.c, sc_ram_params(a.m), &err), SC_OK);
-    sc_config c;
-    ck_assert_int_eq(sc_model_load(path, &c, NULL, &err), SC_OK);
-    ck_assert_float_eq(c.lr, 0.0125f);
-    ck_assert_int_eq(c.hidden, 12);
-    sc_params *pa = sc_ram_params(a.m), *pb = sc_ram_params(b.m);
-    ck_assert(memcmp(pa->data, pb->data, sizeof(float) * pa->n) != 0);
-    ck_assert_int_eq(sc_model_load(path, &c, pb, &err), SC_OK);
-    for (int i = 0; i < pa->count; i++)
-        ck_assert(!memcmp(sc_params_data(pa, i), sc_params_data(pb, i), sizeof(float) * sc_params_size(pa, i)));
+    ck_assert_msg(save_small(path, &a, &err) == SC_OK, "%s", err.msg);
+    sc_ckpt ck;
+    ck_assert_msg(sc_ckpt_load(path, SC_CKPT_ALL, &ck, &err) == SC_OK, "%s", err.msg);
+    ck_assert_float_eq(ck.config.lr, 0.0125f);
+    ck_assert_int_eq(ck.config.hidden, 12);
+    ck_assert_str_eq(ck.log_name, "run.h5");
+    ck_assert_str_eq(ck.optimizer, "adam");
+    /* the state, field by field (written_unix is set by the save) */
+    sc_ckpt_state want = a.st;
+    want.written_unix = ck.st.written_unix;
+    ck_assert(ck.st.written_unix > 1e9);
+    ck_assert(!memcmp(&want, &ck.st, sizeof want));
+    /* every tensor set, bit for bit, through the model's layout */
+    sc_params *ps = sc_ram_params(a.m);
+    ck_assert_int_eq(sc_ckpt_check_params(&ck, ps, path, &err), SC_OK);
+    float *buf = calloc(ps->n, sizeof(float));
+    const float *sets[4] = {ck.params, ck.best, ck.m, ck.v}, *orig[4] = {ps->data, a.best, a.opt.m, a.opt.v};
+    for (int k = 0; k < 4; k++) {
+        memset(buf, 0, sizeof(float) * ps->n);
+        sc_ckpt_unpack(&ck, sets[k], ps, buf);
+        for (int i = 0; i < ps->count; i++)
+            ck_assert(!memcmp(buf + ps->p[i].offset, orig[k] + ps->p[i].offset, sizeof(float) * sc_params_size(ps, i)));
+    }
+    free(buf);
+    sc_ckpt_free(&ck);
+    /* the header alone reads no tensors */
+    ck_assert_int_eq(sc_ckpt_load(path, SC_CKPT_HEADER, &ck, &err), SC_OK);
+    ck_assert_ptr_null(ck.params);
+    ck_assert_int_eq(ck.count, ps->count);
+    sc_ckpt_free(&ck);
     char tmp[700];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     ck_assert_int_ne(access(tmp, F_OK), 0);
-    sc_ram_free(a.m);
-    sc_ram_free(b.m);
+    free_small(&a);
     remove_tmpdir();
 }
 END_TEST
 
-/* loading `bytes` must fail with code, a message containing path and `what`,
- * and must leave the parameters of `into` untouched */
-static void expect_refused(const char *path, const void *bytes, size_t n, sc_ram *into, int code,
-                           const char *what) {
+/* loading `bytes` as a checkpoint must fail with code and a message containing
+ * path and `what`, and must leave nothing behind */
+static void expect_refused(const char *path, const void *bytes, size_t n, int code, const char *what) {
     spit(path, bytes, n);
-    sc_params *ps = sc_ram_params(into);
-    float *keep = malloc(sizeof(float) * ps->n);
-    memcpy(keep, ps->data, sizeof(float) * ps->n);
-    sc_config c, before;
-    sc_config_defaults(&c);
-    c.epochs = 77;
-    before = c;
+    sc_ckpt ck;
     sc_err err = {0};
-    int rc = sc_model_load(path, &c, ps, &err);
-    ck_assert_msg(rc == code, "expected code %d for '%s', got %d (%s)", code, what, rc, err.msg);
+    int rc = sc_ckpt_load(path, SC_CKPT_ALL, &ck, &err);
+    ck_assert_msg(rc == code, "expected code %d for '%s' (%zu bytes), got %d (%s)", code, what, n, rc, err.msg);
     ck_assert_msg(strstr(err.msg, path) != NULL, "message does not name the file: %s", err.msg);
     ck_assert_msg(strstr(err.msg, what) != NULL, "message '%s' does not say '%s'", err.msg, what);
-    ck_assert(!memcmp(keep, ps->data, sizeof(float) * ps->n));
-    ck_assert(!memcmp(&c, &before, sizeof c));
-    free(keep);
+    ck_assert_ptr_null(ck.params);
+    sc_ckpt_free(&ck);
+    size_t m;
+    char *after = slurp(path, &m);
+    ck_assert(m == n && !memcmp(after, bytes, n));
+    free(after);
 }
 
-START_TEST(model_file_bad_input) {
+/* the file offset of the first chunk of dataset name in path, and its size */
+static void chunk_of(const char *path, const char *name, haddr_t *addr, hsize_t *size) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    hsize_t off[2];
+    unsigned mask;
+    hid_t sp = H5Dget_space(d);
+    ck_assert(H5Dget_chunk_info(d, sp, 0, off, &mask, addr, size) >= 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+START_TEST(checkpoint_bad_input) {
     make_tmpdir();
     small a = make_small(12, 5), other = make_small(14, 5);
     char good[600], bad[600];
-    snprintf(good, sizeof good, "%s/good.model", tmpdir);
-    snprintf(bad, sizeof bad, "%s/bad.model", tmpdir);
+    snprintf(good, sizeof good, "%s/good.ckpt.h5", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.ckpt.h5", tmpdir);
     sc_err err = {0};
-    ck_assert_int_eq(sc_model_save(good, &a.c, sc_ram_params(a.m), &err), SC_OK);
+    ck_assert_int_eq(save_small(good, &a, &err), SC_OK);
     size_t n;
     unsigned char *bytes = (unsigned char *)slurp(good, &n);
-    ck_assert_uint_gt(n, 100);
+    ck_assert_uint_gt(n, 1000);
+    sc_ckpt ck;
 
     /* missing */
-    sc_config c;
-    ck_assert_int_eq(sc_model_load("/nonexistent/x.model", &c, NULL, &err), SC_EIO);
-    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.model"));
-    /* not a model file */
-    expect_refused(bad, "hello world, not a model", 24, a.m, SC_EFORMAT, "not a saccade model file");
-    /* wrong version */
+    ck_assert_int_eq(sc_ckpt_load("/nonexistent/x.ckpt.h5", SC_CKPT_ALL, &ck, &err), SC_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.ckpt.h5"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "No such file"));
+    sc_ckpt_free(&ck);
+    /* empty, not HDF5 */
+    expect_refused(bad, "", 0, SC_EFORMAT, "empty file");
+    expect_refused(bad, "hello world, not a checkpoint", 29, SC_EFORMAT, "not an HDF5 file");
+    /* truncated at many lengths */
+    for (size_t cut = 1; cut < n; cut += n / 29 + 1)
+        expect_refused(bad, bytes, cut, SC_EFORMAT, cut < 8 ? "not an HDF5 file" : "truncated or corrupt");
+    /* one flipped bit inside a tensor: the Fletcher-32 checksum catches it */
+    haddr_t addr;
+    hsize_t csize;
+    chunk_of(good, "params/core.Wh", &addr, &csize);
+    ck_assert(addr + csize <= n && csize > 8);
     unsigned char *v = malloc(n);
     memcpy(v, bytes, n);
-    v[8] = 99;
-    expect_refused(bad, v, n, a.m, SC_EFORMAT, "version 99");
-    /* truncated at many lengths */
-    for (size_t cut = 0; cut < n; cut += n / 23 + 1)
-        expect_refused(bad, bytes, cut, a.m, SC_EFORMAT, cut < 8 ? "not a saccade model file" : cut < 12 ? "" : "checksum");
-    /* one flipped bit in the parameters */
-    memcpy(v, bytes, n);
-    v[n - 20] ^= 0x10;
-    expect_refused(bad, v, n, a.m, SC_EFORMAT, "checksum");
-    /* a valid file of another shape */
-    expect_refused(bad, bytes, n, other.m, SC_EFORMAT, "core.Wx");
+    v[addr + csize / 2] ^= 0x10;
+    expect_refused(bad, v, n, SC_EFORMAT, "checksum");
     free(v);
-    free(bytes);
+    /* a valid file of another shape: refused when matched against the model */
+    ck_assert_int_eq(sc_ckpt_load(good, SC_CKPT_ALL, &ck, &err), SC_OK);
+    ck_assert_int_eq(sc_ckpt_check_params(&ck, sc_ram_params(other.m), good, &err), SC_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "core.Wx") && strstr(err.msg, good), "%s", err.msg);
+    sc_ckpt_free(&ck);
+    /* HDF5 files of another kind or version */
+    hid_t f = H5Fcreate(bad, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    H5Fclose(f);
+    ck_assert_int_eq(sc_ckpt_load(bad, SC_CKPT_ALL, &ck, &err), SC_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "not a saccade checkpoint") && strstr(err.msg, bad), "%s", err.msg);
+    sc_ckpt_free(&ck);
+    spit(bad, bytes, n);
+    f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t at = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    int ver = 99;
+    ck_assert(at >= 0 && H5Awrite(at, H5T_NATIVE_INT, &ver) >= 0);
+    H5Aclose(at);
+    H5Fclose(f);
+    ck_assert_int_eq(sc_ckpt_load(bad, SC_CKPT_ALL, &ck, &err), SC_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "version 99") && strstr(err.msg, "reads version 1"), "%s", err.msg);
+    sc_ckpt_free(&ck);
 
     /* unwritable folder: an error naming it, and no file */
     char nodir[700];
-    snprintf(nodir, sizeof nodir, "%s/missing-folder/m.model", tmpdir);
-    ck_assert_int_eq(sc_model_save(nodir, &a.c, sc_ram_params(a.m), &err), SC_EIO);
-    ck_assert_ptr_nonnull(strstr(err.msg, "missing-folder"));
+    snprintf(nodir, sizeof nodir, "%s/missing-folder/m.ckpt.h5", tmpdir);
+    ck_assert_int_eq(save_small(nodir, &a, &err), SC_EIO);
+    ck_assert_msg(strstr(err.msg, "missing-folder") && strstr(err.msg, "No such file"), "%s", err.msg);
     ck_assert_int_ne(access(nodir, F_OK), 0);
-    sc_ram_free(a.m);
-    sc_ram_free(other.m);
+    /* a failed save leaves the previous checkpoint as it was: the temporary
+     * name taken by a folder makes the write fail */
+    char tmpname[700];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp", good);
+    ck_assert_int_eq(mkdir(tmpname, 0700), 0);
+    a.st.epoch = 8;
+    ck_assert_int_eq(save_small(good, &a, &err), SC_EIO);
+    ck_assert_msg(strstr(err.msg, "intact"), "%s", err.msg);
+    size_t n2;
+    char *after = slurp(good, &n2);
+    ck_assert(n2 == n && !memcmp(after, bytes, n));
+    free(after);
+    rmdir(tmpname);
+    free(bytes);
+    free_small(&a);
+    free_small(&other);
     remove_tmpdir();
 }
 END_TEST
@@ -195,15 +296,31 @@ static void fashion_config(sc_config *c) {
     c->lr = 3e-3f;
 }
 
+/* 1 if the checkpoints at p1 and p2 hold the same bytes in every tensor set */
+static int same_tensors(const char *p1, const char *p2) {
+    sc_ckpt a, b;
+    sc_err err = {0};
+    ck_assert_msg(sc_ckpt_load(p1, SC_CKPT_ALL, &a, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(sc_ckpt_load(p2, SC_CKPT_ALL, &b, &err) == SC_OK, "%s", err.msg);
+    int same = a.n == b.n && !memcmp(a.params, b.params, sizeof(float) * a.n) &&
+               !memcmp(a.best, b.best, sizeof(float) * a.n) && !memcmp(a.m, b.m, sizeof(float) * a.n) &&
+               !memcmp(a.v, b.v, sizeof(float) * a.n);
+    sc_ckpt_free(&a);
+    sc_ckpt_free(&b);
+    return same;
+}
+
 START_TEST(train_learns_and_is_deterministic) {
     if (!have_fashion()) return;
     make_tmpdir();
     sc_config c;
     fashion_config(&c);
-    char p1[600], p2[600];
-    snprintf(p1, sizeof p1, "%s/a.model", tmpdir);
-    snprintf(p2, sizeof p2, "%s/b.model", tmpdir);
-    sc_train_opts o1 = {p1, 1}, o2 = {p2, 1};
+    char p1[600], p2[600], p3[600], k1[700], k2[700], k3[700];
+    snprintf(p1, sizeof p1, "%s/a.h5", tmpdir);
+    snprintf(p2, sizeof p2, "%s/b.h5", tmpdir);
+    snprintf(p3, sizeof p3, "%s/c.h5", tmpdir);
+    sc_train_opts o1 = {.log_path = p1, .quiet = 1}, o2 = {.log_path = p2, .quiet = 1},
+                  o3 = {.log_path = p3, .quiet = 1};
     sc_train_result r1, r2;
     sc_err err = {0};
     ck_assert_msg(sc_train(&c, &o1, &r1, &err) == SC_OK, "%s", err.msg);
@@ -215,21 +332,15 @@ START_TEST(train_learns_and_is_deterministic) {
     /* same seed, same threads: the same numbers and the same bytes */
     ck_assert_double_eq(r1.test_err_m1, r2.test_err_m1);
     ck_assert_double_eq(r1.test_err_mc, r2.test_err_mc);
-    size_t n1, n2;
-    char *b1 = slurp(p1, &n1), *b2 = slurp(p2, &n2);
-    ck_assert_uint_eq(n1, n2);
-    ck_assert(!memcmp(b1, b2, n1));
-    free(b1);
+    ck_assert_int_eq(sc_run_checkpoint_name(p1, k1, sizeof k1), 0);
+    ck_assert_int_eq(sc_run_checkpoint_name(p2, k2, sizeof k2), 0);
+    ck_assert_int_eq(sc_run_checkpoint_name(p3, k3, sizeof k3), 0);
+    ck_assert_str_eq(r1.checkpoint, k1);
+    ck_assert(same_tensors(k1, k2));
     /* another seed gives other parameters */
     c.seed = 2;
-    ck_assert_int_eq(sc_train(&c, &o2, &r2, &err), SC_OK);
-    b2 = realloc(b2, 1);
-    free(b2);
-    b2 = slurp(p2, &n2);
-    b1 = slurp(p1, &n1);
-    ck_assert(n1 != n2 || memcmp(b1, b2, n1) != 0);
-    free(b1);
-    free(b2);
+    ck_assert_int_eq(sc_train(&c, &o3, &r2, &err), SC_OK);
+    ck_assert(!same_tensors(k1, k3));
     remove_tmpdir();
 }
 END_TEST
@@ -238,7 +349,7 @@ START_TEST(train_missing_data_is_an_error) {
     sc_config c;
     sc_config_defaults(&c);
     snprintf(c.data_dir, sizeof c.data_dir, "/nonexistent/mnist");
-    sc_train_opts o = {NULL, 1};
+    sc_train_opts o = {.log_path = NULL, .quiet = 1};
     sc_train_result r;
     sc_err err = {0};
     ck_assert_int_ne(sc_train(&c, &o, &r, &err), SC_OK);
@@ -294,7 +405,11 @@ START_TEST(cli_rejects_bad_input) {
     free_out(&r);
     r = run_saccade("eval bad.ini");
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.err, "not a saccade model file") != NULL, "stderr: %s", r.err);
+    ck_assert_msg(strstr(r.err, "bad.ini: not an HDF5 file") != NULL, "stderr: %s", r.err);
+    free_out(&r);
+    r = run_saccade("train good.ini --save x.model");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "--out") != NULL, "stderr: %s", r.err);
     free_out(&r);
     r = run_saccade("frobnicate");
     ck_assert_int_eq(r.status, 2);
@@ -315,7 +430,7 @@ START_TEST(cli_train_then_eval) {
     const char *text = "[data]\ndataset = fashion\nmax_train = 1000\nval_size = 200\n"
                        "[model]\nglimpses = 3\nmc_samples = 2\n[train]\nepochs = 1\nthreads = 1\n";
     spit(ini, text, strlen(text));
-    cmd_out r = run_saccade("train f.ini --save f.model");
+    cmd_out r = run_saccade("train f.ini --out f.h5");
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "[model]"));          /* the resolved config */
     ck_assert_ptr_nonnull(strstr(r.out, "test error:"));
@@ -324,7 +439,12 @@ START_TEST(cli_train_then_eval) {
     const char *t = strstr(r.out, "test error:");
     ck_assert_int_eq(sscanf(t, "test error: %lf%% (M=1), %lf%%", &e1, &em), 2);
     free_out(&r);
-    r = run_saccade("eval f.model");
+    char logp[700], ckp[700];
+    snprintf(logp, sizeof logp, "%s/f.h5", tmpdir);
+    snprintf(ckp, sizeof ckp, "%s/f.ckpt.h5", tmpdir);
+    ck_assert_int_eq(access(logp, R_OK), 0);
+    ck_assert_int_eq(access(ckp, R_OK), 0);
+    r = run_saccade("eval f.h5");
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     double f1 = -2, fm = -2;
     t = strstr(r.out, "test error");
@@ -333,6 +453,14 @@ START_TEST(cli_train_then_eval) {
     /* eval of the saved best model reproduces the trainer's test figures */
     ck_assert_double_eq_tol(f1, e1, 1e-9);
     ck_assert_double_eq_tol(fm, em, 1e-9);
+    free_out(&r);
+    /* the checkpoint itself is accepted too */
+    r = run_saccade("eval f.ckpt.h5 --samples 1");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    t = strstr(r.out, "test error");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1)", &f1), 1);
+    ck_assert_double_eq_tol(f1, e1, 1e-9);
     free_out(&r);
     remove_tmpdir();
 }
@@ -360,9 +488,9 @@ END_TEST
 
 static Suite *make_suite(void) {
     Suite *s = suite_create("train");
-    TCase *m = tcase_create("modelfile");
-    tcase_add_test(m, model_file_round_trip);
-    tcase_add_test(m, model_file_bad_input);
+    TCase *m = tcase_create("checkpoint");
+    tcase_add_test(m, checkpoint_round_trip);
+    tcase_add_test(m, checkpoint_bad_input);
     suite_add_tcase(s, m);
     TCase *t = tcase_create("trainer");
     tcase_set_timeout(t, 600);

@@ -1,0 +1,836 @@
+/* test_runlog.c - the run log (experiments/runlog.c) and its documentation.
+ *
+ * - schema: a short real run's log and checkpoint hold exactly the groups,
+ *   datasets and attributes listed in docs/runlog.md (types and ranks as
+ *   documented, nothing undocumented, every dataset with its doc attribute), and
+ *   the values are sane (steps increasing, errors in 0..100, probabilities
+ *   summing to 1, locations in [-1,1], rewards matching predictions, one session
+ *   that finished, ...); h5dump -H reads it;
+ * - SWMR: a reader that keeps the log open (SWMR read) sees rows appear while a
+ *   writer in another process appends, each row complete when counted, and
+ *   h5dump reads the file between appends;
+ * - bad input to --resume and eval: missing, empty, not HDF5, truncated, another
+ *   kind of HDF5 file, a checkpoint given as log, another schema version, a
+ *   missing checkpoint, a checkpoint of another run, a log being written, a
+ *   config that changes the model's shape or the data, a finished run: one line
+ *   on stderr naming the file, no HDF5 error stack, exit status 1, and nothing
+ *   written (the folder's files byte-identical);
+ * - output: an existing --out, a missing folder, a folder that is a file.
+ */
+#define _GNU_SOURCE /* F_OFD_SETLK */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "experiments/checkpoint.h"
+#include "experiments/runlog.h"
+#include "experiments/train.h"
+#include "tests/testutil.h"
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+static char tmpdir[512];
+
+static void make_tmpdir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_runlog.XXXXXX", SACCADE_BINARY_DIR);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    size_t got = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    buf[got] = 0;
+    if (n) *n = got;
+    return buf;
+}
+
+static void spit(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void in_tmp(char *out, size_t n, const char *name) {
+    ck_assert_int_lt(snprintf(out, n, "%s/%s", tmpdir, name), (int)n);
+}
+
+static int have_fashion(void) {
+    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) == 0) return 1;
+    fprintf(stderr, "SKIPPED: %s not installed (apt-get install dataset-fashion-mnist)\n", FASHION_DIR);
+    return 0;
+}
+
+/* A tiny model on a Fashion-MNIST subset: a run takes well under a second. */
+static const char *TINY_INI =
+    "[data]\ndataset = fashion\nmax_train = 640\nval_size = 100\n"
+    "[model]\nglimpses = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\nglimpse_out = 16\nmc_samples = 2\n"
+    "[train]\nepochs = 2\nthreads = 1\nbatch_size = 32\n"
+    "[log]\ntrain_every = 5\nglimpse_images = 8\n";
+
+static void tiny_config(sc_config *c) {
+    sc_err err = {0};
+    sc_config_defaults(c);
+    ck_assert_msg(sc_config_load_string(c, TINY_INI, "tiny.ini", &err) == SC_OK, "%s", err.msg);
+}
+
+/* Trains the tiny config into tmpdir/name (a log and its checkpoint). */
+static void train_tiny(const char *name, const sc_config *c) {
+    char path[700];
+    in_tmp(path, sizeof path, name);
+    sc_train_opts o = {.log_path = path, .quiet = 1, .command_line = "test", .config_file = "tiny.ini",
+                       .config_file_text = TINY_INI};
+    sc_train_result r;
+    sc_err err = {0};
+    ck_assert_msg(sc_train(c, &o, &r, &err) == SC_OK, "%s", err.msg);
+}
+
+/* ---- the command line ---------------------------------------------------------- */
+
+typedef struct cmd_out {
+    int status;
+    char *out, *err;
+} cmd_out;
+
+static cmd_out run_saccade(const char *args) {
+    char cmd[2048], o[700], e[700];
+    snprintf(o, sizeof o, "%s/../%s.stdout", tmpdir, strrchr(tmpdir, '/') + 1);
+    snprintf(e, sizeof e, "%s/../%s.stderr", tmpdir, strrchr(tmpdir, '/') + 1);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/saccade' %s >'%s' 2>'%s' </dev/null", tmpdir, SACCADE_BINARY_DIR,
+             args, o, e);
+    int st = system(cmd);
+    cmd_out r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o, NULL), slurp(e, NULL)};
+    unlink(o);
+    unlink(e);
+    return r;
+}
+
+static void free_out(cmd_out *r) { free(r->out); free(r->err); }
+
+/* A fingerprint of every file in tmpdir: names, sizes, modification times and bytes. */
+static char *snapshot(void) {
+    DIR *d = opendir(tmpdir);
+    ck_assert_ptr_nonnull(d);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct dirent *e;
+    char names[64][256];
+    int n = 0;
+    while ((e = readdir(d)) != NULL && n < 64)
+        if (e->d_name[0] != '.') snprintf(names[n++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, 256, (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) {
+        char p[800];
+        in_tmp(p, sizeof p, names[i]);
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        size_t sz = 0;
+        char *bytes = S_ISREG(st.st_mode) ? slurp(p, &sz) : NULL;
+        unsigned long long h = 1469598103934665603ULL;
+        for (size_t k = 0; k < sz; k++) h = (h ^ (unsigned char)bytes[k]) * 1099511628211ULL;
+        free(bytes);
+        fprintf(f, "%s %lld %lld.%09ld %llx\n", names[i], (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                st.st_mtim.tv_nsec, h);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* `saccade args` must fail with status 1, one line on stderr containing each
+ * of the NULL-terminated strings, no HDF5 diagnostics, and change no file. */
+static void expect_cli_refusal(const char *args, ...) {
+    char *before = snapshot();
+    cmd_out r = run_saccade(args);
+    char *after = snapshot();
+    ck_assert_msg(r.status == 1, "saccade %s: status %d, stderr: %s", args, r.status, r.err);
+    ck_assert_msg(strstr(r.err, "HDF5-DIAG") == NULL && strstr(r.err, "#000") == NULL,
+                  "saccade %s printed HDF5's error stack: %s", args, r.err);
+    size_t len = strlen(r.err);
+    ck_assert_msg(len > 10 && r.err[len - 1] == '\n' && strchr(r.err, '\n') == r.err + len - 1,
+                  "saccade %s: expected one line on stderr, got: %s", args, r.err);
+    va_list ap;
+    va_start(ap, args);
+    for (const char *want; (want = va_arg(ap, const char *)) != NULL;)
+        ck_assert_msg(strstr(r.err, want) != NULL, "saccade %s: stderr '%s' lacks '%s'", args, r.err, want);
+    va_end(ap);
+    ck_assert_msg(strstr(r.out, "epoch 1") == NULL, "saccade %s trained: %s", args, r.out);
+    ck_assert_msg(!strcmp(before, after), "saccade %s changed files:\n%s---\n%s", args, before, after);
+    free(before);
+    free(after);
+    free_out(&r);
+}
+
+/* ---- the documented schema ------------------------------------------------------- */
+
+typedef struct entry {
+    char path[160];   /* /a/b, or /a/b@attr, or / @attr */
+    char kind[16];    /* attribute | dataset | group */
+    char type[16];
+    int rank;         /* -1 for groups */
+} entry;
+
+static void trim_into(char *dst, size_t n, const char *s, size_t len) {
+    while (len && *s == ' ') { s++; len--; }
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '`')) len--;
+    if (len && *s == '`') { s++; len--; }
+    snprintf(dst, n, "%.*s", (int)len, s);
+}
+
+/* The rows of the docs/runlog.md table after the marker <!-- schema: which -->:
+ * | `path` | kind | type | shape | meaning | */
+static int read_schema(const char *which, entry *out, int max) {
+    char *doc = slurp(SACCADE_SOURCE_DIR "/docs/runlog.md", NULL);
+    ck_assert_msg(doc != NULL, "cannot read docs/runlog.md");
+    char marker[64];
+    snprintf(marker, sizeof marker, "<!-- schema: %s -->", which);
+    char *p = strstr(doc, marker);
+    ck_assert_msg(p != NULL, "docs/runlog.md lacks %s", marker);
+    char *end = strstr(p, "<!-- /schema -->");
+    ck_assert_ptr_nonnull(end);
+    int n = 0;
+    for (char *line = p; line && line < end; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "| `", 3) != 0) continue;
+        ck_assert_int_lt(n, max);
+        entry *e = &out[n++];
+        const char *cell[6];
+        size_t clen[6];
+        const char *c = line + 1;
+        for (int k = 0; k < 5; k++) {
+            const char *bar = strchr(c, '|');
+            ck_assert_msg(bar != NULL, "malformed schema row: %.60s", line);
+            cell[k] = c;
+            clen[k] = (size_t)(bar - c);
+            c = bar + 1;
+        }
+        char shape[64];
+        trim_into(e->path, sizeof e->path, cell[0], clen[0]);
+        trim_into(e->kind, sizeof e->kind, cell[1], clen[1]);
+        trim_into(e->type, sizeof e->type, cell[2], clen[2]);
+        trim_into(shape, sizeof shape, cell[3], clen[3]);
+        if (!strcmp(e->kind, "group")) {
+            e->rank = -1;
+            continue;
+        }
+        ck_assert_msg(shape[0] == '(', "bad shape '%s' for %s", shape, e->path);
+        int r = 0, tok = 0;
+        for (char *q = shape + 1; *q && *q != ')'; q++) {
+            if (*q == ',') { r += tok; tok = 0; }
+            else if (*q != ' ') tok = 1;
+        }
+        e->rank = r + tok;
+    }
+    free(doc);
+    return n;
+}
+
+static int type_is(hid_t t, const char *want) {
+    H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
+    if (!strcmp(want, "string")) return cls == H5T_STRING && H5Tis_variable_str(t) > 0;
+    if (!strcmp(want, "float32")) return cls == H5T_FLOAT && size == 4;
+    if (!strcmp(want, "float64")) return cls == H5T_FLOAT && size == 8;
+    if (cls != H5T_INTEGER) return 0;
+    int sgn = H5Tget_sign(t) == H5T_SGN_2;
+    if (!strcmp(want, "int8")) return sgn && size == 1;
+    if (!strcmp(want, "uint8")) return !sgn && size == 1;
+    if (!strcmp(want, "int32")) return sgn && size == 4;
+    if (!strcmp(want, "int64")) return sgn && size == 8;
+    if (!strcmp(want, "uint64")) return !sgn && size == 8;
+    return 0;
+}
+
+/* Does path (an object or object@attr) exist as e documents it? */
+static void check_entry(hid_t f, const entry *e, const char *realpath, int want_doc) {
+    char obj[160], *at = NULL;
+    snprintf(obj, sizeof obj, "%s", realpath);
+    char *sep = strchr(obj, '@');
+    if (sep) { *sep = 0; at = sep + 1; }
+    const char *o = obj[0] ? obj : "/";
+    if (!strcmp(o, "")) o = "/";
+    ck_assert_msg(!strcmp(o, "/") || H5Lexists(f, o, H5P_DEFAULT) > 0, "%s: missing", realpath);
+    if (at) {
+        ck_assert_str_eq(e->kind, "attribute");
+        ck_assert_msg(H5Aexists_by_name(f, o, at, H5P_DEFAULT) > 0, "%s: attribute missing", realpath);
+        hid_t a = H5Aopen_by_name(f, o, at, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+        ck_assert_msg(type_is(t, e->type), "%s: not of type %s", realpath, e->type);
+        ck_assert_msg(H5Sget_simple_extent_ndims(s) == e->rank, "%s: rank %d, documented %d", realpath,
+                      H5Sget_simple_extent_ndims(s), e->rank);
+        H5Tclose(t); H5Sclose(s); H5Aclose(a);
+        return;
+    }
+    H5O_info_t info;
+    ck_assert(H5Oget_info_by_name(f, o, &info, H5P_DEFAULT) >= 0);
+    if (!strcmp(e->kind, "group")) {
+        ck_assert_msg(info.type == H5O_TYPE_GROUP, "%s: not a group", realpath);
+        return;
+    }
+    ck_assert_msg(!strcmp(e->kind, "dataset") && info.type == H5O_TYPE_DATASET, "%s: not a dataset", realpath);
+    hid_t d = H5Dopen2(f, o, H5P_DEFAULT);
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    ck_assert_msg(type_is(t, e->type), "%s: not of type %s", realpath, e->type);
+    ck_assert_msg(H5Sget_simple_extent_ndims(s) == e->rank, "%s: rank %d, documented %d", realpath,
+                  H5Sget_simple_extent_ndims(s), e->rank);
+    if (want_doc) ck_assert_msg(H5Aexists(d, "doc") > 0, "%s: no doc attribute", realpath);
+    H5Tclose(t); H5Sclose(s); H5Dclose(d);
+}
+
+/* Every object and attribute of the file must be documented. */
+typedef struct walk {
+    const entry *es;
+    int n;
+    char tensors[4096];  /* checkpoint tensor names, '\n'-separated */
+    const char *obj;
+    int count;
+} walk;
+
+static int documented(const walk *w, const char *path) {
+    for (int i = 0; i < w->n; i++) {
+        const char *ph = strstr(w->es[i].path, "<tensor>");
+        if (!ph) {
+            if (!strcmp(w->es[i].path, path)) return 1;
+            continue;
+        }
+        size_t pre = (size_t)(ph - w->es[i].path);
+        if (strncmp(path, w->es[i].path, pre) != 0 || strchr(path + pre, '/') || strchr(path + pre, '@')) continue;
+        const char *name = path + pre;
+        for (const char *t = w->tensors; *t;) {
+            size_t l = strcspn(t, "\n");
+            if (l == strlen(name) && !strncmp(t, name, l)) return 1;
+            t += l + (t[l] == '\n');
+        }
+    }
+    return 0;
+}
+
+static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *ai, void *data) {
+    (void)loc; (void)ai;
+    walk *w = data;
+    char p[256];
+    snprintf(p, sizeof p, "%s@%s", strcmp(w->obj, "/") ? w->obj : "/", name);
+    if (!strcmp(name, "doc")) return 0;  /* every dataset's, checked by check_entry */
+    ck_assert_msg(documented(w, p), "%s is in the file but not in docs/runlog.md", p);
+    w->count++;
+    return 0;
+}
+
+static herr_t obj_cb(hid_t o, const char *name, const H5O_info_t *info, void *data) {
+    walk *w = data;
+    char p[256];
+    if (!strcmp(name, ".")) snprintf(p, sizeof p, "/");
+    else snprintf(p, sizeof p, "/%s", name);
+    if (strcmp(p, "/") != 0)
+        ck_assert_msg(documented(w, p), "%s is in the file but not in docs/runlog.md", p);
+    w->obj = p;
+    hsize_t idx = 0;
+    H5Aiterate_by_name(o, name, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, attr_cb, w, H5P_DEFAULT);
+    (void)info;
+    w->count++;
+    return 0;
+}
+
+static void check_file_against(const char *path, const char *which) {
+    static entry es[256];
+    int n = read_schema(which, es, 256);
+    ck_assert_int_gt(n, 20);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "cannot open %s", path);
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.es = es;
+    w.n = n;
+    if (!strcmp(which, "checkpoint")) {
+        hid_t a = H5Aopen(f, "tensors", H5P_DEFAULT), t = H5Aget_type(a);
+        char *s = NULL;
+        ck_assert(H5Aread(a, t, &s) >= 0);
+        snprintf(w.tensors, sizeof w.tensors, "%s", s);
+        H5free_memory(s);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!strstr(es[i].path, "<tensor>")) {
+            check_entry(f, &es[i], es[i].path, !strcmp(which, "runlog"));
+            continue;
+        }
+        int k = 0;
+        for (const char *t = w.tensors; *t; k++) {
+            size_t l = strcspn(t, "\n");
+            char real[200];
+            snprintf(real, sizeof real, "%.*s%.*s", (int)(strstr(es[i].path, "<tensor>") - es[i].path), es[i].path,
+                     (int)l, t);
+            check_entry(f, &es[i], real, !strcmp(which, "runlog"));
+            t += l + (t[l] == '\n');
+        }
+        ck_assert_int_gt(k, 5);
+    }
+    ck_assert(H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, obj_cb, &w) >= 0);
+    ck_assert_int_gt(w.count, n / 2);
+    H5Fclose(f);
+}
+
+/* ---- values ----------------------------------------------------------------------- */
+
+static long ds_len(hid_t f, const char *name) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s missing", name);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[4];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    H5Dclose(d);
+    return (long)dims[0];
+}
+
+static double *ds_read(hid_t f, const char *name, long *n) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s missing", name);
+    hid_t s = H5Dget_space(d);
+    hssize_t np = H5Sget_simple_extent_npoints(s);
+    double *v = malloc(sizeof(double) * (size_t)(np > 0 ? np : 1));
+    if (np > 0) ck_assert(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Sclose(s);
+    H5Dclose(d);
+    *n = (long)np;
+    return v;
+}
+
+static double attr_f64(hid_t f, const char *obj, const char *name) {
+    double v = NAN;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "%s@%s missing", obj, name);
+    ck_assert(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    return v;
+}
+
+START_TEST(schema_matches_docs) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    sc_config c;
+    tiny_config(&c);
+    train_tiny("run.h5", &c);
+    char log[700], ck[700];
+    in_tmp(log, sizeof log, "run.h5");
+    in_tmp(ck, sizeof ck, "run.ckpt.h5");
+    check_file_against(log, "runlog");
+    check_file_against(ck, "checkpoint");
+
+    /* sane values */
+    hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    ck_assert(attr_f64(f, "/", "schema_version") == SC_RUNLOG_SCHEMA);
+    ck_assert(attr_f64(f, "/", "param_count") > 1000);
+    ck_assert(attr_f64(f, "/", "flops_per_image") == 2 * attr_f64(f, "/", "macs_per_image"));
+    ck_assert(attr_f64(f, "/", "seed") == 1 && attr_f64(f, "/", "threads") == 1);
+    ck_assert(attr_f64(f, "/", "n_train") == 640 && attr_f64(f, "/", "n_val") == 100);
+    ck_assert(attr_f64(f, "/", "steps_per_epoch") == 20);
+    double created = attr_f64(f, "/", "created_unix");
+    ck_assert(fabs(created - (double)time(NULL)) < 600);
+    const long E = 2, spe = 20;
+    long n, m;
+    double *step = ds_read(f, "train/step", &n), *ep = ds_read(f, "train/epoch", &m);
+    ck_assert_int_eq(n, E * spe / 5);  /* train_every = 5 divides the 20 steps of an epoch */
+    for (long i = 0; i < n; i++) {
+        ck_assert(step[i] == 5.0 * (double)(i + 1));
+        ck_assert(ep[i] == 1 + floor((step[i] - 1) / spe));
+    }
+    free(step); free(ep);
+    static const char *const finite[] = {"train/wall_time", "train/images_per_s", "train/xent", "train/reinforce",
+                                         "train/baseline_mse", "train/adv_var", "train/grad_norm", "train/lr",
+                                         "train/std", "train/mu_abs", "train/mu_spread"};
+    for (size_t k = 0; k < sizeof finite / sizeof finite[0]; k++) {
+        double *v = ds_read(f, finite[k], &m);
+        ck_assert_int_eq(m, n);
+        for (long i = 0; i < m; i++) ck_assert_msg(isfinite(v[i]) && v[i] >= (k == 3 ? -1e9 : 0), "%s", finite[k]);
+        free(v);
+    }
+    double *x = ds_read(f, "train/xent", &m), *rw = ds_read(f, "train/reward", &m);
+    for (long i = 0; i < m; i++) ck_assert(x[i] > 0 && x[i] < 5 && rw[i] >= 0 && rw[i] <= 1);
+    ck_assert_msg(x[m - 1] < x[0], "cross-entropy did not fall: %g -> %g", x[0], x[m - 1]);
+    free(x); free(rw);
+    /* per epoch */
+    double *ee = ds_read(f, "eval/epoch", &m), *v1 = ds_read(f, "eval/val_err_m1", &n),
+           *best = ds_read(f, "eval/best_val_err", &n), *isb = ds_read(f, "eval/is_best", &n);
+    ck_assert_int_eq(m, E);
+    for (long i = 0; i < m; i++) {
+        ck_assert(ee[i] == i + 1);
+        ck_assert(v1[i] >= 0 && v1[i] <= 100);
+        ck_assert(best[i] <= v1[i] + 1e-6);
+        ck_assert(isb[i] == (i == 0 || v1[i] < best[i - 1]));
+    }
+    free(ee); free(v1); free(best); free(isb);
+    /* the test of the session's end */
+    double *te = ds_read(f, "eval/test/err_m1", &n), *reason = ds_read(f, "eval/test/reason", &m);
+    ck_assert_int_eq(n, 1);
+    ck_assert(te[0] > 0 && te[0] < 90 && reason[0] == SC_END_FINISHED);
+    free(te); free(reason);
+    ck_assert_int_eq(ds_len(f, "checkpoints/epoch"), E + 1);  /* before training, then per epoch */
+    double *sr = ds_read(f, "sessions/end_reason", &n), *se = ds_read(f, "sessions/end_epoch", &m);
+    ck_assert(n == 1 && sr[0] == SC_END_FINISHED && se[0] == E);
+    free(sr); free(se);
+    /* glimpses: records at epochs 0..E of 8 images, 3 glimpses, 10 classes */
+    const long R = E + 1, G = 8, T = 3, C = 10;
+    double *ge = ds_read(f, "glimpses/epoch", &n);
+    ck_assert_int_eq(n, R);
+    for (long r = 0; r < R; r++) ck_assert(ge[r] == r);
+    free(ge);
+    double *loc = ds_read(f, "glimpses/locations", &n), *pr = ds_read(f, "glimpses/probs", &m);
+    ck_assert_int_eq(n, R * G * T * 2);
+    ck_assert_int_eq(m, R * G * T * C);
+    for (long i = 0; i < n; i++) ck_assert(loc[i] >= -1 && loc[i] <= 1);
+    double *pred = ds_read(f, "glimpses/pred", &n), *rew = ds_read(f, "glimpses/reward", &n),
+           *lab = ds_read(f, "glimpses/labels", &n), *img = ds_read(f, "glimpses/images", &m);
+    ck_assert_int_eq(m, G * 28 * 28);
+    double ink = 0;
+    for (long i = 0; i < m; i++) ink += img[i];
+    ck_assert(ink > 1000);
+    for (long r = 0; r < R; r++)
+        for (long g = 0; g < G; g++) {
+            int argmax = 0;
+            for (long t = 0; t < T; t++) {
+                double s = 0;
+                for (long k = 0; k < C; k++) {
+                    double p = pr[((r * G + g) * T + t) * C + k];
+                    ck_assert(p >= 0 && p <= 1);
+                    s += p;
+                    if (t == T - 1 && p > pr[((r * G + g) * T + t) * C + argmax]) argmax = (int)k;
+                }
+                ck_assert_msg(fabs(s - 1) < 1e-4, "probabilities sum to %g", s);
+            }
+            ck_assert(pred[r * G + g] == argmax);
+            ck_assert(rew[r * G + g] == (pred[r * G + g] == lab[g]));
+        }
+    free(loc); free(pr); free(pred); free(rew); free(lab); free(img);
+    H5Fclose(f);
+
+    /* and the tools read it: h5dump shows the documented structure */
+    if (access("/usr/bin/h5dump", X_OK) == 0) {
+        char cmd[2048], outp[800];
+        in_tmp(outp, sizeof outp, "h5dump.txt");
+        snprintf(cmd, sizeof cmd, "h5dump -H '%s' > '%s' 2>&1", log, outp);
+        ck_assert_int_eq(system(cmd), 0);
+        char *txt = slurp(outp, NULL);
+        ck_assert(strstr(txt, "DATASET \"xent\"") && strstr(txt, "GROUP \"glimpses\"") &&
+                  strstr(txt, "ATTRIBUTE \"schema_version\""));
+        free(txt);
+    } else {
+        fprintf(stderr, "SKIPPED: h5dump not installed (apt-get install hdf5-tools)\n");
+    }
+    remove_tmpdir();
+}
+END_TEST
+
+/* ---- SWMR ------------------------------------------------------------------------- */
+
+START_TEST(swmr_reader_sees_rows_appear) {
+    make_tmpdir();
+    char path[700];
+    in_tmp(path, sizeof path, "live.h5");
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    const int ROWS = 40;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* the writer: a log with 40 rows, one every 15 ms */
+        close(pipefd[0]);
+        sc_runlog *L;
+        sc_err err = {0};
+        sc_runlog_meta meta = {"00000000deadbeef", "writer", NULL, NULL, "[train]\n", "live.ckpt.h5", 1, 1, 10,
+                               5.0, 1, 1, 1, 10, 28, 1};
+        if (sc_runlog_create(&L, path, &meta, NULL, &err) != SC_OK) {
+            fprintf(stderr, "writer: %s\n", err.msg);
+            _exit(2);
+        }
+        if (write(pipefd[1], "c", 1) != 1) _exit(3);
+        for (int i = 0; i < ROWS; i++) {
+            sc_runlog_train_row r;
+            memset(&r, 0, sizeof r);
+            r.step = 10 * (i + 1);
+            r.epoch = 1;
+            r.xent = (float)i;
+            if (sc_runlog_append_train(L, &r, &err) != SC_OK) {
+                fprintf(stderr, "writer: %s\n", err.msg);
+                _exit(4);
+            }
+            struct timespec ts = {0, 15 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        sc_runlog_close(L);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char ch;
+    ck_assert_int_eq(read(pipefd[0], &ch, 1), 1);
+    close(pipefd[0]);
+    /* the reader keeps the file open in SWMR mode and refreshes */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = -1;
+    H5E_auto2_t fn;
+    void *fd;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    for (int tries = 0; f < 0 && tries < 500; tries++) {
+        f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+        if (f < 0) usleep(2000);
+    }
+    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    ck_assert_msg(f >= 0, "the SWMR reader cannot open %s", path);
+    hid_t ds = H5Dopen2(f, "train/step", H5P_DEFAULT), dx = H5Dopen2(f, "train/xent", H5P_DEFAULT);
+    ck_assert(ds >= 0 && dx >= 0);
+    int distinct = 0, dumps_ok = 0, dumps = 0, status = 0;
+    hsize_t last = 0;
+    int have_h5dump = access("/usr/bin/h5dump", X_OK) == 0;
+    for (;;) {
+        int done = waitpid(pid, &status, WNOHANG) == pid;
+        ck_assert(H5Drefresh(ds) >= 0 && H5Drefresh(dx) >= 0);
+        hid_t s = H5Dget_space(ds);
+        hsize_t n;
+        H5Sget_simple_extent_dims(s, &n, NULL);
+        H5Sclose(s);
+        s = H5Dget_space(dx);
+        hsize_t nx;
+        H5Sget_simple_extent_dims(s, &nx, NULL);
+        H5Sclose(s);
+        ck_assert_msg(n >= last, "rows went from %llu to %llu", (unsigned long long)last, (unsigned long long)n);
+        if (nx < n) n = nx;  /* the complete rows */
+        if (n > last) {
+            distinct++;
+            /* the newest complete row is readable and right */
+            long long v;
+            float xv;
+            hsize_t off = n - 1, one = 1;
+            hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, &one, NULL);
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &one, NULL);
+            ck_assert(H5Dread(ds, H5T_NATIVE_LLONG, ms, fs, H5P_DEFAULT, &v) >= 0);
+            H5Sclose(fs);
+            fs = H5Dget_space(dx);
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &one, NULL);
+            ck_assert(H5Dread(dx, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, &xv) >= 0);
+            H5Sclose(fs);
+            H5Sclose(ms);
+            ck_assert_int_eq(v, 10 * (long long)n);
+            ck_assert(xv == (float)(n - 1));
+            last = n;
+        }
+        /* a plain reader (h5dump) between appends */
+        if (have_h5dump && !done && dumps < 8 && distinct > dumps * 4) {
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, "h5dump -d /train/step '%s' >/dev/null 2>&1", path);
+            dumps++;
+            dumps_ok += system(cmd) == 0;
+        }
+        if (done) break;
+        usleep(3000);
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer failed: %d", status);
+    ck_assert(H5Drefresh(ds) >= 0);
+    hid_t s = H5Dget_space(ds);
+    hsize_t n;
+    H5Sget_simple_extent_dims(s, &n, NULL);
+    H5Sclose(s);
+    ck_assert_int_eq((int)n, ROWS);
+    ck_assert_msg(distinct >= 5, "the reader saw only %d states of %d appends", distinct, ROWS);
+    if (have_h5dump)
+        ck_assert_msg(dumps_ok >= 1, "h5dump could not read the live log once in %d tries", dumps);
+    H5Dclose(ds);
+    H5Dclose(dx);
+    H5Fclose(f);
+    H5Pclose(fapl);
+    remove_tmpdir();
+}
+END_TEST
+
+/* ---- bad input --------------------------------------------------------------------- */
+
+/* A copy of src at tmpdir/name with the root attribute schema_version set to v. */
+static void copy_with_version(const char *src, const char *name, int v) {
+    size_t n;
+    char *b = slurp(src, &n), dst[700];
+    in_tmp(dst, sizeof dst, name);
+    spit(dst, b, n);
+    free(b);
+    hid_t f = H5Fopen(dst, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    ck_assert(a >= 0 && H5Awrite(a, H5T_NATIVE_INT, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+}
+
+START_TEST(bad_input_is_refused) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    sc_config c;
+    tiny_config(&c);
+    train_tiny("run.h5", &c);
+    c.seed = 2;
+    train_tiny("other.h5", &c);
+    char log[700], p[700], q[700];
+    in_tmp(log, sizeof log, "run.h5");
+    size_t n;
+    char *bytes = slurp(log, &n);
+    ck_assert_uint_gt(n, 10000);
+
+    /* the library: each refusal names the file */
+    sc_runlog_info li;
+    sc_err err = {0};
+    ck_assert_int_eq(sc_runlog_inspect(log, &li, &err), SC_OK);
+    ck_assert(!li.locked && !li.crashed && li.schema_version == 1);
+    ck_assert_int_eq(sc_runlog_inspect("/nonexistent/run.h5", &li, &err), SC_EIO);
+    ck_assert_msg(strstr(err.msg, "/nonexistent/run.h5") && strstr(err.msg, "No such file"), "%s", err.msg);
+
+    in_tmp(p, sizeof p, "empty.h5");
+    spit(p, "", 0);
+    in_tmp(p, sizeof p, "text.h5");
+    spit(p, "[train]\nepochs = 3\n", 19);
+    for (size_t cut = 8; cut < n; cut += n / 7 + 1) {
+        char name[64];
+        snprintf(name, sizeof name, "cut%zu.h5", cut);
+        in_tmp(p, sizeof p, name);
+        spit(p, bytes, cut);
+        ck_assert_int_eq(sc_runlog_inspect(p, &li, &err), SC_EFORMAT);
+        ck_assert_msg(strstr(err.msg, p) && strstr(err.msg, "truncated or corrupt"), "cut at %zu: %s", cut, err.msg);
+    }
+    in_tmp(p, sizeof p, "plain.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    H5Fclose(f);
+    copy_with_version(log, "v99.h5", 99);
+    /* a log whose checkpoint is missing, and one whose checkpoint is another run's */
+    in_tmp(p, sizeof p, "lonely.h5");
+    spit(p, bytes, n);
+    in_tmp(p, sizeof p, "swapped.h5");
+    spit(p, bytes, n);
+    in_tmp(p, sizeof p, "other.ckpt.h5");
+    in_tmp(q, sizeof q, "swapped.ckpt.h5");
+    size_t on;
+    char *ob = slurp(p, &on);
+    spit(q, ob, on);
+    free(ob);
+    /* swapped.h5's checkpoint attribute still names run.ckpt.h5: point it at the other run's */
+    in_tmp(p, sizeof p, "swapped.h5");
+    f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    ck_assert(H5Adelete(f, "checkpoint") >= 0);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5Acreate2(f, "checkpoint", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    const char *nm = "swapped.ckpt.h5";
+    ck_assert(H5Awrite(a, t, &nm) >= 0);
+    H5Aclose(a); H5Sclose(sp); H5Tclose(t); H5Fclose(f);
+    in_tmp(p, sizeof p, "lonely.h5");
+    f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    ck_assert(H5Adelete(f, "checkpoint") >= 0);
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    sp = H5Screate(H5S_SCALAR);
+    a = H5Acreate2(f, "checkpoint", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    nm = "lonely.ckpt.h5";
+    ck_assert(H5Awrite(a, t, &nm) >= 0);
+    H5Aclose(a); H5Sclose(sp); H5Tclose(t); H5Fclose(f);
+    free(bytes);
+
+    /* the command line: every one refused in one line, nothing written */
+    static const char *const verbs[] = {"train --resume", "eval"};
+    for (int v = 0; v < 2; v++) {
+        char args[256];
+#define REFUSE(file, ...)                                            \
+        snprintf(args, sizeof args, "%s %s", verbs[v], file);        \
+        expect_cli_refusal(args, file, __VA_ARGS__, (char *)NULL)
+        REFUSE("missing.h5", "cannot open", "No such file");
+        REFUSE("empty.h5", "empty file");
+        REFUSE("text.h5", "not an HDF5 file");
+        REFUSE("cut8.h5", "truncated or corrupt");
+        REFUSE("plain.h5", "not a saccade run log");
+        REFUSE("v99.h5", "schema version 99", "reads version 1");
+        REFUSE("lonely.h5", "lonely.ckpt.h5", "missing");
+#undef REFUSE
+    }
+    expect_cli_refusal("train --resume swapped.h5", "swapped.ckpt.h5", "belongs to run", (char *)NULL);
+    expect_cli_refusal("train --resume run.ckpt.h5", "run.ckpt.h5", "checkpoint, not a run log", (char *)NULL);
+
+    /* configs a resume cannot take */
+    expect_cli_refusal("train --resume run.h5 --set model.hidden=24 --set train.epochs=3",
+                       "cannot resume run.h5 with a different model shape", "[model] hidden = 24 (the run has 16)",
+                       (char *)NULL);
+    expect_cli_refusal("train --resume run.h5 --set model.core=lstm --set data.val_size=50 --set train.epochs=3",
+                       "[model] core = lstm (the run has rnn)", "[data] val_size = 50 (the run has 100)",
+                       (char *)NULL);
+    expect_cli_refusal("train --resume run.h5", "already trained all 2 epochs", "train.epochs", (char *)NULL);
+    expect_cli_refusal("train --resume run.h5 --no-baseline --set train.epochs=3", "[model] baseline = false",
+                       (char *)NULL);
+
+    /* a log another process is writing (it holds the writer lock) */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_RDWR);
+        struct flock fl;
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) != 0) _exit(1);
+        if (write(fds[1], "l", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ch;
+    ck_assert_int_eq(read(fds[0], &ch, 1), 1);
+    expect_cli_refusal("train --resume run.h5 --set train.epochs=3", "being written by another saccade process",
+                       (char *)NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    /* output places */
+    in_tmp(p, sizeof p, "tiny.ini");
+    spit(p, TINY_INI, strlen(TINY_INI));
+    expect_cli_refusal("train tiny.ini --out run.h5", "run.h5", "already exists", (char *)NULL);
+    expect_cli_refusal("train tiny.ini --out nowhere/x.h5", "nowhere/x.h5", "No such file or directory",
+                       (char *)NULL);
+    expect_cli_refusal("train tiny.ini --out tiny.ini/x.h5", "tiny.ini/x.h5", "Not a directory", (char *)NULL);
+    remove_tmpdir();
+}
+END_TEST
+
+static Suite *make_suite(void) {
+    Suite *s = suite_create("runlog");
+    TCase *t = tcase_create("runlog");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, schema_matches_docs);
+    tcase_add_test(t, swmr_reader_sees_rows_appear);
+    tcase_add_test(t, bad_input_is_refused);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+SC_TEST_MAIN(make_suite)

@@ -1,0 +1,504 @@
+/* test_runlog_resume.c - checkpoints and resume: exact, and robust to kills and
+ * full disks.
+ *
+ * - bit-identical resume: E epochs in one go and E1 + (E - E1) with a resume in
+ *   between give the same bytes in the parameters, best parameters and
+ *   optimizer moments, the same state (step, RNG, schedule, best) and the same
+ *   /train, /eval and /glimpses rows (times and speeds aside); for Adam with a
+ *   linear rate and std annealing, and for SGD with momentum, a plateau
+ *   schedule, clipping, weight decay, an LSTM core and an MLP location net;
+ * - SIGTERM mid-epoch: `saccade train` (another process) checkpoints its
+ *   position inside the epoch and exits 130; --resume finishes the run with the
+ *   same bytes as an uninterrupted one;
+ * - SIGKILL mid-epoch: the log opens (SWMR read) with the rows written so far,
+ *   the checkpoint loads, --resume cuts the log back and finishes the run with
+ *   the same bytes; meanwhile a SWMR reader in this process sees rows appear;
+ * - a full disk (RLIMIT_FSIZE, so writes fail with EFBIG): when the log or
+ *   the checkpoint cannot be written, training stops with one line naming the
+ *   file and the reason, the last checkpoint is byte-for-byte what it was, no
+ *   temporary is left, and a later resume still gives the exact result.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "experiments/checkpoint.h"
+#include "experiments/runlog.h"
+#include "experiments/train.h"
+#include "tests/testutil.h"
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+static char tmpdir[512];
+
+static void make_tmpdir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_runlog_resume.XXXXXX", SACCADE_BINARY_DIR);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void in_tmp(char *out, size_t n, const char *name) {
+    ck_assert_int_lt(snprintf(out, n, "%s/%s", tmpdir, name), (int)n);
+}
+
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    size_t got = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    buf[got] = 0;
+    if (n) *n = got;
+    return buf;
+}
+
+static void spit(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static int have_fashion(void) {
+    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) == 0) return 1;
+    fprintf(stderr, "SKIPPED: %s not installed (apt-get install dataset-fashion-mnist)\n", FASHION_DIR);
+    return 0;
+}
+
+static const char *BASE_INI =
+    "[data]\ndataset = fashion\nmax_train = 640\nval_size = 100\n"
+    "[model]\nglimpses = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\nglimpse_out = 16\nmc_samples = 2\n"
+    "[train]\nepochs = 4\nthreads = 1\nbatch_size = 32\n"
+    "[log]\ntrain_every = 3\nglimpse_images = 6\nglimpse_every = 2\n";
+
+static void config_with(sc_config *c, const char *const *sets) {
+    sc_err err = {0};
+    sc_config_defaults(c);
+    ck_assert_msg(sc_config_load_string(c, BASE_INI, "base.ini", &err) == SC_OK, "%s", err.msg);
+    for (; sets && *sets; sets++) ck_assert_msg(sc_config_set(c, *sets, &err) == SC_OK, "%s: %s", *sets, err.msg);
+    ck_assert_msg(sc_config_validate(c, &err) == SC_OK, "%s", err.msg);
+}
+
+/* Writes c as tmpdir/name (an INI file for the command line). */
+static void write_config(const char *name, const sc_config *c) {
+    char p[700];
+    in_tmp(p, sizeof p, name);
+    char *text = sc_config_to_string(c);
+    spit(p, text, strlen(text));
+    free(text);
+}
+
+static void train_some(const char *log, const sc_config *c, int resume, int stop_after, sc_train_result *r) {
+    char path[700];
+    in_tmp(path, sizeof path, log);
+    sc_train_opts o = {.log_path = path, .resume = resume, .quiet = 1, .stop_after = stop_after,
+                       .command_line = "test"};
+    sc_train_result tmp;
+    sc_err err = {0};
+    ck_assert_msg(sc_train(c, &o, r ? r : &tmp, &err) == SC_OK, "%s: %s", log, err.msg);
+}
+
+/* ---- comparing runs ------------------------------------------------------------------ */
+
+static void same_checkpoints(const char *a_log, const char *b_log) {
+    char pa[700], pb[700], ka[800], kb[800];
+    in_tmp(pa, sizeof pa, a_log);
+    in_tmp(pb, sizeof pb, b_log);
+    ck_assert_int_eq(sc_run_checkpoint_name(pa, ka, sizeof ka), 0);
+    ck_assert_int_eq(sc_run_checkpoint_name(pb, kb, sizeof kb), 0);
+    sc_ckpt a, b;
+    sc_err err = {0};
+    ck_assert_msg(sc_ckpt_load(ka, SC_CKPT_ALL, &a, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(sc_ckpt_load(kb, SC_CKPT_ALL, &b, &err) == SC_OK, "%s", err.msg);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert_msg(!memcmp(a.params, b.params, sizeof(float) * a.n), "%s vs %s: parameters differ", a_log, b_log);
+    ck_assert_msg(!memcmp(a.best, b.best, sizeof(float) * a.n), "%s vs %s: best parameters differ", a_log, b_log);
+    ck_assert_msg(!memcmp(a.m, b.m, sizeof(float) * a.n), "%s vs %s: first moments differ", a_log, b_log);
+    ck_assert((a.v == NULL) == (b.v == NULL));
+    if (a.v) ck_assert_msg(!memcmp(a.v, b.v, sizeof(float) * a.n), "%s vs %s: second moments differ", a_log, b_log);
+    const sc_ckpt_state *x = &a.st, *y = &b.st;
+    ck_assert_int_eq(x->epoch, y->epoch);
+    ck_assert_int_eq(x->batch_in_epoch, 0);
+    ck_assert_int_eq(y->batch_in_epoch, 0);
+    ck_assert_int_eq(x->step, y->step);
+    ck_assert_int_eq(x->images_total, y->images_total);
+    ck_assert(!memcmp(&x->rloc, &y->rloc, sizeof x->rloc));
+    ck_assert(x->best_val_err == y->best_val_err && x->best_epoch == y->best_epoch && x->best_std == y->best_std);
+    ck_assert(x->lr_cur == y->lr_cur && x->lr_best == y->lr_best && x->lr_bad_epochs == y->lr_bad_epochs);
+    ck_assert(x->optim_t == y->optim_t && x->bad_epochs == y->bad_epochs);
+    ck_assert(x->log_rows_train == y->log_rows_train && x->log_rows_eval == y->log_rows_eval &&
+              x->log_rows_glimpses == y->log_rows_glimpses);
+    sc_ckpt_free(&a);
+    sc_ckpt_free(&b);
+}
+
+/* The raw bytes of dataset name, and its element count. */
+static char *raw(hid_t f, const char *name, size_t *bytes) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s missing", name);
+    hid_t ft = H5Dget_type(d), mt = H5Tget_native_type(ft, H5T_DIR_ASCEND), s = H5Dget_space(d);
+    hssize_t np = H5Sget_simple_extent_npoints(s);
+    *bytes = (size_t)np * H5Tget_size(mt);
+    char *buf = malloc(*bytes + 1);
+    if (np > 0) ck_assert(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Sclose(s); H5Tclose(mt); H5Tclose(ft); H5Dclose(d);
+    return buf;
+}
+
+static hid_t open_log(const char *name) {
+    char p[700];
+    in_tmp(p, sizeof p, name);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    H5Pclose(fapl);
+    ck_assert_msg(f >= 0, "cannot open %s", p);
+    return f;
+}
+
+typedef struct cmp_ctx {
+    hid_t a, b;
+    const char *group;
+    int compared;
+} cmp_ctx;
+
+static herr_t cmp_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    (void)g; (void)info;
+    cmp_ctx *c = data;
+    static const char *const skip[] = {"wall_time", "images_per_s", "epoch_seconds", "images", "labels", "index"};
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", c->group, name);
+    H5O_info_t oi;
+    ck_assert(H5Oget_info_by_name(c->a, p, &oi, H5P_DEFAULT) >= 0);
+    if (oi.type != H5O_TYPE_DATASET) return 0;
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (!strcmp(name, skip[i])) return 0;
+    size_t na, nb;
+    char *x = raw(c->a, p, &na), *y = raw(c->b, p, &nb);
+    ck_assert_msg(na == nb, "/%s: %zu bytes against %zu", p, na, nb);
+    ck_assert_msg(!memcmp(x, y, na), "/%s differs", p);
+    free(x);
+    free(y);
+    c->compared++;
+    return 0;
+}
+
+/* The tables that follow training are identical, apart from times and speeds. */
+static void same_logs(const char *a_log, const char *b_log) {
+    cmp_ctx c = {open_log(a_log), open_log(b_log), NULL, 0};
+    static const char *const groups[] = {"train", "eval", "glimpses"};
+    for (int i = 0; i < 3; i++) {
+        c.group = groups[i];
+        hsize_t idx = 0;
+        ck_assert(H5Literate_by_name(c.a, groups[i], H5_INDEX_NAME, H5_ITER_NATIVE, &idx, cmp_cb, &c,
+                                     H5P_DEFAULT) >= 0);
+    }
+    ck_assert_int_ge(c.compared, 30);
+    H5Fclose(c.a);
+    H5Fclose(c.b);
+}
+
+/* ---- in-process: stop at an epoch's end, resume ------------------------------------ */
+
+START_TEST(resume_is_bit_identical) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    static const char *const adam[] = {"train.lr_schedule=linear", "train.lr_final=1e-4", "model.loc_std=0.2",
+                                       "model.loc_std_final=0.05", NULL};
+    static const char *const sgd[] = {"train.optimizer=sgd", "train.lr=0.05", "train.momentum=0.9",
+                                      "train.lr_schedule=plateau", "train.lr_patience=1", "train.clip=1",
+                                      "train.weight_decay=1e-4", "model.core=lstm", "model.loc_net=mlp",
+                                      "model.loc_net_hidden=8", "model.first_loc=center", NULL};
+    const char *const *variants[] = {adam, sgd};
+    for (int v = 0; v < 2; v++) {
+        sc_config c;
+        config_with(&c, variants[v]);
+        sc_train_result full, part;
+        train_some("full.h5", &c, 0, 0, &full);
+        train_some("part.h5", &c, 0, 1, &part);  /* epoch 1, then stop */
+        ck_assert(part.paused && part.epochs_run == 1);
+        train_some("part.h5", &c, 1, 2, &part);  /* epochs 2-3 */
+        ck_assert(part.paused && part.epochs_run == 3);
+        train_some("part.h5", &c, 1, 0, &part);  /* epoch 4 */
+        ck_assert(!part.paused);
+        same_checkpoints("full.h5", "part.h5");
+        same_logs("full.h5", "part.h5");
+        ck_assert(full.test_err_m1 == part.test_err_m1 && full.test_err_mc == part.test_err_mc);
+        ck_assert_int_eq(part.epochs_run, 4);
+        /* the sessions are on record */
+        hid_t f = open_log("part.h5");
+        size_t n;
+        char *r = raw(f, "sessions/end_reason", &n);
+        ck_assert_int_eq((int)n, 3);
+        ck_assert(r[0] == SC_END_PAUSED && r[1] == SC_END_PAUSED && r[2] == SC_END_FINISHED);
+        free(r);
+        H5Fclose(f);
+        char p[700];
+        in_tmp(p, sizeof p, "full.h5");
+        unlink(p);
+        in_tmp(p, sizeof p, "part.h5");
+        unlink(p);
+    }
+    remove_tmpdir();
+}
+END_TEST
+
+/* ---- another process: SIGTERM and SIGKILL inside an epoch ---------------------------- */
+
+static pid_t spawn_trainer(const char *ini, const char *log) {
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (chdir(tmpdir) != 0) _exit(120);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) { dup2(fd, 1); close(fd); }
+        char bin[600];
+        snprintf(bin, sizeof bin, "%s/saccade", SACCADE_BINARY_DIR);
+        execl(bin, bin, "train", ini, "--out", log, "--quiet", (char *)NULL);
+        _exit(121);
+    }
+    return pid;
+}
+
+static int run_cli(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/saccade' %s >/dev/null 2>stderr.txt </dev/null", tmpdir,
+             SACCADE_BINARY_DIR, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Follows log (SWMR read) until /train/step passes `until`, then sends sig to
+ * pid. Returns how many different row counts the reader saw. */
+static int follow_then_signal(const char *log, pid_t pid, long until, int sig) {
+    char p[700];
+    in_tmp(p, sizeof p, log);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    H5E_auto2_t fn;
+    void *fd;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = -1, d = -1;
+    int states = 0, status;
+    long last_n = -1, last_step = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 240) break;  /* generous: sanitizers on a loaded machine */
+        ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "the trainer ended before it was signalled (%d)", status);
+        if (f < 0) {
+            f = H5Fopen(p, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+            if (f >= 0) d = H5Dopen2(f, "train/step", H5P_DEFAULT);
+            if (d < 0 && f >= 0) { H5Fclose(f); f = -1; }
+        }
+        if (d >= 0 && H5Drefresh(d) >= 0) {
+            hid_t s = H5Dget_space(d);
+            hsize_t n = 0;
+            H5Sget_simple_extent_dims(s, &n, NULL);
+            if ((long)n != last_n && n > 0) {
+                long long v = 0;
+                hsize_t off = n - 1, one = 1;
+                hid_t ms = H5Screate_simple(1, &one, NULL);
+                H5Sselect_hyperslab(s, H5S_SELECT_SET, &off, NULL, &one, NULL);
+                if (H5Dread(d, H5T_NATIVE_LLONG, ms, s, H5P_DEFAULT, &v) >= 0) {
+                    ck_assert_msg(v > last_step, "step went from %ld to %lld", last_step, v);
+                    last_step = (long)v;
+                    last_n = (long)n;
+                    states++;
+                }
+                H5Sclose(ms);
+            }
+            H5Sclose(s);
+            if (last_step >= until) break;
+        }
+        usleep(1000);
+    }
+    ck_assert_msg(last_step >= until, "the trainer did not reach step %ld (at %ld)", until, last_step);
+    ck_assert_int_eq(kill(pid, sig), 0);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    H5Pclose(fapl);
+    return states;
+}
+
+START_TEST(killed_and_interrupted_runs_resume_exactly) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    /* 300 steps per epoch, so a signal lands inside one */
+    static const char *const sets[] = {"data.max_train=9600", "train.epochs=2", "log.train_every=5", NULL};
+    sc_config c;
+    config_with(&c, sets);
+    write_config("mid.ini", &c);
+    train_some("ref.h5", &c, 0, 0, NULL);
+    const long spe = 300;
+
+    /* SIGTERM in the second epoch: exit 130 with a checkpoint of the position */
+    pid_t pid = spawn_trainer("mid.ini", "term.h5");
+    int states = follow_then_signal("term.h5", pid, spe + spe / 3, SIGTERM);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d after SIGTERM", status);
+    ck_assert_msg(states >= 5, "a SWMR reader saw only %d states of the log", states);
+    char p[700];
+    in_tmp(p, sizeof p, "term.ckpt.h5");
+    sc_ckpt ck;
+    sc_err err = {0};
+    ck_assert_msg(sc_ckpt_load(p, SC_CKPT_HEADER, &ck, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(ck.st.epoch >= 1 && ck.st.step == ck.st.epoch * spe + ck.st.batch_in_epoch,
+                  "checkpoint at epoch %d batch %lld step %lld", ck.st.epoch, (long long)ck.st.batch_in_epoch,
+                  (long long)ck.st.step);
+    sc_ckpt_free(&ck);
+    ck_assert_int_eq(run_cli("train --resume term.h5 --quiet"), 0);
+    same_checkpoints("ref.h5", "term.h5");
+    same_logs("ref.h5", "term.h5");
+
+    /* SIGKILL in the second epoch */
+    pid = spawn_trainer("mid.ini", "kill.h5");
+    follow_then_signal("kill.h5", pid, spe + spe / 2, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    /* the log opens and holds what was written; the checkpoint loads */
+    hid_t f = open_log("kill.h5");
+    size_t n;
+    char *steps = raw(f, "train/step", &n);
+    ck_assert_uint_ge(n / 8, (size_t)(spe + spe / 2) / 5);
+    free(steps);
+    H5Fclose(f);
+    in_tmp(p, sizeof p, "kill.h5");
+    sc_runlog_info li;
+    ck_assert_msg(sc_runlog_inspect(p, &li, &err) == SC_OK, "%s", err.msg);
+    ck_assert(!li.locked);
+    in_tmp(p, sizeof p, "kill.ckpt.h5");
+    ck_assert_msg(sc_ckpt_load(p, SC_CKPT_ALL, &ck, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_ge(ck.st.epoch, 1);
+    sc_ckpt_free(&ck);
+    ck_assert_int_eq(run_cli("train --resume kill.h5 --quiet"), 0);
+    same_checkpoints("ref.h5", "kill.h5");
+    same_logs("ref.h5", "kill.h5");
+    f = open_log("kill.h5");
+    char *r = raw(f, "sessions/end_reason", &n);
+    ck_assert_int_eq((int)n, 2);
+    ck_assert(r[0] == SC_END_RUNNING && r[1] == SC_END_FINISHED);  /* the killed session never ended */
+    free(r);
+    H5Fclose(f);
+    remove_tmpdir();
+}
+END_TEST
+
+/* ---- a full disk ------------------------------------------------------------------------- */
+
+/* `saccade args` with files limited to limit bytes: writes past it fail (EFBIG). */
+static int run_limited(const char *args, long limit) {
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)limit, (rlim_t)limit};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(122);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s/saccade' %s >/dev/null 2>stderr.txt </dev/null", tmpdir,
+                 SACCADE_BINARY_DIR, args);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(123);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long file_size(const char *name) {
+    char p[700];
+    in_tmp(p, sizeof p, name);
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    return (long)st.st_size;
+}
+
+static void expect_failure_kept_checkpoint(const char *args, long limit, const char *file_named,
+                                           const char *ckpt_bytes, size_t ckpt_n) {
+    ck_assert_int_eq(run_limited(args, limit), 1);
+    char p[700];
+    in_tmp(p, sizeof p, "stderr.txt");
+    char *msg = slurp(p, NULL);
+    ck_assert_msg(strstr(msg, file_named) && strstr(msg, "File too large") && !strstr(msg, "HDF5-DIAG"),
+                  "stderr: %s", msg);
+    ck_assert_msg(strchr(msg, '\n') == msg + strlen(msg) - 1, "more than one line: %s", msg);
+    free(msg);
+    size_t n;
+    in_tmp(p, sizeof p, "run.ckpt.h5");
+    char *now = slurp(p, &n);
+    ck_assert_msg(n == ckpt_n && !memcmp(now, ckpt_bytes, n), "the checkpoint changed");
+    free(now);
+    in_tmp(p, sizeof p, "run.ckpt.h5.tmp");
+    ck_assert_int_ne(access(p, F_OK), 0);
+    in_tmp(p, sizeof p, "run.h5");
+    sc_runlog_info li;
+    sc_err err = {0};
+    ck_assert_msg(sc_runlog_inspect(p, &li, &err) == SC_OK, "%s", err.msg);
+}
+
+START_TEST(full_disk_keeps_the_last_checkpoint) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    /* a model whose checkpoint is larger than its log */
+    static const char *const sets[] = {"model.hidden=96", "model.glimpse_out=64", "train.epochs=3", NULL};
+    sc_config c;
+    config_with(&c, sets);
+    train_some("ref.h5", &c, 0, 0, NULL);
+    train_some("run.h5", &c, 0, 1, NULL);
+    size_t ckn;
+    char p[700];
+    in_tmp(p, sizeof p, "run.ckpt.h5");
+    char *ckb = slurp(p, &ckn);
+    long logn = file_size("run.h5");
+    ck_assert_msg((long)ckn > logn + 200000, "checkpoint %zu bytes, log %ld", ckn, logn);
+    /* the log cannot grow: its first append fails */
+    expect_failure_kept_checkpoint("train --resume run.h5", logn, "run.h5", ckb, ckn);
+    /* the log can grow but the checkpoint cannot be written */
+    expect_failure_kept_checkpoint("train --resume run.h5", logn + 150000, "run.ckpt.h5.tmp", ckb, ckn);
+    in_tmp(p, sizeof p, "stderr.txt");
+    char *msg = slurp(p, NULL);
+    ck_assert_msg(strstr(msg, "is intact"), "%s", msg);
+    free(msg);
+    free(ckb);
+    /* with room again, the run finishes as if nothing had happened */
+    ck_assert_int_eq(run_cli("train --resume run.h5 --quiet"), 0);
+    same_checkpoints("ref.h5", "run.h5");
+    same_logs("ref.h5", "run.h5");
+    remove_tmpdir();
+}
+END_TEST
+
+static Suite *make_suite(void) {
+    Suite *s = suite_create("runlog_resume");
+    TCase *t = tcase_create("resume");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, resume_is_bit_identical);
+    tcase_add_test(t, killed_and_interrupted_runs_resume_exactly);
+    tcase_add_test(t, full_disk_keeps_the_last_checkpoint);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+SC_TEST_MAIN(make_suite)
