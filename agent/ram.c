@@ -17,7 +17,10 @@
  * - The backward runs the recurrence (what must be sequential: dh_t ->
  *   dh_{t-1}) with one or two products per glimpse, and leaves every weight
  *   gradient for afterwards, where one product over all T Bk rows replaces T
- *   small ones (dWx, dWh, dWa, dWg, dWl and the location/baseline heads).
+ *   small ones (dWx, dWh, dWa, dWg, dWl and the location/baseline heads; the
+ *   LSTM core keeps its per-glimpse sc_lstm_backward).
+ * - The location net's and baseline's outputs (2 and 1 wide) are dot
+ *   products per row rather than sgemm calls of width 1 or 2.
  * - [hg, hl] is written in place into one (Bk, HC) row block, so the glimpse
  *   layer reads it without a copy; bias and ReLU are one pass after the sgemm.
  * - Elementwise loops (bias + ReLU, ReLU masks, column sums) work on 16

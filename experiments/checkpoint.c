@@ -111,6 +111,10 @@ static int write_all(hid_t f, const char *log_name, const sc_config *c, const sc
     bad |= sc_h5_attr_put_i64(f, "optim_t", opt->t);
     bad |= sc_h5_attr_put_f64s(f, "epoch_acc", ea, NACC);
     bad |= sc_h5_attr_put_f64s(f, "row_acc", ra, NACC);
+    double eatt[2] = {st->epoch_acc.att_entropy, st->epoch_acc.att_max};
+    double ratt[2] = {st->row_acc.att_entropy, st->row_acc.att_max};
+    bad |= sc_h5_attr_put_f64s(f, "epoch_att", eatt, 2);
+    bad |= sc_h5_attr_put_f64s(f, "row_att", ratt, 2);
     bad |= sc_h5_attr_put_i64(f, "log_rows_train", st->log_rows_train);
     bad |= sc_h5_attr_put_i64(f, "log_rows_eval", st->log_rows_eval);
     bad |= sc_h5_attr_put_i64(f, "log_rows_glimpses", st->log_rows_glimpses);
@@ -389,6 +393,12 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
 #undef GET_STR
 #undef GET_I64
 #undef GET_F64
+    /* the attention sums were added after schema 1's first checkpoints: absent = zero */
+    double eatt[2] = {0.0, 0.0}, ratt[2] = {0.0, 0.0};
+    if (!missing && sc_h5_attr_exists(f, "epoch_att") > 0 && sc_h5_attr_get_f64s(f, "epoch_att", eatt, 2) < 0)
+        missing = "epoch_att";
+    if (!missing && sc_h5_attr_exists(f, "row_att") > 0 && sc_h5_attr_get_f64s(f, "row_att", ratt, 2) < 0)
+        missing = "row_att";
     sc_h5_forget();
     if (missing) {
         rc = sc_errf(err, SC_EFORMAT, "%s: missing or malformed attribute '%s'", path, missing);
@@ -397,6 +407,10 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
     memcpy(st->rloc.s, rng, sizeof rng);
     acc_from(&st->epoch_acc, ea);
     acc_from(&st->row_acc, ra);
+    st->epoch_acc.att_entropy = eatt[0];
+    st->epoch_acc.att_max = eatt[1];
+    st->row_acc.att_entropy = ratt[0];
+    st->row_acc.att_max = ratt[1];
     if (st->epoch < 0 || st->step < 0 || st->batch_in_epoch < 0 || st->optim_t < 0 || st->log_rows_train < 0 ||
         st->log_rows_eval < 0 || st->log_rows_glimpses < 0 ||
         (strcmp(ck->optimizer, "adam") != 0 && strcmp(ck->optimizer, "sgd") != 0)) {

@@ -88,8 +88,9 @@ static const sc_key keys[] = {
     K_INT("data", "max_train", max_train, "0", 0, 60000,
           "0 = all; else use only the first max_train training images"),
 
-    K_ENUM("model", "kind", kind, "ram", "ram",
-           "model family: the recurrent attention model"),
+    K_ENUM("model", "kind", kind, "ram", "ram|soft|fc",
+           "model family: ram = hard attention (the recurrent attention model), soft = soft attention "
+           "over a fixed grid of glimpse locations, fc = fully connected on the whole canvas"),
     K_INT("model", "glimpses", glimpses, "6", 1, 64, "glimpses per image (T)"),
     K_INT("model", "glimpse_size", glimpse_size, "8", 1, 64,
           "side of the smallest glimpse patch in pixels (g)"),
@@ -121,13 +122,28 @@ static const sc_key keys[] = {
     K_FLOAT("model", "reinforce_weight", reinforce_weight, "1", 0, 100,
             "weight of the REINFORCE term in the hybrid loss"),
     K_INT("model", "mc_samples", mc_samples, "10", 1, 100,
-          "location samples averaged at test time (M)"),
+          "location samples averaged at test time (M; ram only: soft and fc are deterministic)"),
+    K_INT("model", "grid", grid, "7", 1, 64,
+          "soft: glimpse locations per side, L = grid^2 centres of a grid x grid tiling of the canvas"),
+    K_ENUM("model", "score", score, "dot", "dot|additive",
+           "soft: attention score of a location, q . g_i / sqrt(glimpse_out) with q from h_{t-1}, "
+           "or v . tanh(W_p g_i + W_h h_{t-1})"),
+    K_INT("model", "att_hidden", att_hidden, "128", 1, 4096,
+          "soft: width of the additive score's tanh layer"),
+    K_INT("model", "fc_layers", fc_layers, "2", 0, 16,
+          "fc: hidden ReLU layers (0 = logistic regression on the pixels)"),
+    K_INT("model", "fc_hidden", fc_hidden, "256", 1, 4096, "fc: width of each hidden layer"),
 
     K_U64("train", "seed", seed, "1",
           "seed of every random draw (same seed and threads = same run)"),
-    K_INT("train", "threads", threads, "2", 1, 256, "worker threads"),
+    K_INT("train", "threads", threads, "2", 1, 256,
+          "threads: ram runs this many data-parallel workers (at most 64), OpenBLAS at one thread each; "
+          "soft and fc run OpenBLAS with this many"),
     K_INT("train", "epochs", epochs, "20", 1, 100000, "passes over the training set"),
     K_INT("train", "batch_size", batch_size, "128", 1, 65536, "images per gradient step"),
+    K_INT("train", "eval_batch", eval_batch, "0", 0, 65536,
+          "images per evaluation batch; 0 = max(batch_size, 500) for ram and fc, batch_size for soft "
+          "(whose activations grow with the grid)"),
     K_ENUM("train", "optimizer", optimizer, "adam", "adam|sgd", "Adam, or SGD with momentum"),
     K_FLOAT("train", "lr", lr, "0.001", 1e-7, 10, "learning rate (the initial one when scheduled)"),
     K_ENUM("train", "lr_schedule", lr_schedule, "constant", "constant|linear|step|plateau",
@@ -722,7 +738,18 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
     else
         snprintf(canvas_desc, sizeof canvas_desc, "%.*s, canvas_size = %d",
                  (int)strnlen(c->canvas, sizeof c->canvas), c->canvas, c->canvas_size);
-    if (patch > 4LL * side)
+    int is_fc = strncmp(c->kind, "fc", sizeof c->kind) == 0;
+    int is_soft = strncmp(c->kind, "soft", sizeof c->kind) == 0;
+    int is_ram = strncmp(c->kind, "ram", sizeof c->kind) == 0;
+    if (is_ram && c->threads > 64)
+        return sc_errf(err, SC_ECONFIG,
+                       "[train] threads = %d with [model] kind = ram: the ram model runs at most 64 "
+                       "worker threads, expected threads <= 64", c->threads);
+    if (is_soft && c->grid > side)
+        return sc_errf(err, SC_ECONFIG,
+                       "[model] grid = %d with a %d-pixel canvas ([data] canvas = %s): expected grid <= "
+                       "the canvas side (locations at least a pixel apart)", c->grid, side, canvas_desc);
+    if (!is_fc && patch > 4LL * side)
         return sc_errf(err, SC_ECONFIG,
                        "[model] glimpse_size = %d with scales = %d gives a %lld-pixel patch, more "
                        "than 4 x the %d-pixel canvas ([data] canvas = %s): expected glimpse_size * "

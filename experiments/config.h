@@ -29,7 +29,7 @@ typedef struct sc_config {
     int max_train;           /* 0 = all; else use only the first max_train training images */
 
     /* [model] */
-    char kind[16];           /* ram */
+    char kind[16];           /* ram | soft | fc */
     int glimpses;            /* T */
     int glimpse_size;        /* g */
     int scales;              /* k */
@@ -47,12 +47,18 @@ typedef struct sc_config {
     int reinforce;           /* bool; false = random glimpses */
     float reinforce_weight;
     int mc_samples;          /* M at test time */
+    int grid;                /* soft: locations per side (L = grid^2) */
+    char score[16];          /* soft: dot | additive */
+    int att_hidden;          /* soft: width of the additive score */
+    int fc_layers;           /* fc: hidden layers */
+    int fc_hidden;           /* fc: width of each */
 
     /* [train] */
     uint64_t seed;
     int threads;
     int epochs;
     int batch_size;
+    int eval_batch;          /* images per evaluation batch; 0 = by model kind */
     char optimizer[8];       /* adam | sgd */
     float lr;
     char lr_schedule[16];    /* constant | linear | step | plateau */

@@ -1,4 +1,5 @@
-/* main.c - the `saccade` command: train (and --resume), eval, config, data.
+/* main.c - the `saccade` command: train (and --resume), eval, compare, plot,
+ * config, data.
  *
  * The only place that exits: every library error comes back here as a code
  * and a message, is printed as `saccade: <message>` and ends the process with
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "env/dataset.h"
+#include "experiments/compare.h"
 #include "experiments/config.h"
 #include "experiments/train.h"
 #include "nets/blas.h"
@@ -36,6 +38,13 @@ static const char *USAGE =
     "  eval RUN.h5 [--samples M] [--split test|val] [--last] [--set train.threads=N]\n"
     "        evaluate the best parameters of a run (--last: the latest); RUN.h5 may\n"
     "        also be its checkpoint RUN.ckpt.h5.\n"
+    "  compare RUN.h5 [RUN.h5 ...] [--png FILE]\n"
+    "        one row per finished run: model, data, glimpses, test error (M=1 and M),\n"
+    "        MFLOPs and pixels read per image, measured us per image, parameters,\n"
+    "        training time, epochs (a Markdown table); --png: test error vs\n"
+    "        MFLOPs per image, and compute vs canvas size (28, 60, 100; analytic).\n"
+    "  plot RUN.h5 --png FILE\n"
+    "        learning curves: training loss terms, reward, validation error by epoch.\n"
     "  config CONFIG [--set ...]   print the fully resolved configuration\n"
     "  config --doc                print every key with default, range and meaning (Markdown)\n"
     "  data [CONFIG] [--set ...]   load the configured dataset and print a summary\n"
@@ -240,6 +249,9 @@ static int cmd_train(int argc, char **argv) {
     }
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--set") && sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
+    if ((no_reinforce || no_baseline) && strcmp(c.kind, "ram") != 0)
+        return usage_error("%s applies to [model] kind = ram only (soft and fc learn by backprop alone)",
+                           no_reinforce ? "--no-reinforce" : "--no-baseline");
     if (no_reinforce) c.reinforce = 0;
     if (no_baseline) c.baseline = 0;
     if (sc_config_validate(&c, &err) != SC_OK) return fail(&err);
@@ -273,8 +285,12 @@ static int cmd_train(int argc, char **argv) {
         printf("best validation error %.2f%% at epoch %d of %d\n", res.best_val_err, res.best_epoch, res.epochs_run);
     else
         printf("no epoch completed: the initial parameters were tested\n");
-    printf("test error: %.2f%% (M=1), %.2f%% (M=%d)\n", res.test_err_m1, res.test_err_mc, c.mc_samples);
+    if (!strcmp(c.kind, "ram"))
+        printf("test error: %.2f%% (M=1), %.2f%% (M=%d)\n", res.test_err_m1, res.test_err_mc, c.mc_samples);
+    else
+        printf("test error: %.2f%% (M=1; model kind %s is deterministic)\n", res.test_err_m1, c.kind);
     printf("training throughput: %.0f images/s; wall time %.1f s\n", res.images_per_s, res.wall_s);
+    printf("inference: %.1f us per image (batch of %d, warm, median of 5)\n", res.us_per_image, sc_eval_batch(&c));
     printf("run log: %s\ncheckpoint: %s\n", opts.log_path, res.checkpoint);
     if (res.interrupted)
         printf("interrupted: continue with `saccade train --resume %s`\n", opts.log_path);
@@ -321,8 +337,6 @@ static int cmd_eval(int argc, char **argv) {
         sc_ckpt_free(&ck);
         return fail(&err);
     }
-    if (M < 0) M = c.mc_samples;
-    sc_blas_set_threads(c.threads);
     sc_dataset ds;
     memset(&ds, 0, sizeof ds);
     int rc = sc_dataset_load(&ds, sc_config_data_dir(&c), c.val_size, c.seed, &err);
@@ -330,26 +344,30 @@ static int cmd_eval(int argc, char **argv) {
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, &c);
     int side = rc == SC_OK ? sc_canvas_side(&cc, ds.train.w) : 1;
-    const int EB = sc_eval_batch(&c);
-    sc_ram_cfg mc;
-    sc_ram_cfg_from_config(&mc, &c, side, rc == SC_OK ? ds.num_classes : 2, EB);
-    sc_ram *m = NULL;
-    if (rc == SC_OK) rc = sc_ram_create(&m, &mc, &err);
-    if (rc == SC_OK) rc = sc_ckpt_check_params(&ck, sc_ram_params(m), ckpt, &err);
+    const int EB = sc_eval_batch(&c), NB = sc_model_batch(&c);
+    sc_model_cfg mc;
+    sc_model_cfg_from_config(&mc, &c, side, rc == SC_OK ? ds.num_classes : 2, NB);
+    sc_model *m = NULL;
+    if (rc == SC_OK) rc = sc_model_create(&m, &mc, &err);
+    if (rc == SC_OK) rc = sc_model_set_threads(m, c.threads, &err);
+    if (rc == SC_OK) rc = sc_ckpt_check_params(&ck, sc_model_params(m), ckpt, &err);
     if (rc == SC_OK) {
-        sc_params *ps = sc_ram_params(m);
+        sc_params *ps = sc_model_params(m);
         sc_ckpt_unpack(&ck, last ? ck.params : ck.best, ps, ps->data);
     }
+    const int stochastic = m && sc_model_describe(m)->stochastic;
+    if (M < 0) M = c.mc_samples;
+    if (!stochastic) M = 1;  /* a deterministic model: M passes would all be the same */
     float *canvas = NULL, *logp = NULL;
     int *idx = NULL, *labels = NULL, *pred = NULL;
     uint64_t *keys = NULL;
     if (rc == SC_OK) {
-        canvas = malloc(sizeof(float) * EB * side * side);
-        logp = malloc(sizeof(float) * EB * ds.num_classes);
-        idx = malloc(sizeof(int) * EB);
-        labels = malloc(sizeof(int) * EB);
-        pred = malloc(sizeof(int) * EB);
-        keys = malloc(sizeof(uint64_t) * EB);
+        canvas = malloc(sizeof(float) * NB * side * side);
+        logp = malloc(sizeof(float) * NB * ds.num_classes);
+        idx = malloc(sizeof(int) * NB);
+        labels = malloc(sizeof(int) * NB);
+        pred = malloc(sizeof(int) * NB);
+        keys = malloc(sizeof(uint64_t) * NB);
         if (!canvas || !logp || !idx || !labels || !pred || !keys) rc = sc_errf(&err, SC_ENOMEM, "eval: out of memory");
     }
     if (rc == SC_OK) {
@@ -367,13 +385,85 @@ static int cmd_eval(int argc, char **argv) {
                    ck.st.best_epoch, ck.st.best_val_err, ck.st.epoch);
         double e1 = sc_eval_error(&ev, pool, n, test ? 2 : 1, 1);
         double em = M > 1 ? sc_eval_error(&ev, pool, n, test ? 2 : 1, M) : e1;
-        printf("%s error on %d images: %.2f%% (M=1), %.2f%% (M=%d)\n", split, n, e1, em, M);
+        if (stochastic)
+            printf("%s error on %d images: %.2f%% (M=1), %.2f%% (M=%d)\n", split, n, e1, em, M);
+        else
+            printf("%s error on %d images: %.2f%% (M=1; model kind %s is deterministic)\n", split, n, e1,
+                   c.kind);
     }
     free(canvas); free(logp); free(idx); free(labels); free(pred); free(keys);
-    sc_ram_free(m);
+    sc_model_free(m);
     sc_dataset_free(&ds);
     sc_ckpt_free(&ck);
     return rc == SC_OK ? 0 : fail(&err);
+}
+
+/* A --png FILE value: a file name that is not an option. */
+static int png_arg(int argc, char **argv, int i, const char **png) {
+    if (i + 1 >= argc || !argv[i + 1][0] || !strncmp(argv[i + 1], "--", 2)) return -1;
+    *png = argv[i + 1];
+    return 0;
+}
+
+static int cmd_compare(int argc, char **argv) {
+    const char *png = NULL;
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--png")) {
+            if (png_arg(argc, argv, i, &png) != 0) return usage_error("%s needs a file name", "--png");
+            i++;
+        } else if (!strncmp(argv[i], "--", 2)) {
+            return usage_error("unknown option '%s' for compare", argv[i]);
+        } else {
+            n++;
+        }
+    }
+    if (n == 0) return usage_error("%s", "compare needs at least one run log RUN.h5");
+    sc_run_summary *runs = calloc((size_t)n, sizeof *runs);
+    if (!runs) {
+        fprintf(stderr, "saccade: compare: out of memory\n");
+        return 1;
+    }
+    sc_err err = {0};
+    int k = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--png")) {
+            i++;
+            continue;
+        }
+        if (sc_run_summary_read(argv[i], &runs[k++], 1, &err) != SC_OK) {
+            free(runs);
+            return fail(&err);
+        }
+    }
+    int rc = png ? sc_compare_png(png, runs, n, &err) : SC_OK;
+    if (rc == SC_OK) sc_compare_table(stdout, runs, n);
+    free(runs);
+    if (rc != SC_OK) return fail(&err);
+    if (png) printf("\nplot: %s\n", png);
+    return 0;
+}
+
+static int cmd_plot(int argc, char **argv) {
+    const char *png = NULL, *run = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--png")) {
+            if (png_arg(argc, argv, i, &png) != 0) return usage_error("%s needs a file name", "--png");
+            i++;
+        } else if (!strncmp(argv[i], "--", 2)) {
+            return usage_error("unknown option '%s' for plot", argv[i]);
+        } else if (run) {
+            return usage_error("unexpected argument '%s' for plot (one RUN.h5 only)", argv[i]);
+        } else {
+            run = argv[i];
+        }
+    }
+    if (!run) return usage_error("%s", "plot needs a run log RUN.h5");
+    if (!png) return usage_error("%s", "plot needs --png FILE (where to write the learning curves)");
+    sc_err err = {0};
+    if (sc_plot_png(run, png, &err) != SC_OK) return fail(&err);
+    printf("plot: %s\n", png);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -391,6 +481,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
+    if (!strcmp(argv[1], "plot")) return cmd_plot(argc, argv);
     if (!strcmp(argv[1], "config")) return cmd_config(argc, argv);
     if (!strcmp(argv[1], "data")) return cmd_data(argc, argv);
     return usage_error("unknown command '%s'", argv[1]);

@@ -39,6 +39,8 @@ typedef struct column {
     ctype type;
     size_t off;       /* offsetof the field in the row struct */
     const char *doc;
+    int added;        /* added to schema 1 after its first release: logs created by an older
+                       * saccade lack it, and appends to those logs skip it */
 } column;
 
 typedef struct table {
@@ -48,7 +50,8 @@ typedef struct table {
     hsize_t chunk;    /* rows per chunk */
 } table;
 
-#define COL(S, f, t, doc) { #f, t, offsetof(S, f), doc }
+#define COL(S, f, t, doc) { #f, t, offsetof(S, f), doc, 0 }
+#define COL_ADDED(S, f, t, doc) { #f, t, offsetof(S, f), doc, 1 }
 #define NCOLS(a) ((int)(sizeof a / sizeof a[0]))
 
 #define TR sc_runlog_train_row
@@ -67,6 +70,9 @@ static const column train_cols[] = {
     COL(TR, std, CT_F32, "standard deviation of the location policy at the row's last step"),
     COL(TR, mu_abs, CT_F32, "mean |mu| of the location policy (0 = looks at the centre)"),
     COL(TR, mu_spread, CT_F32, "std of mu across a batch (0 = ignores the image)"),
+    COL_ADDED(TR, att_entropy, CT_F32,
+              "soft attention: mean entropy of the attention weights in nats (log L = uniform); NaN otherwise"),
+    COL_ADDED(TR, att_max, CT_F32, "soft attention: mean largest attention weight (1/L = uniform); NaN otherwise"),
 };
 #undef TR
 
@@ -103,6 +109,10 @@ static const column test_cols[] = {
     COL(TE, mc_samples, CT_I32, "M, the samples averaged for err_mc"),
     COL(TE, reason, CT_I8,
         "how the session ended: 1 finished, 2 early stop, 3 interrupted (signal), 5 paused (--stop-after)"),
+    COL_ADDED(TE, us_per_image, CT_F32,
+              "measured inference time per image in microseconds: one forward pass (M=1) over an evaluation "
+              "batch of test canvases, warm, median of 5"),
+    COL_ADDED(TE, train_seconds, CT_F64, "seconds spent in training batches, all sessions so far"),
 };
 #undef TE
 
@@ -166,16 +176,21 @@ static const table T_GLIMPSE = {"glimpses", glimpse_cols, NCOLS(glimpse_cols), 6
 typedef struct ndset {
     const char *name;
     ctype type;
-    int tail;           /* 0: (R, G); 1: (R, G, T, 2); 2: (R, G, T, C) */
+    int tail;           /* 0: (R, G); 1: (R, G, T, 2); 2: (R, G, T, C); 3: (R, G, T, L) */
     const char *doc;
 } ndset;
 static const ndset glimpse_nd[] = {
-    {"locations", CT_F32, 1, "(x, y) in [-1,1] of each glimpse, (-1,-1) the top-left corner of the canvas"},
+    {"locations", CT_F32, 1,
+     "(x, y) in [-1,1] of each glimpse, (-1,-1) the top-left corner of the canvas; soft attention: the "
+     "attention-weighted mean of the grid's locations"},
     {"probs", CT_F32, 2,
      "class probabilities of the classifier applied after each glimpse; the last is the prediction's"},
     {"pred", CT_I32, 0, "predicted class"},
     {"reward", CT_F32, 0, "reward: 1 if pred equals the label, else 0"},
+    {"attention", CT_F32, 3,
+     "soft attention: the weights p_t over the L locations of /glimpses/grid at each step (sum to 1)"},
 };
+#define ND_ATTENTION 4  /* glimpse_nd index of the soft-attention-only dataset */
 #define NGND NCOLS(glimpse_nd)
 
 struct sc_runlog {
@@ -184,7 +199,7 @@ struct sc_runlog {
     double created_unix;
     sc_runlog_rows rows;
     int64_t test_rows, ckpt_rows, session_row;
-    int G, T, C;
+    int G, T, C, L;   /* L > 0: a soft-attention log with /glimpses/attention */
     int broken;       /* a write failed: the file may be half-flushed, write no more */
 };
 
@@ -331,6 +346,16 @@ static int write_rows(hid_t d, hid_t mtype, hsize_t at, hsize_t count, int exten
     return rc;
 }
 
+/* Does the log hold column i of t? Always, unless the column was added after
+ * the log was made (column.added): 1, 0, or -1 on an HDF5 error. */
+static int has_column(hid_t f, const table *t, int i) {
+    if (!t->cols[i].added) return 1;
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", t->group, t->cols[i].name);
+    htri_t ex = H5Lexists(f, p, H5P_DEFAULT);
+    return ex < 0 ? -1 : ex > 0;
+}
+
 /* Writes row (a struct described by t) at index `at` of every column whose name
  * starts with only (every column when only is NULL). what receives the dataset
  * being written, for messages. */
@@ -342,6 +367,9 @@ static int table_write(hid_t f, const table *t, const void *row, hsize_t at, int
         char p[128];
         snprintf(p, sizeof p, "%s/%s", t->group, c->name);
         snprintf(what, wn, "/%s", p);
+        int has = has_column(f, t, i);
+        if (has < 0) return -1;
+        if (!has) continue;
         hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
         if (d < 0) return -1;
         hid_t mt = mtype_of(c->type);
@@ -383,18 +411,32 @@ static int dataset_cut(hid_t f, const char *p, hsize_t n) {
     return rc;
 }
 
+/* Does the log hold glimpse array i? The soft-attention array only in soft
+ * logs. 1, 0, or -1 on an HDF5 error. */
+static int has_nd(hid_t f, int i) {
+    if (i != ND_ATTENTION) return 1;
+    htri_t ex = H5Lexists(f, "glimpses/attention", H5P_DEFAULT);
+    return ex < 0 ? -1 : ex > 0;
+}
+
 /* min length over a table's columns (and the glimpse arrays for /glimpses). */
 static int table_len(hid_t f, const table *t, int with_nd, hsize_t *minlen) {
     hsize_t m = (hsize_t)-1, n;
     for (int i = 0; i < t->ncols; i++) {
         char p[128];
         snprintf(p, sizeof p, "%s/%s", t->group, t->cols[i].name);
+        int has = has_column(f, t, i);
+        if (has < 0) return -1;
+        if (!has) continue;
         if (dataset_len(f, p, &n) < 0) return -1;
         if (n < m) m = n;
     }
     for (int i = 0; with_nd && i < NGND; i++) {
         char p[128];
         snprintf(p, sizeof p, "glimpses/%s", glimpse_nd[i].name);
+        int has = has_nd(f, i);
+        if (has < 0) return -1;
+        if (!has) continue;
         if (dataset_len(f, p, &n) < 0) return -1;
         if (n < m) m = n;
     }
@@ -407,13 +449,17 @@ static int table_cut(hid_t f, const table *t, int with_nd, hsize_t n, char *what
         char p[128];
         snprintf(p, sizeof p, "%s/%s", t->group, t->cols[i].name);
         snprintf(what, wn, "/%s", p);
-        if (dataset_cut(f, p, n) < 0) return -1;
+        int has = has_column(f, t, i);
+        if (has < 0) return -1;
+        if (has && dataset_cut(f, p, n) < 0) return -1;
     }
     for (int i = 0; with_nd && i < NGND; i++) {
         char p[128];
         snprintf(p, sizeof p, "glimpses/%s", glimpse_nd[i].name);
         snprintf(what, wn, "/%s", p);
-        if (dataset_cut(f, p, n) < 0) return -1;
+        int has = has_nd(f, i);
+        if (has < 0) return -1;
+        if (has && dataset_cut(f, p, n) < 0) return -1;
     }
     return 0;
 }
@@ -493,9 +539,14 @@ static int write_meta(hid_t f, const sc_runlog_meta *m, double created) {
     bad |= sc_h5_attr_put_str(f, "hdf5_version", hdf5v);
     bad |= sc_h5_attr_put_str(f, "host", host);
     bad |= sc_h5_attr_put_str(f, "os", os);
+    bad |= sc_h5_attr_put_str(f, "model_kind", m->model_kind ? m->model_kind : "ram");
     bad |= sc_h5_attr_put_i64(f, "param_count", m->param_count);
     bad |= sc_h5_attr_put_f64(f, "macs_per_image", m->macs_per_image);
     bad |= sc_h5_attr_put_f64(f, "flops_per_image", 2.0 * m->macs_per_image);
+    bad |= sc_h5_attr_put_f64(f, "macs_train_per_image", m->macs_train_per_image);
+    bad |= sc_h5_attr_put_f64(f, "flops_train_per_image", 2.0 * m->macs_train_per_image);
+    bad |= sc_h5_attr_put_f64(f, "pixels_per_image", m->pixels_per_image);
+    bad |= sc_h5_attr_put_f64(f, "retina_adds_per_image", m->retina_adds_per_image);
     bad |= sc_h5_attr_put_str(f, "checkpoint", m->checkpoint);
     bad |= sc_h5_attr_put_i32(f, "n_train", m->n_train);
     bad |= sc_h5_attr_put_i32(f, "n_val", m->n_val);
@@ -518,10 +569,13 @@ static int create_glimpses(hid_t f, const sc_runlog_glimpse_set *gs, char *what,
     bad |= sc_h5_attr_put_i32(g, "side", gs->side);
     if (H5Gclose(g) < 0 || bad) return -1;
     const hsize_t G = (hsize_t)gs->G, T = (hsize_t)gs->T, C = (hsize_t)gs->C, S = (hsize_t)gs->side;
+    const hsize_t L = (hsize_t)(gs->L > 0 ? gs->L : 0);
     for (int i = 0; i < NGND; i++) {
         const ndset *s = &glimpse_nd[i];
-        hsize_t dims[4] = {0, G, T, s->tail == 1 ? 2 : C};
-        hsize_t chunk[4] = {1, G, T, s->tail == 1 ? 2 : C};
+        if (i == ND_ATTENTION && L == 0) continue;
+        const hsize_t last = s->tail == 1 ? 2 : s->tail == 3 ? L : C;
+        hsize_t dims[4] = {0, G, T, last};
+        hsize_t chunk[4] = {1, G, T, last};
         char p[64];
         snprintf(p, sizeof p, "glimpses/%s", s->name);
         snprintf(what, wn, "/%s", p);
@@ -534,8 +588,11 @@ static int create_glimpses(hid_t f, const sc_runlog_glimpse_set *gs, char *what,
         {"labels", 1, {G, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->labels, "true class"},
         {"index", 1, {G, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->index,
          "index of the image in its source file (the training file for split val, the test file for test)"},
+        {"grid", 2, {L, 2, 0}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gs->grid,
+         "soft attention: the L candidate locations (x, y) in [-1,1], in the order of the attention weights"},
     };
-    for (size_t i = 0; i < sizeof once / sizeof once[0]; i++) {
+    const size_t nonce = sizeof once / sizeof once[0] - (L == 0);  /* grid: soft logs only */
+    for (size_t i = 0; i < nonce; i++) {
         char p[64];
         snprintf(p, sizeof p, "glimpses/%s", once[i].name);
         snprintf(what, wn, "/%s", p);
@@ -603,6 +660,7 @@ int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
         L->G = gs->G;
         L->T = gs->T;
         L->C = gs->C;
+        L->L = gs->L > 0 ? gs->L : 0;
     }
     session_row s = {L->created_unix, 0, 0, m->threads, m->command_line ? m->command_line : "",
                      m->config ? m->config : "", NAN, -1, -1, SC_END_RUNNING};
@@ -691,6 +749,20 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
         L->G = (int)G;
         L->T = (int)T;
         L->C = (int)C;
+        hsize_t adims[4];
+        snprintf(what, wn, "/glimpses/attention");
+        int has = has_nd(f, ND_ATTENTION);
+        if (has < 0) return -1;
+        L->L = 0;
+        if (has) {
+            hid_t d = H5Dopen2(f, "glimpses/attention", H5P_DEFAULT);
+            hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+            int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 4 && H5Sget_simple_extent_dims(sp, adims, NULL) == 4;
+            if (sp >= 0) H5Sclose(sp);
+            if (d >= 0) H5Dclose(d);
+            if (!ok) return -1;
+            L->L = (int)adims[3];
+        }
     }
     snprintf(what, wn, "/checkpoints");
     if (table_len(f, &T_CKPT, 0, &n) < 0) return -1;
@@ -805,8 +877,9 @@ int sc_runlog_append_checkpoint(sc_runlog *L, const sc_runlog_ckpt_row *r, sc_er
 static int do_glimpses(sc_runlog *L, hid_t f, const void *arg, char *what, size_t wn) {
     const sc_runlog_glimpse_rec *r = arg;
     hsize_t at = (hsize_t)L->rows.glimpses;
-    const void *bufs[NGND] = {r->locations, r->probs, r->pred, r->reward};
+    const void *bufs[NGND] = {r->locations, r->probs, r->pred, r->reward, r->attention};
     for (int i = 0; i < NGND; i++) {
+        if (i == ND_ATTENTION && L->L == 0) continue;
         char p[64];
         snprintf(p, sizeof p, "glimpses/%s", glimpse_nd[i].name);
         snprintf(what, wn, "/%s", p);
@@ -981,6 +1054,72 @@ int sc_runlog_inspect(const char *path, sc_runlog_info *info, sc_err *err) {
 out:
     free(s);
     if (f >= 0) H5Fclose(f);
+    sc_h5_forget();
+    sc_h5_quiet_end(&q);
+    return rc;
+}
+
+int64_t sc_runlog_open_read(const char *path, sc_err *err) {
+    sc_runlog_info li;
+    int rc = sc_runlog_inspect(path, &li, err);
+    if (rc != SC_OK) return rc;
+    sc_h5_quiet q;
+    sc_h5_quiet_begin(&q);
+    int flagged;
+    char why[300];
+    hid_t f = open_read(path, &flagged, why, sizeof why);
+    if (f < 0) sc_errf(err, SC_EFORMAT, "%s: truncated or corrupt HDF5 file (%s)", path, why);
+    sc_h5_forget();
+    sc_h5_quiet_end(&q);
+    return f < 0 ? SC_EFORMAT : (int64_t)f;
+}
+
+int sc_runlog_read_doubles(int64_t file, const char *path, const char *name, int optional, double **out,
+                           size_t *n, sc_err *err) {
+    *out = NULL;
+    *n = 0;
+    sc_h5_quiet q;
+    sc_h5_quiet_begin(&q);
+    int rc = SC_OK;
+    hid_t f = (hid_t)file, d = -1, s = -1;
+    /* each component of the path must exist (H5Lexists on a/b needs a) */
+    char part[256];
+    int exists = 1;
+    for (const char *p = name; exists && p;) {
+        const char *slash = strchr(p, '/');
+        snprintf(part, sizeof part, "%.*s", (int)(slash ? (size_t)(slash - name) : strlen(name)), name);
+        exists = H5Lexists(f, part, H5P_DEFAULT) > 0;
+        p = slash ? slash + 1 : NULL;
+    }
+    if (!exists) {
+        rc = optional ? 1 : sc_errf(err, SC_EFORMAT, "%s: damaged run log: /%s is missing", path, name);
+        goto out;
+    }
+    d = H5Dopen2(f, name, H5P_DEFAULT);
+    s = d >= 0 ? H5Dget_space(d) : -1;
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    hid_t t = d >= 0 ? H5Dget_type(d) : -1;
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    if (t >= 0) H5Tclose(t);
+    if (np < 0 || (cls != H5T_INTEGER && cls != H5T_FLOAT)) {
+        rc = sc_h5_errf(err, SC_EFORMAT, "%s: cannot read /%s as numbers", path, name);
+        goto out;
+    }
+    double *v = malloc(sizeof(double) * (size_t)(np > 0 ? np : 1));
+    if (!v) {
+        rc = sc_errf(err, SC_ENOMEM, "%s: out of memory reading /%s", path, name);
+        goto out;
+    }
+    if (np > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+        free(v);
+        rc = sc_h5_errf(err, SC_EFORMAT, "%s: cannot read /%s", path, name);
+        goto out;
+    }
+    *out = v;
+    *n = (size_t)np;
+out:
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
     sc_h5_forget();
     sc_h5_quiet_end(&q);
     return rc;

@@ -5,15 +5,18 @@
  * docs/runlog.md and versioned by the root attribute schema_version
  * (SC_RUNLOG_SCHEMA). In short:
  *   /            attributes: config text and resolved config, command line,
- *                seed, threads, versions, host, start time, parameter count,
- *                FLOPs per image, the checkpoint's file name
+ *                seed, threads, versions, host, start time, the model's kind,
+ *                parameter count and analytic compute per image, the
+ *                checkpoint's file name
  *   /train       one row every [log] train_every steps (step, epoch, wall
  *                time, images/s, loss terms, reward, gradient norm, lr, ...)
  *   /eval        one row per epoch (validation error M=1 and M, ...);
  *   /eval/test   one row per session end (test error of the best parameters)
  *   /glimpses    fixed validation images (stored once) and, every
  *                glimpse_every epochs, their locations, per-step class
- *                probabilities, predictions and rewards
+ *                probabilities, predictions and rewards; for soft-attention
+ *                runs also the attention weights over the fixed grid
+ *                (/glimpses/grid, stored once); absent for fc runs
  *   /checkpoints one row per checkpoint written
  *   /sessions    one row per `saccade train` on this log (first run, resumes)
  * Every table is a set of 1-D (or N-D, first axis the row) chunked datasets
@@ -70,16 +73,24 @@ typedef struct sc_runlog_meta {
     int64_t param_count;
     double macs_per_image;         /* multiply-adds of one inference forward pass */
     int n_train, n_val, n_test, num_classes, canvas_side, steps_per_epoch;
+    const char *model_kind;        /* "ram" | "soft" | "fc"; NULL = "ram" */
+    double macs_train_per_image;   /* multiply-adds of one training step, per image (agent/cost.h) */
+    double pixels_per_image;       /* input pixels the model reads per image */
+    double retina_adds_per_image;  /* additions of the retina's averaging per image */
 } sc_runlog_meta;
 
 /* The images whose glimpses are recorded: G images of side x side pixels
- * (0..255), T glimpses, C classes. G = 0: no /glimpses group. */
+ * (0..255), T glimpses, C classes. G = 0: no /glimpses group. L > 0 (a
+ * soft-attention run): the records also hold attention weights over the L
+ * locations of grid, which is stored once. */
 typedef struct sc_runlog_glimpse_set {
     int G, T, C, side;
     const char *split;       /* "val" or "test": where the images come from */
     const uint8_t *images;   /* (G, side, side) */
     const int32_t *labels;   /* (G) */
     const int32_t *index;    /* (G) index into the split's source file */
+    int L;                   /* soft-attention locations; 0 = none */
+    const float *grid;       /* (L, 2) their (x, y) */
 } sc_runlog_glimpse_set;
 
 typedef struct sc_runlog_train_row {
@@ -87,7 +98,7 @@ typedef struct sc_runlog_train_row {
     int32_t epoch;
     double wall_time;
     float images_per_s, xent, reinforce, baseline_mse, reward, adv_var, grad_norm, lr, std, mu_abs,
-        mu_spread;
+        mu_spread, att_entropy, att_max;
 } sc_runlog_train_row;
 
 typedef struct sc_runlog_eval_row {
@@ -108,6 +119,8 @@ typedef struct sc_runlog_test_row {
     float best_val_err, err_m1, err_mc;
     int32_t mc_samples;
     int8_t reason;           /* how the session ended: SC_END_* */
+    float us_per_image;      /* measured inference time per image (batched, warm, median) */
+    double train_seconds;    /* seconds in training batches, all sessions so far */
 } sc_runlog_test_row;
 
 typedef struct sc_runlog_ckpt_row {
@@ -126,6 +139,7 @@ typedef struct sc_runlog_glimpse_rec {
     const float *probs;      /* (G, T, C) */
     const int32_t *pred;     /* (G) */
     const float *reward;     /* (G) */
+    const float *attention;  /* (G, T, L) soft-attention runs (glimpse set L > 0), else unused */
 } sc_runlog_glimpse_rec;
 
 /* Rows of the tables that follow training progress (a checkpoint records
@@ -197,5 +211,20 @@ int sc_runlog_inspect(const char *path, sc_runlog_info *info, sc_err *err);
 /* Is path a saccade run log (1), a saccade checkpoint (2), or neither (0, or
  * negative when it cannot be read as HDF5; err says why)? */
 int sc_runlog_kind(const char *path, sc_err *err);
+
+/* Opens a run log read-only for tools that read its tables (compare, plot):
+ * checks it as sc_runlog_inspect does (same refusals, same messages) and
+ * returns the open file (SWMR-read when a writer's flags are set, so a log
+ * being written opens too), or a negative value with the message in err.
+ * The caller closes it with H5Fclose. HDF5 prints nothing. */
+int64_t sc_runlog_open_read(const char *path, sc_err *err);
+
+/* Every element of the numeric dataset `name` (e.g. "eval/test/err_m1") of an
+ * open log, converted to double, into a malloc'd array (*out, caller frees;
+ * *n elements, 0 for an empty dataset). A missing dataset is SC_EFORMAT with
+ * a message naming path and name; 1 is returned instead when optional is set
+ * (datasets added after a log was created, e.g. by an older saccade). */
+int sc_runlog_read_doubles(int64_t file, const char *path, const char *name, int optional, double **out,
+                           size_t *n, sc_err *err);
 
 #endif

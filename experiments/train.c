@@ -1,12 +1,14 @@
 /* train.c - the training loop, evaluation, progress display, and the run log
  * and checkpoints that make a run observable and resumable.
  *
- * One run: load the data, build the model, then per epoch iterate shuffled
- * minibatches (canvases built per batch from the seed), take one optimizer
- * step per batch, evaluate on the validation set (M=1 and M=mc_samples),
- * keep the best parameters, log, checkpoint; finally report the test error of
- * the best parameters. SIGINT/SIGTERM stop at the next batch, checkpoint the
- * position inside the epoch, and still report.
+ * One run: load the data, build the model (agent/model.h: ram, soft or fc,
+ * behind one interface), then per epoch iterate shuffled minibatches
+ * (canvases built per batch from the seed), take one optimizer step per
+ * batch, evaluate on the validation set (M=1 and M=mc_samples for a model
+ * that samples, one pass for a deterministic one), keep the best parameters,
+ * log, checkpoint; finally report the test error of the best parameters and
+ * the measured inference time. SIGINT/SIGTERM stop at the next batch,
+ * checkpoint the position inside the epoch, and still report.
  *
  * Random streams, all derived from [train] seed (sc_rng_derive(seed, k)):
  *   k=1 initialisation, k=2 minibatch order (per epoch), k=3 location
@@ -61,6 +63,8 @@ void sc_canvas_cfg_from_config(sc_canvas_cfg *cc, const sc_config *c) {
     cc->distractor_size = c->distractor_size;
 }
 
+static sc_core_kind core_of(const sc_config *c) { return !strcmp(c->core, "lstm") ? SC_CORE_LSTM : SC_CORE_RNN; }
+
 void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side, int num_classes,
                             int max_batch) {
     memset(rc, 0, sizeof *rc);
@@ -72,7 +76,7 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
     rc->glimpse_hidden = c->glimpse_hidden;
     rc->loc_hidden = c->loc_hidden;
     rc->glimpse_out = c->glimpse_out;
-    rc->core = !strcmp(c->core, "lstm") ? SC_CORE_LSTM : SC_CORE_RNN;
+    rc->core = core_of(c);
     rc->hidden = c->hidden;
     rc->loc_mlp = !strcmp(c->loc_net, "mlp");
     rc->loc_net_hidden = c->loc_net_hidden;
@@ -83,9 +87,58 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
     rc->max_batch = max_batch;
 }
 
-int sc_eval_batch(const sc_config *c) { return c->batch_size > 500 ? c->batch_size : 500; }
+void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_side, int num_classes,
+                              int max_batch) {
+    memset(mc, 0, sizeof *mc);
+    sc_err ignore = {0};
+    if (sc_model_kind_parse(c->kind, &mc->kind, &ignore) != SC_OK) mc->kind = SC_MODEL_RAM;
+    sc_ram_cfg_from_config(&mc->ram, c, canvas_side, num_classes, max_batch);
+    sc_soft_cfg *s = &mc->soft;
+    s->img_h = s->img_w = canvas_side;
+    s->num_classes = num_classes;
+    s->glimpses = c->glimpses;
+    s->grid = c->grid;
+    s->glimpse_size = c->glimpse_size;
+    s->scales = c->scales;
+    s->glimpse_hidden = c->glimpse_hidden;
+    s->loc_hidden = c->loc_hidden;
+    s->glimpse_out = c->glimpse_out;
+    s->score = !strcmp(c->score, "additive") ? SC_SCORE_ADDITIVE : SC_SCORE_DOT;
+    s->att_hidden = c->att_hidden;
+    s->core = core_of(c);
+    s->hidden = c->hidden;
+    s->max_batch = max_batch;
+    sc_fc_cfg *f = &mc->fc;
+    f->img_h = f->img_w = canvas_side;
+    f->num_classes = num_classes;
+    f->layers = c->fc_layers;
+    f->hidden = c->fc_hidden;
+    f->max_batch = max_batch;
+}
+
+int sc_eval_batch(const sc_config *c) {
+    if (c->eval_batch > 0) return c->eval_batch;
+    if (!strcmp(c->kind, "soft")) return c->batch_size;
+    return c->batch_size > 500 ? c->batch_size : 500;
+}
+
+int sc_model_batch(const sc_config *c) {
+    int eb = sc_eval_batch(c);
+    return eb > c->batch_size ? eb : c->batch_size;
+}
 
 /* ---- evaluation -------------------------------------------------------------- */
+
+/* The canvases of pool[start .. start+B) of split into e's buffers. */
+static void eval_batch_build(sc_eval_ctx *e, const int *pool, int start, int B, int split) {
+    for (int b = 0; b < B; b++) {
+        e->idx[b] = pool[start + b];
+        e->labels[b] = e->src->labels[e->idx[b]];
+        e->keys[b] = sc_canvas_key(split, 0, e->idx[b]);
+    }
+    sc_canvas_build(e->canvas_buf, NULL, e->canvas, e->src, e->idx, e->keys, B, e->distractor_pool, e->npool,
+                    e->seed);
+}
 
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
     if (n <= 0) return NAN;
@@ -94,18 +147,36 @@ double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
     long correct = 0;
     for (int start = 0; start < n; start += e->B) {
         int B = n - start < e->B ? n - start : e->B;
-        for (int b = 0; b < B; b++) {
-            e->idx[b] = pool[start + b];
-            e->labels[b] = e->src->labels[e->idx[b]];
-            e->keys[b] = sc_canvas_key(split, 0, e->idx[b]);
-        }
-        sc_canvas_build(e->canvas_buf, NULL, e->canvas, e->src, e->idx, e->keys, B,
-                        e->distractor_pool, e->npool, e->seed);
-        int k = sc_ram_predict(e->model, e->canvas_buf, e->labels, B, M, e->std, &r, e->logp, e->pred);
+        eval_batch_build(e, pool, start, B, split);
+        int k = sc_model_predict(e->model, e->canvas_buf, e->labels, B, M, e->std, &r, e->logp, e->pred);
         if (k < 0) return NAN;
         correct += k;
     }
     return 100.0 * (1.0 - (double)correct / n);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double sc_measure_inference(sc_eval_ctx *e, const int *pool, int n, int split, int runs) {
+    if (n <= 0 || runs < 1) return NAN;
+    int B = n < e->B ? n : e->B;
+    eval_batch_build(e, pool, 0, B, split);
+    sc_rng r;
+    sc_rng_derive(&r, e->seed, STREAM_EVAL);
+    if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, e->std, &r, e->logp, e->pred) < 0) return NAN;
+    double t[16];
+    if (runs > 16) runs = 16;
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_s();
+        if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, e->std, &r, e->logp, e->pred) < 0) return NAN;
+        t[i] = now_s() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+    return 1e6 * med / B;
 }
 
 /* ---- paths and resume checks ---------------------------------------------------- */
@@ -138,7 +209,8 @@ int sc_run_locate(const char *path, char *ckpt, size_t n, sc_err *err) {
 static const char *const SHAPE_KEYS[] = {
     "model.kind", "model.glimpses", "model.glimpse_size", "model.scales", "model.glimpse_hidden",
     "model.loc_hidden", "model.glimpse_out", "model.core", "model.hidden", "model.loc_net",
-    "model.loc_net_hidden", "model.baseline", "model.reinforce", "log.glimpse_images"};
+    "model.loc_net_hidden", "model.baseline", "model.reinforce", "model.grid", "model.score",
+    "model.att_hidden", "model.fc_layers", "model.fc_hidden", "log.glimpse_images"};
 static const char *const FIXED_KEYS[] = {
     "data.dataset", "data.canvas", "data.canvas_size", "data.distractors", "data.distractor_size",
     "data.val_size", "data.max_train", "train.seed", "train.batch_size", "train.optimizer"};
@@ -235,7 +307,19 @@ static void fmt_time(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void progress_draw(progress *p, int epoch, int epochs, long done, long total,
+/* The loss terms of the model's kind, for the progress bar and lines. */
+static void fmt_terms(char *buf, size_t n, const sc_model_info *in, const sc_train_acc *a, int wide) {
+    double nb = a->batches > 0 ? a->batches : 1.0;
+    int k = snprintf(buf, n, wide ? "ce %.4f" : "ce %.3f", a->xent / nb);
+    if (in->reinforce && k > 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - (size_t)k, wide ? ", rf %+.4f, bmse %.4f" : "  rf %+.3f  bmse %.3f",
+                      a->reinforce / nb, a->baseline_mse / nb);
+    if (in->locations && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, wide ? ", H(att) %.3f, max(att) %.3f" : "  H(att) %.2f",
+                 a->att_entropy / nb, a->att_max / nb);
+}
+
+static void progress_draw(progress *p, const sc_model_info *in, int epoch, int epochs, long done, long total,
                           const sc_train_acc *a, double ips, double eta, int force) {
     double t = now_s();
     if (!p->tty || (!force && t - p->last_draw < 0.2)) return;
@@ -247,9 +331,10 @@ static void progress_draw(progress *p, int epoch, int epochs, long done, long to
     bar[W] = 0;
     fmt_time(etab, sizeof etab, eta);
     double nb = a->batches > 0 ? a->batches : 1.0;
-    printf("\r\033[Kepoch %d/%d [%s] %3d%% %6.0f img/s  ce %.3f  rf %+.3f  bmse %.3f  R %.3f  ETA %s",
-           epoch, epochs, bar, total ? (int)(100 * done / total) : 100, ips, a->xent / nb, a->reinforce / nb,
-           a->baseline_mse / nb, a->reward / nb, etab);
+    char terms[160];
+    fmt_terms(terms, sizeof terms, in, a, 0);
+    printf("\r\033[Kepoch %d/%d [%s] %3d%% %6.0f img/s  %s  R %.3f  ETA %s", epoch, epochs, bar,
+           total ? (int)(100 * done / total) : 100, ips, terms, a->reward / nb, etab);
     fflush(stdout);
 }
 
@@ -257,7 +342,7 @@ static void progress_draw(progress *p, int epoch, int epochs, long done, long to
 
 typedef struct run {
     sc_dataset ds;
-    sc_ram *model;
+    sc_model *model;
     sc_optim opt;
     sc_batcher batcher;
     float *canvas, *logp, *best;
@@ -265,7 +350,7 @@ typedef struct run {
     uint64_t *keys;
     /* the glimpse set: G fixed images, their canvases and one record's arrays */
     int G;
-    float *gcanvas, *glocs, *gprobs, *greward;
+    float *gcanvas, *glocs, *gprobs, *greward, *gatt;
     int32_t *glabels, *gindex, *gpred;
     int *gidx, *glab;
     uint8_t *gimg;
@@ -275,12 +360,12 @@ typedef struct run {
 
 static void run_free(run *r) {
     sc_dataset_free(&r->ds);
-    sc_ram_free(r->model);
+    sc_model_free(r->model);
     sc_optim_free(&r->opt);
     sc_batcher_free(&r->batcher);
     free(r->canvas); free(r->logp); free(r->best);
     free(r->idx); free(r->labels); free(r->pred); free(r->keys);
-    free(r->gcanvas); free(r->glocs); free(r->gprobs); free(r->greward);
+    free(r->gcanvas); free(r->glocs); free(r->gprobs); free(r->greward); free(r->gatt);
     free(r->glabels); free(r->gindex); free(r->gpred); free(r->gidx); free(r->glab); free(r->gimg);
     sc_ckpt_free(&r->ck);
     sc_runlog_close(r->log);
@@ -308,10 +393,11 @@ float sc_policy_std(const sc_config *c, long step, long total) {
     return (float)(c->loc_std + f * (c->loc_std_final - c->loc_std));
 }
 
-static void acc_add(sc_train_acc *a, const sc_ram_stats *st, float gnorm, int n) {
+static void acc_add(sc_train_acc *a, const sc_model_stats *st, float gnorm, int n) {
     a->xent += st->xent; a->reinforce += st->reinforce; a->baseline_mse += st->baseline_mse;
     a->reward += st->reward; a->adv_var += st->adv_var; a->mu_abs += st->mu_abs;
     a->mu_spread += st->mu_spread; a->grad_norm += gnorm;
+    a->att_entropy += st->att_entropy; a->att_max += st->att_max;
     a->images += n; a->batches += 1;
 }
 
@@ -328,42 +414,25 @@ static void make_run_id(char *out, size_t n) {
 }
 
 /* One glimpse record: the G fixed images through the model with per-step
- * probabilities, at policy std `std`, the location noise from a generator of
- * its own (so recording changes nothing in training). */
+ * probabilities (and attention weights for soft attention), at policy std
+ * `std`, the location noise from a generator of its own (so recording changes
+ * nothing in training). */
 static int record_glimpses(run *R, const sc_config *c, int epoch, long step, float std, int side, sc_err *err) {
     if (!R->log || R->G <= 0) return SC_OK;
-    const int T = c->glimpses, C = R->ds.num_classes, NB = sc_ram_config(R->model)->max_batch;
+    const sc_model_info *in = sc_model_describe(R->model);
+    const int T = in->steps, C = in->num_classes, NB = in->max_batch, L = in->locations;
     const size_t npix = (size_t)side * side;
     sc_rng r;
     sc_rng_derive(&r, c->seed, STREAM_GLIMPSE(epoch));
-    sc_ram_step_probs_enable(R->model, 1);
     for (int start = 0; start < R->G; start += NB) {
         int B = R->G - start < NB ? R->G - start : NB;
-        int rc = sc_ram_forward(R->model, R->gcanvas + (size_t)start * npix, NULL, B, std, &r, NULL, NULL);
-        if (rc != SC_OK) {
-            sc_ram_step_probs_enable(R->model, 0);
-            return sc_errf(err, rc, "glimpse record: forward pass failed");
-        }
-        const float *loc = sc_ram_locations(R->model), *slp = sc_ram_step_logp(R->model);
-        for (int b = 0; b < B; b++) {
-            int g = start + b;
-            for (int t = 0; t < T; t++) {
-                const size_t tb = (size_t)t * NB + b;
-                R->glocs[((size_t)g * T + t) * 2 + 0] = loc[tb * 2 + 0];
-                R->glocs[((size_t)g * T + t) * 2 + 1] = loc[tb * 2 + 1];
-                for (int k = 0; k < C; k++)
-                    R->gprobs[((size_t)g * T + t) * C + k] = expf(slp[tb * C + k]);
-            }
-            const float *last = R->gprobs + ((size_t)g * T + T - 1) * C;
-            int best = 0;
-            for (int k = 1; k < C; k++)
-                if (last[k] > last[best]) best = k;
-            R->gpred[g] = best;
-            R->greward[g] = best == R->glabels[g] ? 1.0f : 0.0f;
-        }
+        const size_t g0 = (size_t)start * T;
+        int rc = sc_model_trace(R->model, R->gcanvas + (size_t)start * npix, B, std, &r, R->gprobs + g0 * C,
+                                R->glocs + g0 * 2, L ? R->gatt + g0 * L : NULL, R->gpred + start, err);
+        if (rc != SC_OK) return rc;
     }
-    sc_ram_step_probs_enable(R->model, 0);
-    sc_runlog_glimpse_rec rec = {epoch, step, R->glocs, R->gprobs, R->gpred, R->greward};
+    for (int g = 0; g < R->G; g++) R->greward[g] = R->gpred[g] == R->glabels[g] ? 1.0f : 0.0f;
+    sc_runlog_glimpse_rec rec = {epoch, step, R->glocs, R->gprobs, R->gpred, R->greward, R->gatt};
     return sc_runlog_append_glimpses(R->log, &rec, err);
 }
 
@@ -374,13 +443,17 @@ static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc
     *gsrc = use_val ? &R->ds.train : &R->ds.test;
     *gpool = use_val ? R->ds.val_idx : R->ds.test_idx;
     *npool = use_val ? R->ds.n_val : R->ds.n_test;
+    const sc_model_info *in = sc_model_describe(R->model);
     int G = c->glimpse_images < *npool ? c->glimpse_images : *npool;
+    if (!in->trajectories) G = 0;  /* fc: nothing to replay */
     R->G = G;
     if (G <= 0) return SC_OK;
-    const size_t npix = (size_t)side * side, T = (size_t)c->glimpses, C = (size_t)R->ds.num_classes;
+    const size_t npix = (size_t)side * side, T = (size_t)in->steps, C = (size_t)R->ds.num_classes;
+    const size_t L = (size_t)in->locations;
     R->gcanvas = malloc(sizeof(float) * G * npix);
     R->glocs = malloc(sizeof(float) * G * T * 2);
     R->gprobs = malloc(sizeof(float) * G * T * C);
+    R->gatt = L ? malloc(sizeof(float) * G * T * L) : NULL;
     R->greward = malloc(sizeof(float) * G);
     R->glabels = malloc(sizeof(int32_t) * G);
     R->gindex = malloc(sizeof(int32_t) * G);
@@ -390,7 +463,7 @@ static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc
     R->gimg = malloc(G * npix);
     uint64_t *keys = malloc(sizeof(uint64_t) * G);
     if (!R->gcanvas || !R->glocs || !R->gprobs || !R->greward || !R->glabels || !R->gindex || !R->gpred ||
-        !R->gidx || !R->glab || !R->gimg || !keys) {
+        !R->gidx || !R->glab || !R->gimg || !keys || (L && !R->gatt)) {
         free(keys);
         return sc_errf(err, SC_ENOMEM, "train: out of memory for the %d glimpse images", G);
     }
@@ -448,7 +521,7 @@ static int save_checkpoint(run *R, const sc_config *c, sc_ckpt_state *S, const s
     S->log_rows_train = rows.train;
     S->log_rows_eval = rows.eval;
     S->log_rows_glimpses = rows.glimpses;
-    int rc = sc_ckpt_save(ckpt, log_name, c, S, sc_ram_params(R->model), R->best, &R->opt, err);
+    int rc = sc_ckpt_save(ckpt, log_name, c, S, sc_model_params(R->model), R->best, &R->opt, err);
     if (rc != SC_OK) return rc;
     sc_runlog_ckpt_row row = {S->epoch, S->batch_in_epoch, S->step, sc_runlog_wall(R->log), S->best_epoch,
                               (float)S->best_val_err};
@@ -463,7 +536,8 @@ static int append_train_row(run *R, sc_train_acc *a, int epoch, long step, float
         sc_runlog_train_row row = {step, epoch, sc_runlog_wall(R->log), (float)ips,
                                    mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
                                    mean_of(a->reward, nb), mean_of(a->adv_var, nb), mean_of(a->grad_norm, nb),
-                                   lr, std, mean_of(a->mu_abs, nb), mean_of(a->mu_spread, nb)};
+                                   lr, std, mean_of(a->mu_abs, nb), mean_of(a->mu_spread, nb),
+                                   mean_of(a->att_entropy, nb), mean_of(a->att_max, nb)};
         int rc = sc_runlog_append_train(R->log, &row, err);
         if (rc != SC_OK) return rc;
     }
@@ -534,7 +608,6 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         snprintf(res->checkpoint, sizeof res->checkpoint, "%s", ckpt);
     }
 
-    sc_blas_set_threads(c->threads);
     if ((rc = sc_dataset_load(&R.ds, sc_config_data_dir(c), c->val_size, seed, err)) != SC_OK) goto fail;
     if (c->max_train > 0 && c->max_train < R.ds.n_train) R.ds.n_train = c->max_train;
 
@@ -543,11 +616,16 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     if ((rc = sc_canvas_check(&cc, &R.ds.train, err)) != SC_OK) goto fail;
     const int side = sc_canvas_side(&cc, R.ds.train.w);
     const int B = c->batch_size;
-    const int EB = sc_eval_batch(c);
-    sc_ram_cfg mc;
-    sc_ram_cfg_from_config(&mc, c, side, R.ds.num_classes, EB);
-    if ((rc = sc_ram_create(&R.model, &mc, err)) != SC_OK) goto fail;
-    sc_params *ps = sc_ram_params(R.model);
+    const int EB = sc_eval_batch(c), NB = sc_model_batch(c);
+    sc_model_cfg mc;
+    sc_model_cfg_from_config(&mc, c, side, R.ds.num_classes, NB);
+    if ((rc = sc_model_create(&R.model, &mc, err)) != SC_OK) goto fail;
+    if ((rc = sc_model_set_threads(R.model, c->threads, err)) != SC_OK) goto fail;
+    const sc_model_info *info = sc_model_describe(R.model);
+    const sc_cost cost = sc_model_cost(&mc);
+    /* a deterministic model is evaluated once: M samples would be M equal passes */
+    const int M = info->stochastic ? c->mc_samples : 1;
+    sc_params *ps = sc_model_params(R.model);
     if ((rc = sc_optim_create(&R.opt, !strcmp(c->optimizer, "sgd") ? SC_OPT_SGD : SC_OPT_ADAM, ps->n, err)) != SC_OK)
         goto fail;
     R.opt.momentum = c->momentum;
@@ -559,15 +637,15 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         goto fail;
 
     const size_t npix = (size_t)side * side;
-    R.canvas = malloc(sizeof(float) * EB * npix);
-    R.logp = malloc(sizeof(float) * EB * R.ds.num_classes);
+    R.canvas = malloc(sizeof(float) * NB * npix);
+    R.logp = malloc(sizeof(float) * NB * R.ds.num_classes);
     R.best = malloc(sizeof(float) * ps->n);
-    R.idx = malloc(sizeof(int) * EB);
-    R.labels = malloc(sizeof(int) * EB);
-    R.pred = malloc(sizeof(int) * EB);
-    R.keys = malloc(sizeof(uint64_t) * EB);
+    R.idx = malloc(sizeof(int) * NB);
+    R.labels = malloc(sizeof(int) * NB);
+    R.pred = malloc(sizeof(int) * NB);
+    R.keys = malloc(sizeof(uint64_t) * NB);
     if (!R.canvas || !R.logp || !R.best || !R.idx || !R.labels || !R.pred || !R.keys) {
-        rc = sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", EB, side, side);
+        rc = sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", NB, side, side);
         goto fail;
     }
 
@@ -597,7 +675,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     } else {
         sc_rng rinit;
         sc_rng_derive(&rinit, seed, STREAM_INIT);
-        sc_ram_init_params(R.model, &rinit);
+        sc_model_init_params(R.model, &rinit);
         memcpy(R.best, ps->data, sizeof(float) * ps->n);
         sc_rng_derive(&S.rloc, seed, STREAM_LOC);
         S.best_val_err = INFINITY;
@@ -627,13 +705,15 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         } else {
             sc_runlog_meta meta = {S.run_id, opts->command_line, opts->config_file, opts->config_file_text, ctext,
                                    strrchr(ckpt, '/') ? strrchr(ckpt, '/') + 1 : ckpt, seed, c->threads,
-                                   (int64_t)sc_params_count(ps), sc_ram_macs(&mc), R.ds.n_train, R.ds.n_val,
-                                   R.ds.n_test, R.ds.num_classes, side, (int)steps_per_epoch};
+                                   (int64_t)sc_params_count(ps), cost.macs_infer, R.ds.n_train, R.ds.n_val,
+                                   R.ds.n_test, R.ds.num_classes, side, (int)steps_per_epoch, info->name,
+                                   cost.macs_train, cost.pixels_read, cost.retina_adds};
             char *ftext = NULL;
             if (!opts->config_file_text && opts->config_file)
                 meta.config_file_text = ftext = slurp_text(opts->config_file);
-            sc_runlog_glimpse_set gs = {R.G, c->glimpses, R.ds.num_classes, side,
-                                        gsplit == SPLIT_VAL ? "val" : "test", R.gimg, R.glabels, R.gindex};
+            sc_runlog_glimpse_set gs = {R.G, info->steps, R.ds.num_classes, side,
+                                        gsplit == SPLIT_VAL ? "val" : "test", R.gimg, R.glabels, R.gindex,
+                                        info->locations, sc_model_grid(R.model)};
             rc = sc_runlog_create(&R.log, opts->log_path, &meta, &gs, err);
             free(ftext);
             created = rc == SC_OK;
@@ -651,8 +731,11 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     if (!opts->quiet) {
         printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
                c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
-        printf("model: ram, %zu parameters, %.3f M multiply-adds per image (inference), %s\n",
-               sc_params_count(ps), sc_ram_macs(&mc) / 1e6, sc_blas_config());
+        printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
+               "pixels read per image, %s\n", info->name, sc_params_count(ps), cost.flops_infer / 1e6,
+               cost.flops_train / 1e6, cost.pixels_read, sc_blas_config());
+        if (info->kind == SC_MODEL_RAM && c->threads > 1)
+            printf("threads: %d data-parallel workers, OpenBLAS at 1 thread each\n", c->threads);
         if (opts->log_path)
             printf("run log: %s (checkpoint %s)\n", opts->log_path, ckpt);
         if (resume) {
@@ -702,10 +785,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             sc_canvas_build(R.canvas, NULL, &cc, &R.ds.train, R.idx, R.keys, n, R.ds.train_idx,
                             R.ds.n_train, seed);
             std = sc_policy_std(c, S.step, total_steps);
-            sc_ram_stats st;
-            sc_ram_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, NULL, &st);
+            sc_model_stats st;
+            sc_model_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, &st);
             sc_params_zero_grad(ps);
-            sc_ram_backward(R.model, R.labels, n, std);
+            sc_model_backward(R.model, R.labels, n, std);
             float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
             lr_now = sc_lr_at(&lr, S.step);
             sc_optim_step(&R.opt, ps->data, ps->grad, lr_now);
@@ -719,22 +802,26 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             double t = now_s(), el = t - t_ep;
             double ips = ep_images / (el > 1e-9 ? el : 1e-9);
             if (S.step % c->train_every == 0) {
-                if ((rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, std,
+                if ((rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, info->stochastic ? std : NAN,
                                            row_images / (t - t_row > 1e-9 ? t - t_row : 1e-9), err)) != SC_OK)
                     goto fail_signals;
                 t_row = now_s();
                 row_images = 0;
             }
             double remaining = (double)(R.ds.n_train - S.epoch_acc.images) / ips;
-            progress_draw(&pg, epoch, c->epochs, (long)S.epoch_acc.images, R.ds.n_train, &S.epoch_acc, ips,
+            progress_draw(&pg, info, epoch, c->epochs, (long)S.epoch_acc.images, R.ds.n_train, &S.epoch_acc, ips,
                           remaining, 0);
             if (!pg.tty && !opts->quiet && S.step % c->log_every == 0) {
                 const sc_train_acc *a = &S.epoch_acc;
                 double nb = a->batches;
-                printf("epoch %d step %lld: %.0f img/s ce %.4f rf %+.4f bmse %.4f reward %.4f adv_var %.4f "
-                       "|g| %.3g lr %.3g std %.3f\n",
-                       epoch, (long long)S.step, ips, a->xent / nb, a->reinforce / nb, a->baseline_mse / nb,
-                       a->reward / nb, a->adv_var / nb, a->grad_norm / nb, lr_now, std);
+                char terms[160];
+                fmt_terms(terms, sizeof terms, info, a, 1);
+                printf("epoch %d step %lld: %.0f img/s %s, reward %.4f", epoch, (long long)S.step, ips, terms,
+                       a->reward / nb);
+                if (info->reinforce) printf(", adv_var %.4f", a->adv_var / nb);
+                printf(", |g| %.3g, lr %.3g", a->grad_norm / nb, lr_now);
+                if (info->stochastic) printf(", std %.3f", std);
+                printf("\n");
                 fflush(stdout);
             }
         }
@@ -758,20 +845,25 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             break;
         }
         if (S.row_acc.batches > 0 &&
-            (rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, std,
+            (rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, info->stochastic ? std : NAN,
                                    row_images / (now_s() - t_row > 1e-9 ? now_s() - t_row : 1e-9), err)) != SC_OK)
             goto fail_signals;
 
         ev.std = sc_policy_std(c, S.step, total_steps);
         double v1 = sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, 1);
-        double vm = c->mc_samples > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, c->mc_samples) : v1;
+        double vm = M > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, M) : v1;
         if (pg.tty) printf("\r\033[K");
         if (!opts->quiet) {
-            printf("epoch %d/%d: %.0f img/s, ce %.4f, rf %+.4f, bmse %.4f, reward %.4f, train acc %.2f%%, "
-                   "val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f, %.1fs\n",
-                   epoch, c->epochs, ep_images / ep_time, a->xent / nb, a->reinforce / nb, a->baseline_mse / nb,
-                   a->reward / nb, 100.0 * a->reward / nb, v1, vm, c->mc_samples, a->mu_abs / nb,
-                   a->mu_spread / nb, lr_now, ev.std, ep_time);
+            char terms[160];
+            fmt_terms(terms, sizeof terms, info, a, 1);
+            printf("epoch %d/%d: %.0f img/s, %s, train acc %.2f%%, ", epoch, c->epochs, ep_images / ep_time, terms,
+                   100.0 * a->reward / nb);
+            if (info->stochastic)
+                printf("val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f", v1, vm, M,
+                       a->mu_abs / nb, a->mu_spread / nb, lr_now, ev.std);
+            else
+                printf("val err %.2f%%, lr %.3g", v1, lr_now);
+            printf(", %.1fs\n", ep_time);
             fflush(stdout);
         }
         double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - a->reward / nb);
@@ -792,7 +884,8 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             if ((rc = record_glimpses(&R, c, epoch, S.step, ev.std, side, err)) != SC_OK) goto fail_signals;
         if (R.log) {
             sc_runlog_eval_row er = {epoch, S.step, sc_runlog_wall(R.log), (float)v1, (float)vm,
-                                     (float)S.best_val_err, (uint8_t)is_best, lr_now, ev.std,
+                                     (float)S.best_val_err, (uint8_t)is_best, lr_now,
+                                     info->stochastic ? ev.std : NAN,
                                      mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
                                      mean_of(a->reward, nb), mean_of(a->grad_norm, nb),
                                      (float)(ep_images / ep_time), (float)ep_time};
@@ -829,13 +922,13 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     ev.npool = R.ds.n_test;
     ev.std = S.best_std;
     res->test_err_m1 = sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 1);
-    res->test_err_mc = c->mc_samples > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, c->mc_samples)
-                                         : res->test_err_m1;
+    res->test_err_mc = M > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, M) : res->test_err_m1;
+    res->us_per_image = sc_measure_inference(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 5);
     res->wall_s = now_s() - t_start;
     if (R.log) {
         sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), S.best_epoch, (float)S.best_val_err,
-                                 (float)res->test_err_m1, (float)res->test_err_mc, c->mc_samples,
-                                 (int8_t)end_reason};
+                                 (float)res->test_err_m1, (float)res->test_err_mc, M, (int8_t)end_reason,
+                                 (float)res->us_per_image, S.train_seconds};
         if ((rc = sc_runlog_append_test(R.log, &tr, err)) != SC_OK) goto fail;
         if ((rc = sc_runlog_end_session(R.log, end_reason, S.epoch, S.step, err)) != SC_OK) goto fail;
         if ((rc = sc_runlog_sync(R.log, err)) != SC_OK) goto fail;

@@ -1,5 +1,10 @@
 /* train.h - the trainer loop and evaluation behind `saccade train` / `eval`.
  *
+ * The trainer holds an sc_model (agent/model.h) and does not know which kind:
+ * hard attention (ram), soft attention (soft) or the fully connected baseline
+ * (fc) train through the same loop, evaluation and run log; the model says
+ * whether it samples (M-sample evaluation, a policy std) and what it records.
+ *
  * A run writes a run log (runlog.h; schema in docs/runlog.md) and keeps a
  * checkpoint beside it (checkpoint.h), written before the first epoch, after
  * every epoch and when SIGINT/SIGTERM stop training. `--resume` continues
@@ -14,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "agent/model.h"
 #include "agent/ram.h"
 #include "env/canvas.h"
 #include "env/dataset.h"
@@ -43,15 +49,20 @@ typedef struct sc_train_result {
     double wall_s;            /* this session */
     double final_xent;        /* mean cross-entropy of the last epoch */
     double final_reward;      /* mean reward of the last epoch */
+    double us_per_image;      /* measured inference time per image at the end (see sc_measure_inference) */
     int interrupted;          /* stopped by SIGINT/SIGTERM */
     int early_stopped;
     int paused;               /* stopped after opts->stop_after epochs, before [train] epochs */
     char checkpoint[4096];    /* the checkpoint's path ("" without a log) */
 } sc_train_result;
 
-/* Fills a model configuration from an experiment configuration. */
+/* Fills a RAM configuration from an experiment configuration. */
 void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side, int num_classes,
                             int max_batch);
+/* Fills the model configuration of c's [model] kind (and the other kinds' too,
+ * from the same keys: compare uses them for its analytic curves). */
+void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_side, int num_classes,
+                              int max_batch);
 /* The canvas configuration of c. */
 void sc_canvas_cfg_from_config(sc_canvas_cfg *cc, const sc_config *c);
 
@@ -82,7 +93,7 @@ int sc_resume_config_check(const sc_config *run, const sc_config *c, const char 
  * (fixed by the seed, as sc_canvas_key(split, 0, index)), averaging M samples.
  * canvas and idx/labels/keys/logp/pred are caller-provided scratch for B images. */
 typedef struct sc_eval_ctx {
-    sc_ram *model;
+    sc_model *model;
     const sc_images *src;
     const sc_canvas_cfg *canvas;
     const int *distractor_pool; int npool;
@@ -97,12 +108,22 @@ typedef struct sc_eval_ctx {
 
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M);
 
+/* Measured inference time per image in microseconds: B canvases of pool
+ * (split's canvases as sc_eval_error builds them, B = min(e->B, n)) through one
+ * forward pass (M = 1), once to warm up and then `runs` times; the median
+ * time over B. NaN when n = 0. */
+double sc_measure_inference(sc_eval_ctx *e, const int *pool, int n, int split, int runs);
+
 /* The location policy's std after `step` of `total` training steps: loc_std,
  * or its linear annealing to loc_std_final. */
 float sc_policy_std(const sc_config *c, long step, long total);
 
-/* The batch size sc_train evaluates with (and so the model's max_batch): eval
- * and resume build the same model so that results match bit for bit. */
+/* The batch size sc_train evaluates with: [train] eval_batch, or when 0
+ * max(batch_size, 500) for ram and fc and batch_size for soft (whose
+ * activations grow with the grid). eval and resume use the same so that
+ * results match bit for bit. */
 int sc_eval_batch(const sc_config *c);
+/* The model's max_batch: max(batch_size, sc_eval_batch(c)). */
+int sc_model_batch(const sc_config *c);
 
 #endif

@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 45 /* 8 [data] + 18 [model] + 16 [train] + 3 [log] */
+#define NKEYS_EXPECTED 51 /* 8 [data] + 23 [model] + 17 [train] + 3 [log] */
 
 static char tmpdir[PATH_MAX];
 
@@ -117,11 +117,17 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(c.reinforce, 1);
     ck_assert(c.reinforce_weight == 1.0f);
     ck_assert_int_eq(c.mc_samples, 10);
+    ck_assert_int_eq(c.grid, 7);
+    ck_assert_str_eq(c.score, "dot");
+    ck_assert_int_eq(c.att_hidden, 128);
+    ck_assert_int_eq(c.fc_layers, 2);
+    ck_assert_int_eq(c.fc_hidden, 256);
 
     ck_assert(c.seed == 1);
     ck_assert_int_eq(c.threads, 2);
     ck_assert_int_eq(c.epochs, 20);
     ck_assert_int_eq(c.batch_size, 128);
+    ck_assert_int_eq(c.eval_batch, 0);
     ck_assert_str_eq(c.optimizer, "adam");
     ck_assert(c.lr == 0.001f);
     ck_assert_str_eq(c.lr_schedule, "constant");
@@ -478,6 +484,7 @@ START_TEST(test_set) {
     static const char *const words[] = {
         "data.dataset=mnist", "data.dataset=fashion", "data.canvas=plain",
         "data.canvas=translated", "data.canvas=cluttered", "model.kind=ram",
+        "model.kind=soft", "model.kind=fc", "model.score=dot", "model.score=additive",
         "model.core=rnn", "model.core=lstm", "model.loc_net=linear", "model.loc_net=mlp",
         "model.first_loc=random", "model.first_loc=center", "train.optimizer=adam",
         "train.optimizer=sgd", "train.lr_schedule=constant", "train.lr_schedule=linear",
@@ -777,6 +784,31 @@ START_TEST(test_validate) {
     expect_valid(&c);
     c.scales = 6; /* 256 > 240 */
     expect_invalid(&c, "scales = 6", "canvas = translated, canvas_size = 60");
+    sc_config_defaults(&c);
+
+    /* ... which does not apply to fc, which takes no glimpses */
+    snprintf(c.kind, sizeof c.kind, "fc");
+    c.scales = 8;
+    expect_valid(&c);
+    sc_config_defaults(&c);
+
+    /* the ram model runs at most 64 workers; soft and fc take any thread count */
+    c.threads = 65;
+    expect_invalid(&c, "threads = 65", "kind = ram");
+    snprintf(c.kind, sizeof c.kind, "soft");
+    expect_valid(&c);
+    snprintf(c.kind, sizeof c.kind, "fc");
+    expect_valid(&c);
+    sc_config_defaults(&c);
+
+    /* soft: grid locations at least a pixel apart */
+    snprintf(c.kind, sizeof c.kind, "soft");
+    c.grid = 28;
+    expect_valid(&c);
+    c.grid = 29;
+    expect_invalid(&c, "grid = 29", "28-pixel canvas");
+    snprintf(c.kind, sizeof c.kind, "ram");
+    expect_valid(&c); /* unused by ram */
     sc_config_defaults(&c);
 
     /* distractors are cut from 28x28 digits */

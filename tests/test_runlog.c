@@ -5,7 +5,10 @@
  *   documented, nothing undocumented, every dataset with its doc attribute), and
  *   the values are sane (steps increasing, errors in 0..100, probabilities
  *   summing to 1, locations in [-1,1], rewards matching predictions, one session
- *   that finished, ...); h5dump -H reads it;
+ *   that finished, ...); h5dump -H reads it; the same for a soft-attention run
+ *   (with the "soft runs only" datasets: attention weights summing to 1 over
+ *   the documented grid, locations their weighted means, the policy terms NaN)
+ *   and an fc run (no /glimpses);
  * - SWMR: a reader that keeps the log open (SWMR read) sees rows appear while a
  *   writer in another process appends, each row complete when counted, and
  *   h5dump reads the file between appends;
@@ -192,6 +195,7 @@ typedef struct entry {
     char kind[16];    /* attribute | dataset | group */
     char type[16];
     int rank;         /* -1 for groups */
+    int soft_only;    /* the meaning starts "*soft runs only*" */
 } entry;
 
 static void trim_into(char *dst, size_t n, const char *s, size_t len) {
@@ -221,6 +225,10 @@ static int read_schema(const char *which, entry *out, int max) {
         size_t clen[6];
         const char *c = line + 1;
         for (int k = 0; k < 5; k++) {
+            if (k == 4) {
+                while (*c == ' ') c++;
+                e->soft_only = !strncmp(c, "*soft runs only*", 16);
+            }
             const char *bar = strchr(c, '|');
             ck_assert_msg(bar != NULL, "malformed schema row: %.60s", line);
             cell[k] = c;
@@ -354,7 +362,9 @@ static herr_t obj_cb(hid_t o, const char *name, const H5O_info_t *info, void *da
     return 0;
 }
 
-static void check_file_against(const char *path, const char *which) {
+/* kind: the run's model kind; entries of soft runs only are checked for
+ * "soft", and /glimpses (absent for fc) is not looked for in an fc log. */
+static void check_file_against(const char *path, const char *which, const char *kind) {
     static entry es[256];
     int n = read_schema(which, es, 256);
     ck_assert_int_gt(n, 20);
@@ -374,6 +384,8 @@ static void check_file_against(const char *path, const char *which) {
         H5Aclose(a);
     }
     for (int i = 0; i < n; i++) {
+        if (es[i].soft_only && strcmp(kind, "soft") != 0) continue;
+        if (!strcmp(kind, "fc") && !strncmp(es[i].path, "/glimpses", 9)) continue;
         if (!strstr(es[i].path, "<tensor>")) {
             check_entry(f, &es[i], es[i].path, !strcmp(which, "runlog"));
             continue;
@@ -420,6 +432,19 @@ static double *ds_read(hid_t f, const char *name, long *n) {
     return v;
 }
 
+static char *attr_str(hid_t f, const char *obj, const char *name) {
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "%s@%s missing", obj, name);
+    hid_t t = H5Aget_type(a);
+    char *s = NULL;
+    ck_assert(H5Aread(a, t, &s) >= 0);
+    char *copy = strdup(s);
+    H5free_memory(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    return copy;
+}
+
 static double attr_f64(hid_t f, const char *obj, const char *name) {
     double v = NAN;
     hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
@@ -438,8 +463,8 @@ START_TEST(schema_matches_docs) {
     char log[700], ck[700];
     in_tmp(log, sizeof log, "run.h5");
     in_tmp(ck, sizeof ck, "run.ckpt.h5");
-    check_file_against(log, "runlog");
-    check_file_against(ck, "checkpoint");
+    check_file_against(log, "runlog", "ram");
+    check_file_against(ck, "checkpoint", "ram");
 
     /* sane values */
     hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -447,6 +472,12 @@ START_TEST(schema_matches_docs) {
     ck_assert(attr_f64(f, "/", "schema_version") == SC_RUNLOG_SCHEMA);
     ck_assert(attr_f64(f, "/", "param_count") > 1000);
     ck_assert(attr_f64(f, "/", "flops_per_image") == 2 * attr_f64(f, "/", "macs_per_image"));
+    ck_assert(attr_f64(f, "/", "flops_train_per_image") == 2 * attr_f64(f, "/", "macs_train_per_image"));
+    ck_assert(attr_f64(f, "/", "macs_train_per_image") > 2 * attr_f64(f, "/", "macs_per_image"));
+    ck_assert(attr_f64(f, "/", "pixels_per_image") == 3 * 8 * 8);  /* 3 glimpses of 8x8, one scale */
+    char *kind = attr_str(f, "/", "model_kind");
+    ck_assert_str_eq(kind, "ram");
+    free(kind);
     ck_assert(attr_f64(f, "/", "seed") == 1 && attr_f64(f, "/", "threads") == 1);
     ck_assert(attr_f64(f, "/", "n_train") == 640 && attr_f64(f, "/", "n_val") == 100);
     ck_assert(attr_f64(f, "/", "steps_per_epoch") == 20);
@@ -546,6 +577,88 @@ START_TEST(schema_matches_docs) {
 }
 END_TEST
 
+/* A soft-attention run and an fc run: the documented objects for their kinds,
+ * nothing undocumented, and the values of what is theirs. */
+START_TEST(schema_soft_and_fc) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    sc_config c;
+    tiny_config(&c);
+    snprintf(c.kind, sizeof c.kind, "soft");
+    c.grid = 3;
+    train_tiny("soft.h5", &c);
+    snprintf(c.kind, sizeof c.kind, "fc");
+    c.fc_hidden = 16;
+    train_tiny("fc.h5", &c);
+    char log[700], ck[700];
+    in_tmp(log, sizeof log, "soft.h5");
+    in_tmp(ck, sizeof ck, "soft.ckpt.h5");
+    check_file_against(log, "runlog", "soft");
+    check_file_against(ck, "checkpoint", "soft");
+    hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    char *kind = attr_str(f, "/", "model_kind");
+    ck_assert_str_eq(kind, "soft");
+    free(kind);
+    ck_assert(attr_f64(f, "/", "pixels_per_image") == 9 * 8 * 8);  /* 3x3 locations of 8x8 */
+    const long R = 3, G = 8, T = 3, L = 9;
+    long n, m;
+    double *grid = ds_read(f, "glimpses/grid", &n);
+    ck_assert_int_eq(n, L * 2);
+    for (long k = 0; k < L; k++) {  /* l_k = ((2i+1)/3 - 1, (2j+1)/3 - 1), k = 3j + i */
+        ck_assert(fabs(grid[2 * k] - ((2.0 * (k % 3) + 1) / 3 - 1)) < 1e-6);
+        ck_assert(fabs(grid[2 * k + 1] - ((2.0 * (k / 3) + 1) / 3 - 1)) < 1e-6);
+    }
+    double *att = ds_read(f, "glimpses/attention", &n), *loc = ds_read(f, "glimpses/locations", &m);
+    ck_assert_int_eq(n, R * G * T * L);
+    ck_assert_int_eq(m, R * G * T * 2);
+    for (long r = 0; r < R * G * T; r++) {
+        double sum = 0, mx = 0, my = 0;
+        for (long k = 0; k < L; k++) {
+            double p = att[r * L + k];
+            ck_assert(p >= 0 && p <= 1);
+            sum += p;
+            mx += p * grid[2 * k];
+            my += p * grid[2 * k + 1];
+        }
+        ck_assert_msg(fabs(sum - 1) < 1e-4, "attention sums to %g", sum);
+        ck_assert(fabs(loc[2 * r] - mx) < 1e-5 && fabs(loc[2 * r + 1] - my) < 1e-5);
+    }
+    free(grid); free(att); free(loc);
+    double *pr = ds_read(f, "glimpses/probs", &n);
+    ck_assert_int_eq(n, R * G * T * 10);
+    for (long r = 0; r < R * G * T; r++) {
+        double sum = 0;
+        for (long k = 0; k < 10; k++) sum += pr[r * 10 + k];
+        ck_assert(fabs(sum - 1) < 1e-4);
+    }
+    free(pr);
+    double *h = ds_read(f, "train/att_entropy", &n), *rf = ds_read(f, "train/reinforce", &m);
+    for (long i = 0; i < n; i++) ck_assert(h[i] >= 0 && h[i] <= 2.1972246 + 1e-4);  /* log 9 */
+    for (long i = 0; i < m; i++) ck_assert(isnan(rf[i]));
+    free(h); free(rf);
+    double *mc = ds_read(f, "eval/test/mc_samples", &n), *us = ds_read(f, "eval/test/us_per_image", &m);
+    ck_assert(n == 1 && mc[0] == 1 && m == 1 && us[0] > 0 && isfinite(us[0]));
+    free(mc); free(us);
+    H5Fclose(f);
+
+    in_tmp(log, sizeof log, "fc.h5");
+    in_tmp(ck, sizeof ck, "fc.ckpt.h5");
+    check_file_against(log, "runlog", "fc");
+    check_file_against(ck, "checkpoint", "fc");
+    f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    ck_assert(H5Lexists(f, "glimpses", H5P_DEFAULT) == 0);
+    kind = attr_str(f, "/", "model_kind");
+    ck_assert_str_eq(kind, "fc");
+    free(kind);
+    ck_assert(attr_f64(f, "/", "pixels_per_image") == 28 * 28 && attr_f64(f, "/", "retina_adds_per_image") == 0);
+    ck_assert(attr_f64(f, "/", "macs_per_image") == 784 * 16 + 16 * 16 + 16 * 10);
+    H5Fclose(f);
+    remove_tmpdir();
+}
+END_TEST
+
 /* ---- SWMR ------------------------------------------------------------------------- */
 
 START_TEST(swmr_reader_sees_rows_appear) {
@@ -563,7 +676,7 @@ START_TEST(swmr_reader_sees_rows_appear) {
         sc_runlog *L;
         sc_err err = {0};
         sc_runlog_meta meta = {"00000000deadbeef", "writer", NULL, NULL, "[train]\n", "live.ckpt.h5", 1, 1, 10,
-                               5.0, 1, 1, 1, 10, 28, 1};
+                               5.0, 1, 1, 1, 10, 28, 1, "ram", 15.0, 64.0, 0.0};
         if (sc_runlog_create(&L, path, &meta, NULL, &err) != SC_OK) {
             fprintf(stderr, "writer: %s\n", err.msg);
             _exit(2);
@@ -827,6 +940,7 @@ static Suite *make_suite(void) {
     TCase *t = tcase_create("runlog");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, schema_matches_docs);
+    tcase_add_test(t, schema_soft_and_fc);
     tcase_add_test(t, swmr_reader_sees_rows_appear);
     tcase_add_test(t, bad_input_is_refused);
     suite_add_tcase(s, t);

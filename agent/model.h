@@ -1,0 +1,155 @@
+/* model.h - one interface over saccade's three classifiers, so that the
+ * trainer, evaluation and the run log never ask which one they hold:
+ *   ram   the recurrent attention model, hard attention (agent/ram.h):
+ *         samples where to look, learns the policy by REINFORCE;
+ *   soft  soft attention over a fixed grid of L locations (agent/soft.h):
+ *         looks everywhere, weights the locations, learns by backprop only;
+ *   fc    the fully connected baseline (agent/fc.h): the whole canvas in.
+ *
+ * A model says what it needs and what it logs (sc_model_info): whether its
+ * forward pass draws random numbers (then inference averages M samples and a
+ * policy std applies), whether it learns a policy by REINFORCE, whether it
+ * has per-step trajectories to record (glimpse locations, attention weights)
+ * and over how many fixed locations. The RAM's REINFORCE specifics (the
+ * policy std, the location RNG, the baseline) stay behind sc_model_forward /
+ * sc_model_backward; the other models ignore std and the RNG.
+ *
+ * What it is not: a model. Every call forwards to sc_ram_*, sc_soft_* or
+ * sc_fc_*; forward, backward and predict allocate nothing, open no file and
+ * start no thread (tests/test_agent_model.c counts), as the models' own do.
+ * Besides create and set_threads, only sc_model_trace (for the run log's
+ * glimpse records, outside the training step) allocates.
+ *
+ * Dimension letters: B batch, T steps (glimpses or attention steps; 1 for
+ * fc), C classes, L soft-attention locations.
+ */
+#ifndef SACCADE_AGENT_MODEL_H
+#define SACCADE_AGENT_MODEL_H
+
+#include "agent/cost.h"
+#include "agent/fc.h"
+#include "agent/ram.h"
+#include "agent/soft.h"
+#include "nets/err.h"
+#include "nets/params.h"
+#include "nets/rng.h"
+
+typedef enum { SC_MODEL_RAM = 0, SC_MODEL_SOFT = 1, SC_MODEL_FC = 2 } sc_model_kind;
+
+/* The model to build: kind, and that kind's configuration (the other two are
+ * ignored). Sizes (canvas, classes, max_batch) live in the kind's struct. */
+typedef struct sc_model_cfg {
+    sc_model_kind kind;
+    sc_ram_cfg ram;
+    sc_soft_cfg soft;
+    sc_fc_cfg fc;
+} sc_model_cfg;
+
+/* "ram", "soft", "fc" (NULL for a value outside the enum). */
+const char *sc_model_kind_name(sc_model_kind k);
+/* The kind named name; SC_EARG (message naming the word) for another word. */
+int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err);
+
+/* Analytic compute of one image (agent/cost.h's conventions). No model is
+ * built and the configuration is not validated. */
+sc_cost sc_model_cost(const sc_model_cfg *c);
+
+/* What a model needs and logs. */
+typedef struct sc_model_info {
+    sc_model_kind kind;
+    const char *name;    /* sc_model_kind_name(kind) */
+    int num_classes;     /* C */
+    int max_batch;       /* largest B of forward, predict and trace */
+    int steps;           /* T of sc_model_trace's per-step outputs: glimpses (ram), attention
+                          * steps (soft); 1 for fc (the prediction only) */
+    int stochastic;      /* forward draws from an RNG (ram): inference averages M samples, and
+                          * the policy std passed to forward, backward and predict matters */
+    int reinforce;       /* learns a location policy by REINFORCE (ram with reinforce on): the
+                          * stats' reinforce, baseline_mse, adv_var, mu_abs, mu_spread apply */
+    int trajectories;    /* has per-step glimpses worth recording (ram, soft; not fc) */
+    int locations;       /* L, the soft model's fixed locations (sc_model_grid); 0 otherwise */
+    int workers;         /* data-parallel workers running forward and backward (ram, after
+                          * sc_model_set_threads); 1 for soft and fc, which use OpenBLAS's threads */
+} sc_model_info;
+
+/* Per-batch statistics of a forward with labels. Terms a model does not have
+ * are NaN (the RAM's policy terms for soft and fc, the attention terms for
+ * ram and fc), so that a log never shows a 0 that was not measured. */
+typedef struct sc_model_stats {
+    double xent;          /* mean cross-entropy */
+    double reward;        /* accuracy of the batch (the RAM's reward R) */
+    int correct;          /* correct predictions */
+    double reinforce;     /* ram: mean REINFORCE surrogate -sum_t (R - b) log pi (without its weight) */
+    double baseline_mse;  /* ram: mean (b - R)^2 */
+    double adv_var;       /* ram: variance of R - b */
+    double mu_abs;        /* ram: mean |mu| */
+    double mu_spread;     /* ram: std of mu across the batch */
+    double att_entropy;   /* soft: mean entropy of the attention weights (nats; log L = uniform) */
+    double att_max;       /* soft: mean largest attention weight (1/L = uniform) */
+} sc_model_stats;
+
+typedef struct sc_model sc_model;
+
+/* Builds the model of c->kind with parameters allocated (zero: call
+ * sc_model_init_params). Errors: the kind's create errors (SC_EARG naming the
+ * field, SC_ENOMEM), SC_EARG for an unknown kind. */
+int sc_model_create(sc_model **out, const sc_model_cfg *c, sc_err *err);
+void sc_model_free(sc_model *m);  /* accepts NULL */
+
+const sc_model_cfg *sc_model_config(const sc_model *m);
+const sc_model_info *sc_model_describe(const sc_model *m);
+/* The parameter store (one data buffer, one gradient buffer, named views). Owned by m. */
+sc_params *sc_model_params(sc_model *m);
+/* nn.Linear's initialisation, as the kind's own *_init_params. */
+void sc_model_init_params(sc_model *m, sc_rng *r);
+/* soft: the (L, 2) locations (x, y) in [-1,1]^2, in the order of the attention
+ * weights; NULL for ram and fc. Owned by m. */
+const float *sc_model_grid(const sc_model *m);
+
+/* How the model uses `threads` threads: the RAM runs that many data-parallel
+ * workers (sc_ram_set_workers) with OpenBLAS at one thread each; soft and fc
+ * run on the caller's thread with OpenBLAS at `threads` threads. Sets
+ * OpenBLAS's thread count (process-wide) accordingly. Results are identical
+ * run to run for a given count. Errors: SC_EARG (threads outside 1..64 for
+ * ram, < 1 otherwise), SC_ENOMEM, SC_EIO (ram: a thread could not start; the
+ * model is left with one worker). A bad count changes nothing. */
+int sc_model_set_threads(sc_model *m, int threads, sc_err *err);
+
+/* One forward pass over x (B, H, W), 1 <= B <= max_batch, with the loss when
+ * labels (B) is non-NULL (st, if non-NULL, then receives the statistics).
+ * ram: draws l_0 and the policy noise from r at policy std `std`; soft and fc
+ * ignore std and r (r may be NULL). Returns SC_OK or SC_EARG (B out of range). */
+int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, float std, sc_rng *r,
+                     sc_model_stats *st);
+
+/* Backward of the last forward's loss (which had these labels and this B):
+ * ADDS into sc_model_params(m)->grad. ram: std must equal the forward's (the
+ * hybrid loss, REINFORCE and baseline included); soft, fc: the cross-entropy. */
+void sc_model_backward(sc_model *m, const int *labels, int B, float std);
+
+/* Inference: logp_avg (B, C) = the mean over M forward passes of the log-
+ * probabilities (M draws of the policy for ram; deterministic models make one
+ * pass whatever M), pred (B) its argmax (may be NULL). Returns the number of
+ * correct predictions when labels is non-NULL (else 0), or a negative SC_E*
+ * code (SC_EARG: B out of range, M < 1, logp_avg NULL). */
+int sc_model_predict(sc_model *m, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                     float *logp_avg, int *pred);
+
+/* What a viewer replays, for B <= max_batch images: one forward without
+ * labels (ram: locations sampled from r at std). Each output may be NULL;
+ * layouts are per image, then step (T = info.steps):
+ *   probs (B, T, C)      class probabilities of the classifier applied after
+ *                        each step; [b, T-1, :] is the prediction's
+ *   locations (B, T, 2)  ram: the locations looked at; soft: the attention-
+ *                        weighted mean location sum_i p_{t,i} l_i; fc: the
+ *                        centre (0, 0)
+ *   attention (B, T, L)  soft only (ignored for ram and fc)
+ *   pred (B)             the predicted class
+ * ram computes every step's probabilities in its forward; soft computes step
+ * t < T-1 with a temporary copy of the model that stops after t+1 steps (the
+ * same parameters; it allocates, then frees, at most 16 images' activations).
+ * Not for the training step. Returns SC_OK, SC_EARG or SC_ENOMEM. */
+int sc_model_trace(sc_model *m, const float *x, int B, float std, sc_rng *r, float *probs,
+                   float *locations, float *attention, int *pred, sc_err *err);
+
+#endif

@@ -1,0 +1,515 @@
+/* test_agent_model.c - the model interface (agent/model.h) over ram, soft and fc.
+ *
+ * - what each kind says about itself (steps, sampling, REINFORCE, trajectories,
+ *   locations), its parameter count and its analytic cost equal the kind's own;
+ * - forward and backward through the interface give the bit-identical loss,
+ *   statistics and gradients of the kind's own calls; terms a kind does not
+ *   have are NaN;
+ * - predict: the RAM averages M samples (as sc_ram_predict); soft and fc make
+ *   one deterministic pass whatever M;
+ * - trace (the run log's glimpse records): per-step probabilities are
+ *   distributions whose last step is the prediction; the RAM's locations are
+ *   the ones looked at; the soft model's attention weights are its own, its
+ *   locations their weighted mean of the grid, and its step-t probabilities
+ *   those of an independently built (t+1)-step soft model with the same
+ *   parameters; fc has one step;
+ * - threads: the RAM takes them as data-parallel workers, soft and fc as
+ *   OpenBLAS threads;
+ * - the training step through the interface (forward, zero grad, backward)
+ *   allocates nothing, opens no file and starts no thread, for every kind
+ *   (this executable is linked with --wrap, as test_agent_noalloc);
+ * - bad input: unknown kind words and kinds, batch sizes out of range, M < 1.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/model.h"
+#include "nets/blas.h"
+#include "tests/testutil.h"
+
+/* ---- counters behind the linker's --wrap (CMakeLists.txt) ------------------------ */
+
+static long n_alloc, n_fopen, n_thread;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+FILE *__real_fopen(const char *path, const char *mode);
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg);
+
+void *__wrap_malloc(size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_malloc(n); }
+void *__wrap_calloc(size_t k, size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_calloc(k, n); }
+void *__wrap_realloc(void *p, size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_realloc(p, n); }
+void *__wrap_aligned_alloc(size_t a, size_t n) {
+    __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED);
+    return __real_aligned_alloc(a, n);
+}
+int __wrap_posix_memalign(void **p, size_t a, size_t n) {
+    __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED);
+    return __real_posix_memalign(p, a, n);
+}
+FILE *__wrap_fopen(const char *path, const char *mode) {
+    __atomic_add_fetch(&n_fopen, 1, __ATOMIC_RELAXED);
+    return __real_fopen(path, mode);
+}
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg) {
+    __atomic_add_fetch(&n_thread, 1, __ATOMIC_RELAXED);
+    return __real_pthread_create(t, a, f, arg);
+}
+
+/* ---- small models of each kind ------------------------------------------------------ */
+
+enum { S = 16, C = 4, NB = 6, T = 3, GRID = 3 };
+
+static sc_model_cfg small_cfg(sc_model_kind kind) {
+    sc_model_cfg c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    sc_ram_cfg *r = &c.ram;
+    r->img_h = r->img_w = S; r->num_classes = C; r->glimpses = T; r->glimpse_size = 4; r->scales = 2;
+    r->glimpse_hidden = 10; r->loc_hidden = 6; r->glimpse_out = 12; r->core = SC_CORE_RNN; r->hidden = 14;
+    r->loc_net_hidden = 5; r->baseline = 1; r->reinforce = 1; r->reinforce_weight = 1.0f; r->max_batch = NB;
+    sc_soft_cfg *s = &c.soft;
+    sc_soft_cfg_defaults(s);
+    s->img_h = s->img_w = S; s->num_classes = C; s->glimpses = T; s->grid = GRID; s->glimpse_size = 4;
+    s->scales = 2; s->glimpse_hidden = 10; s->loc_hidden = 6; s->glimpse_out = 12; s->att_hidden = 7;
+    s->hidden = 14; s->max_batch = NB;
+    sc_fc_cfg *f = &c.fc;
+    sc_fc_cfg_defaults(f);
+    f->img_h = f->img_w = S; f->num_classes = C; f->layers = 2; f->hidden = 9; f->max_batch = NB;
+    return c;
+}
+
+static sc_model *make(const sc_model_cfg *c, uint64_t seed) {
+    sc_model *m = NULL;
+    sc_err err = {0};
+    ck_assert_msg(sc_model_create(&m, c, &err) == SC_OK, "create: %s", err.msg);
+    sc_rng r;
+    sc_rng_seed(&r, seed);
+    sc_model_init_params(m, &r);
+    return m;
+}
+
+static void data(float *x, int *labels, int B, uint64_t seed) {
+    sc_rng r;
+    sc_rng_seed(&r, seed);
+    for (int i = 0; i < B * S * S; i++) x[i] = sc_rng_uniform(&r);
+    for (int b = 0; b < B; b++) labels[b] = (int)sc_rng_int(&r, C);
+}
+
+/* ---- what a model says about itself --------------------------------------------------- */
+
+START_TEST(describe_and_cost) {
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        sc_model *m = make(&c, 1);
+        const sc_model_info *in = sc_model_describe(m);
+        ck_assert_int_eq(in->kind, k);
+        ck_assert_str_eq(in->name, k == 0 ? "ram" : k == 1 ? "soft" : "fc");
+        ck_assert_int_eq(in->num_classes, C);
+        ck_assert_int_eq(in->max_batch, NB);
+        ck_assert_int_eq(in->steps, k == SC_MODEL_FC ? 1 : T);
+        ck_assert_int_eq(in->stochastic, k == SC_MODEL_RAM);
+        ck_assert_int_eq(in->reinforce, k == SC_MODEL_RAM);
+        ck_assert_int_eq(in->trajectories, k != SC_MODEL_FC);
+        ck_assert_int_eq(in->locations, k == SC_MODEL_SOFT ? GRID * GRID : 0);
+        ck_assert((sc_model_grid(m) != NULL) == (k == SC_MODEL_SOFT));
+        sc_cost own = k == 0 ? sc_cost_ram(&c.ram) : k == 1 ? sc_cost_soft(&c.soft) : sc_cost_fc(&c.fc);
+        sc_cost via = sc_model_cost(&c);
+        ck_assert(!memcmp(&own, &via, sizeof own));
+        ck_assert_int_eq((long)via.params, (long)sc_params_count(sc_model_params(m)));
+        sc_model_free(m);
+    }
+    /* the RAM without REINFORCE (random glimpses) still samples */
+    sc_model_cfg c = small_cfg(SC_MODEL_RAM);
+    c.ram.reinforce = 0;
+    sc_model *m = make(&c, 1);
+    ck_assert(sc_model_describe(m)->stochastic && !sc_model_describe(m)->reinforce);
+    sc_model_free(m);
+    sc_model_free(NULL);
+}
+END_TEST
+
+START_TEST(kind_names) {
+    sc_model_kind k;
+    sc_err err = {0};
+    static const char *const names[] = {"ram", "soft", "fc"};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(sc_model_kind_parse(names[i], &k, &err), SC_OK);
+        ck_assert_int_eq(k, i);
+        ck_assert_str_eq(sc_model_kind_name(k), names[i]);
+    }
+    ck_assert_int_eq(sc_model_kind_parse("hard", &k, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "'hard'") && strstr(err.msg, "ram, soft or fc"), "%s", err.msg);
+    ck_assert_ptr_null(sc_model_kind_name((sc_model_kind)7));
+    sc_model_cfg c = small_cfg(SC_MODEL_RAM);
+    c.kind = (sc_model_kind)7;
+    sc_model *m = (sc_model *)&c;  /* must be set to NULL on failure */
+    ck_assert_int_eq(sc_model_create(&m, &c, &err), SC_EARG);
+    ck_assert_ptr_null(m);
+    c = small_cfg(SC_MODEL_SOFT);
+    c.soft.grid = 0;
+    ck_assert_int_eq(sc_model_create(&m, &c, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "grid"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- forward and backward ---------------------------------------------------------- */
+
+/* The kind's own forward + backward on a second model with the same seed. */
+static void own_step(const sc_model_cfg *c, const float *x, const int *labels, int B, float *grad, double *xent) {
+    sc_rng r;
+    sc_rng_seed(&r, 3);
+    sc_rng loc;
+    sc_rng_seed(&loc, 77);
+    sc_err err = {0};
+    sc_params *ps = NULL;
+    if (c->kind == SC_MODEL_RAM) {
+        sc_ram *m;
+        ck_assert_int_eq(sc_ram_create(&m, &c->ram, &err), SC_OK);
+        sc_ram_init_params(m, &r);
+        sc_ram_stats st;
+        ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &loc, NULL, &st), SC_OK);
+        ps = sc_ram_params(m);
+        sc_params_zero_grad(ps);
+        sc_ram_backward(m, labels, B, 0.2f);
+        memcpy(grad, ps->grad, sizeof(float) * ps->n);
+        *xent = st.xent;
+        sc_ram_free(m);
+    } else if (c->kind == SC_MODEL_SOFT) {
+        sc_soft *m;
+        ck_assert_int_eq(sc_soft_create(&m, &c->soft, &err), SC_OK);
+        sc_soft_init_params(m, &r);
+        sc_soft_stats st;
+        ck_assert_int_eq(sc_soft_forward(m, x, labels, B, &st), SC_OK);
+        ps = sc_soft_params(m);
+        sc_params_zero_grad(ps);
+        sc_soft_backward(m, labels, B);
+        memcpy(grad, ps->grad, sizeof(float) * ps->n);
+        *xent = st.xent;
+        sc_soft_free(m);
+    } else {
+        sc_fc *m;
+        ck_assert_int_eq(sc_fc_create(&m, &c->fc, &err), SC_OK);
+        sc_fc_init_params(m, &r);
+        sc_fc_stats st;
+        ck_assert_int_eq(sc_fc_forward(m, x, labels, B, &st), SC_OK);
+        ps = sc_fc_params(m);
+        sc_params_zero_grad(ps);
+        sc_fc_backward(m, labels, B);
+        memcpy(grad, ps->grad, sizeof(float) * ps->n);
+        *xent = st.xent;
+        sc_fc_free(m);
+    }
+}
+
+START_TEST(forward_backward_are_the_kinds_own) {
+    float x[NB * S * S];
+    int labels[NB];
+    data(x, labels, NB, 5);
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        sc_model *m = make(&c, 3);
+        sc_params *ps = sc_model_params(m);
+        float *want = malloc(sizeof(float) * ps->n);
+        double xent = 0;
+        const int B = NB - 1;  /* below max_batch */
+        own_step(&c, x, labels, B, want, &xent);
+        sc_rng loc;
+        sc_rng_seed(&loc, 77);
+        sc_model_stats st;
+        ck_assert_int_eq(sc_model_forward(m, x, labels, B, 0.2f, &loc, &st), SC_OK);
+        sc_params_zero_grad(ps);
+        sc_model_backward(m, labels, B, 0.2f);
+        ck_assert_msg(!memcmp(ps->grad, want, sizeof(float) * ps->n), "kind %d: gradients differ", k);
+        ck_assert(st.xent == xent && st.xent > 0);
+        ck_assert(st.reward >= 0 && st.reward <= 1 && fabs(st.reward - (double)st.correct / B) < 1e-12);
+        /* the terms of other kinds are NaN, a kind's own are numbers */
+        ck_assert(isnan(st.reinforce) == (k != SC_MODEL_RAM) && isnan(st.baseline_mse) == (k != SC_MODEL_RAM));
+        ck_assert(isnan(st.adv_var) == (k != SC_MODEL_RAM) && isnan(st.mu_abs) == (k != SC_MODEL_RAM));
+        ck_assert(isnan(st.mu_spread) == (k != SC_MODEL_RAM));
+        ck_assert(isnan(st.att_entropy) == (k != SC_MODEL_SOFT) && isnan(st.att_max) == (k != SC_MODEL_SOFT));
+        if (k == SC_MODEL_SOFT)
+            ck_assert(st.att_entropy >= 0 && st.att_entropy <= log(GRID * GRID) + 1e-6 &&
+                      st.att_max >= 1.0 / (GRID * GRID) - 1e-6 && st.att_max <= 1);
+        /* out of range */
+        ck_assert_int_eq(sc_model_forward(m, x, labels, 0, 0.2f, &loc, &st), SC_EARG);
+        ck_assert_int_eq(sc_model_forward(m, x, labels, NB + 1, 0.2f, &loc, &st), SC_EARG);
+        free(want);
+        sc_model_free(m);
+    }
+}
+END_TEST
+
+/* ---- inference ---------------------------------------------------------------------- */
+
+START_TEST(predict_samples_only_when_stochastic) {
+    float x[NB * S * S], lp1[NB * C], lp5[NB * C], own[NB * C];
+    int labels[NB], p1[NB], p5[NB], pown[NB];
+    data(x, labels, NB, 6);
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        sc_model *m = make(&c, 4);
+        sc_rng r;
+        sc_rng_seed(&r, 9);
+        int k1 = sc_model_predict(m, x, labels, NB, 1, 0.1f, &r, lp1, p1);
+        int k5 = sc_model_predict(m, x, labels, NB, 5, 0.1f, &r, lp5, p5);
+        ck_assert(k1 >= 0 && k1 <= NB && k5 >= 0 && k5 <= NB);
+        if (k == SC_MODEL_RAM) {
+            /* as sc_ram_predict with the same draws */
+            sc_ram *own_m;
+            sc_rng ri;
+            sc_rng_seed(&ri, 4);
+            ck_assert_int_eq(sc_ram_create(&own_m, &c.ram, NULL), SC_OK);
+            sc_ram_init_params(own_m, &ri);
+            sc_rng_seed(&r, 9);
+            ck_assert_int_eq(sc_ram_predict(own_m, x, labels, NB, 1, 0.1f, &r, own, pown), k1);
+            ck_assert(!memcmp(own, lp1, sizeof lp1) && !memcmp(pown, p1, sizeof p1));
+            ck_assert_int_eq(sc_ram_predict(own_m, x, labels, NB, 5, 0.1f, &r, own, pown), k5);
+            ck_assert(!memcmp(own, lp5, sizeof lp5));
+            ck_assert(memcmp(lp1, lp5, sizeof lp1) != 0);  /* 5 samples average differently */
+            sc_ram_free(own_m);
+        } else {
+            ck_assert(k1 == k5 && !memcmp(lp1, lp5, sizeof lp1) && !memcmp(p1, p5, sizeof p1));
+            ck_assert_int_eq(sc_model_predict(m, x, labels, NB, 1, 0.1f, NULL, lp5, NULL), k1);
+        }
+        for (int b = 0; b < NB; b++) {
+            double s = 0;
+            for (int j = 0; j < C; j++) s += exp(lp1[b * C + j]);
+            ck_assert(fabs(s - 1) < 1e-4);
+        }
+        ck_assert_int_eq(sc_model_predict(m, x, labels, NB, 0, 0.1f, &r, lp1, p1), SC_EARG);
+        ck_assert_int_eq(sc_model_predict(m, x, labels, NB + 1, 1, 0.1f, &r, lp1, p1), SC_EARG);
+        ck_assert_int_eq(sc_model_predict(m, x, labels, NB, 1, 0.1f, &r, NULL, p1), SC_EARG);
+        sc_model_free(m);
+    }
+}
+END_TEST
+
+/* ---- trajectories ------------------------------------------------------------------- */
+
+static void check_distributions(const float *p, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int j = 0; j < n; j++) {
+            ck_assert(p[r * n + j] >= 0 && p[r * n + j] <= 1);
+            s += p[r * n + j];
+        }
+        ck_assert_msg(fabs(s - 1) < 1e-4, "row %d sums to %g", r, s);
+    }
+}
+
+START_TEST(trace_ram) {
+    float x[NB * S * S], probs[NB * T * C], loc[NB * T * 2], lp[NB * C];
+    int labels[NB], pred[NB], pp[NB];
+    data(x, labels, NB, 7);
+    sc_model_cfg c = small_cfg(SC_MODEL_RAM);
+    sc_model *m = make(&c, 5);
+    sc_rng r;
+    sc_rng_seed(&r, 21);
+    sc_err err = {0};
+    ck_assert_int_eq(sc_model_trace(m, x, NB, 0.15f, &r, probs, loc, NULL, pred, &err), SC_OK);
+    check_distributions(probs, NB * T, C);
+    /* the same draws through predict: the last step is the prediction, the locations are l_t */
+    sc_rng_seed(&r, 21);
+    ck_assert_int_ge(sc_model_predict(m, x, NULL, NB, 1, 0.15f, &r, lp, pp), 0);
+    sc_ram_cfg rc = c.ram;
+    sc_ram *own;
+    sc_rng ri;
+    sc_rng_seed(&ri, 5);
+    ck_assert_int_eq(sc_ram_create(&own, &rc, NULL), SC_OK);
+    sc_ram_init_params(own, &ri);
+    sc_rng_seed(&r, 21);
+    ck_assert_int_eq(sc_ram_forward(own, x, NULL, NB, 0.15f, &r, NULL, NULL), SC_OK);
+    const float *l = sc_ram_locations(own);
+    for (int b = 0; b < NB; b++) {
+        ck_assert_int_eq(pred[b], pp[b]);
+        for (int j = 0; j < C; j++) ck_assert(fabsf(probs[(b * T + T - 1) * C + j] - expf(lp[b * C + j])) < 1e-6f);
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < 2; d++) {
+                ck_assert(loc[(b * T + t) * 2 + d] == l[((size_t)t * NB + b) * 2 + d]);
+                ck_assert(fabsf(loc[(b * T + t) * 2 + d]) <= 1.0f);
+            }
+    }
+    sc_ram_free(own);
+    ck_assert_int_eq(sc_model_trace(m, x, NB + 1, 0.15f, &r, probs, loc, NULL, pred, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "7 images"), "%s", err.msg);
+    sc_model_free(m);
+}
+END_TEST
+
+START_TEST(trace_soft) {
+    for (int score = 0; score < 2; score++) {
+        float x[NB * S * S], probs[NB * T * C], loc[NB * T * 2], att[NB * T * GRID * GRID], lp[NB * C];
+        int labels[NB], pred[NB];
+        data(x, labels, NB, 8);
+        sc_model_cfg c = small_cfg(SC_MODEL_SOFT);
+        c.soft.score = score ? SC_SCORE_ADDITIVE : SC_SCORE_DOT;
+        c.soft.core = score ? SC_CORE_LSTM : SC_CORE_RNN;
+        sc_model *m = make(&c, 6);
+        /* larger weights, so that the attention is not uniform */
+        sc_params *ps = sc_model_params(m);
+        for (size_t i = 0; i < ps->n; i++) ps->data[i] *= 3.0f;
+        sc_err err = {0};
+        const int L = GRID * GRID, B = NB - 1;
+        ck_assert_msg(sc_model_trace(m, x, B, 0, NULL, probs, loc, att, pred, &err) == SC_OK, "%s", err.msg);
+        check_distributions(probs, B * T, C);
+        check_distributions(att, B * T, L);
+        const float *grid = sc_model_grid(m);
+        double spread = 0;
+        for (int r = 0; r < B * T; r++) {
+            double mx = 0, my = 0;
+            for (int i = 0; i < L; i++) {
+                mx += att[r * L + i] * grid[2 * i];
+                my += att[r * L + i] * grid[2 * i + 1];
+                spread += fabs(att[r * L + i] - 1.0 / L);
+            }
+            ck_assert(fabs(loc[2 * r] - mx) < 1e-5 && fabs(loc[2 * r + 1] - my) < 1e-5);
+        }
+        ck_assert_msg(spread > 0.05, "attention uniform everywhere (%g): the test would not see a mix-up", spread);
+        /* the prediction and the last step's probabilities are predict's */
+        int pp[NB];
+        ck_assert_int_ge(sc_model_predict(m, x, NULL, B, 1, 0, NULL, lp, pp), 0);
+        for (int b = 0; b < B; b++) {
+            ck_assert_int_eq(pred[b], pp[b]);
+            for (int j = 0; j < C; j++) ck_assert(fabsf(probs[(b * T + T - 1) * C + j] - expf(lp[b * C + j])) < 1e-6f);
+        }
+        /* step t's probabilities: a soft model of t+1 steps with these parameters, built here */
+        for (int t = 0; t < T - 1; t++) {
+            sc_soft_cfg sc = c.soft;
+            sc.glimpses = t + 1;
+            sc_soft *s;
+            ck_assert_int_eq(sc_soft_create(&s, &sc, &err), SC_OK);
+            sc_params *sp = sc_soft_params(s);
+            ck_assert_uint_eq(sp->n, ps->n);
+            memcpy(sp->data, ps->data, sizeof(float) * ps->n);
+            ck_assert_int_eq(sc_soft_forward(s, x, NULL, B, NULL), SC_OK);
+            const float *slp = sc_soft_logp(s);
+            double d = 0;
+            for (int b = 0; b < B; b++)
+                for (int j = 0; j < C; j++) d = fmax(d, fabs(probs[(b * T + t) * C + j] - exp(slp[b * C + j])));
+            ck_assert_msg(d < 1e-5, "step %d: probabilities differ by %g", t, d);
+            /* and they are not the last step's (the test can fail) */
+            double e = 0;
+            for (int b = 0; b < B; b++)
+                for (int j = 0; j < C; j++)
+                    e = fmax(e, fabs(probs[(b * T + t) * C + j] - probs[(b * T + T - 1) * C + j]));
+            ck_assert_msg(e > 1e-4, "step %d equals the last step", t);
+            sc_soft_free(s);
+        }
+        sc_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(trace_fc) {
+    float x[NB * S * S], probs[NB * C], loc[NB * 2], lp[NB * C];
+    int labels[NB], pred[NB], pp[NB];
+    data(x, labels, NB, 9);
+    sc_model_cfg c = small_cfg(SC_MODEL_FC);
+    sc_model *m = make(&c, 7);
+    ck_assert_int_eq(sc_model_trace(m, x, NB, 0, NULL, probs, loc, NULL, pred, NULL), SC_OK);
+    ck_assert_int_ge(sc_model_predict(m, x, NULL, NB, 1, 0, NULL, lp, pp), 0);
+    check_distributions(probs, NB, C);
+    for (int b = 0; b < NB; b++) {
+        ck_assert_int_eq(pred[b], pp[b]);
+        ck_assert(loc[2 * b] == 0 && loc[2 * b + 1] == 0);
+    }
+    sc_model_free(m);
+}
+END_TEST
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+START_TEST(threads_by_kind) {
+    sc_err err = {0};
+    sc_blas_set_threads(2);
+    const int two = sc_blas_get_threads();  /* what OpenBLAS makes of 2 here */
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        sc_model *m = make(&c, 8);
+        ck_assert_int_eq(sc_model_describe(m)->workers, 1);
+        ck_assert_int_eq(sc_model_set_threads(m, 2, &err), SC_OK);
+        ck_assert_int_eq(sc_model_describe(m)->workers, k == SC_MODEL_RAM ? 2 : 1);
+        ck_assert_int_eq(sc_blas_get_threads(), k == SC_MODEL_RAM ? 1 : two);
+        ck_assert_int_eq(sc_model_set_threads(m, 0, &err), SC_EARG);
+        if (k == SC_MODEL_RAM) {
+            ck_assert_int_eq(sc_model_set_threads(m, 65, &err), SC_EARG);
+            ck_assert_msg(strstr(err.msg, "65"), "%s", err.msg);
+        }
+        ck_assert_int_eq(sc_model_describe(m)->workers, k == SC_MODEL_RAM ? 2 : 1);  /* unchanged */
+        sc_model_free(m);
+    }
+    sc_blas_set_threads(1);
+}
+END_TEST
+
+/* ---- the training step allocates nothing --------------------------------------------- */
+
+START_TEST(training_step_allocates_nothing) {
+    float x[NB * S * S];
+    int labels[NB];
+    data(x, labels, NB, 10);
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++)
+        for (int threads = 1; threads <= 2; threads++) {
+            sc_model_cfg c = small_cfg((sc_model_kind)k);
+            sc_model *m = make(&c, 11);
+            sc_err err = {0};
+            ck_assert_int_eq(sc_model_set_threads(m, threads, &err), SC_OK);
+            sc_params *ps = sc_model_params(m);
+            sc_rng r;
+            sc_rng_seed(&r, 12);
+            sc_model_stats st;
+            float lp[NB * C];
+            int ok = 1;
+            for (int i = 0; i < 2; i++) {  /* warm-up */
+                ok &= sc_model_forward(m, x, labels, NB, 0.1f, &r, &st) == SC_OK;
+                sc_model_backward(m, labels, NB, 0.1f);
+            }
+            long a0 = n_alloc, f0 = n_fopen, t0 = n_thread;
+            for (int i = 0; i < 6; i++) {
+                int B = i % 2 ? NB : NB - 2;  /* full and short batches */
+                ok &= sc_model_forward(m, x, labels, B, 0.1f, &r, &st) == SC_OK;
+                sc_params_zero_grad(ps);
+                sc_model_backward(m, labels, B, 0.1f);
+                ok &= sc_model_predict(m, x, labels, B, 2, 0.1f, &r, lp, NULL) >= 0;
+            }
+            long da = n_alloc - a0, df = n_fopen - f0, dt = n_thread - t0;
+            ck_assert(ok);
+            ck_assert_msg(da == 0 && df == 0 && dt == 0,
+                          "kind %d, %d threads: %ld allocations, %ld fopen, %ld threads in 6 steps", k, threads, da,
+                          df, dt);
+            sc_model_free(m);
+        }
+    /* the counters count */
+    long a0 = n_alloc;
+    sc_model_cfg c = small_cfg(SC_MODEL_FC);
+    sc_model *m = make(&c, 1);
+    sc_model_free(m);
+    ck_assert_int_ge(n_alloc - a0, 2);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+    Suite *s = suite_create("agent_model");
+    TCase *tc = tcase_create("model");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, describe_and_cost);
+    tcase_add_test(tc, kind_names);
+    tcase_add_test(tc, forward_backward_are_the_kinds_own);
+    tcase_add_test(tc, predict_samples_only_when_stochastic);
+    tcase_add_test(tc, trace_ram);
+    tcase_add_test(tc, trace_soft);
+    tcase_add_test(tc, trace_fc);
+    tcase_add_test(tc, threads_by_kind);
+    tcase_add_test(tc, training_step_allocates_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SC_TEST_MAIN(make_suite)
