@@ -19,13 +19,16 @@
 #include "experiments/config.h"
 #include "experiments/train.h"
 #include "nets/blas.h"
+#ifdef SACCADE_HAVE_VIEWER
+#include "viz/view.h"
+#endif
 
 static const char *USAGE =
     "usage: saccade <command> [options]\n"
     "\n"
     "commands:\n"
     "  train CONFIG [--set section.key=value ...] [--no-reinforce] [--no-baseline]\n"
-    "               [--out RUN.h5] [--stop-after N] [--quiet]\n"
+    "               [--out RUN.h5] [--stop-after N] [--quiet] [--view]\n"
     "        train a model; prints the resolved config, progress, validation error\n"
     "        per epoch and the test error (M=1 and M=model.mc_samples) at the end.\n"
     "        Everything is logged to RUN.h5 (default runs/<config>-<UTC time>.h5),\n"
@@ -43,6 +46,9 @@ static const char *USAGE =
     "        MFLOPs and pixels read per image, measured us per image, parameters,\n"
     "        training time, epochs (a Markdown table); --png: test error vs\n"
     "        MFLOPs per image, and compute vs canvas size (28, 60, 100; analytic).\n"
+    "  view RUN.h5 [--follow] [--epoch E] [--png FILE] [--gif FILE] [...]\n"
+    "        the glimpse viewer: trajectories (or soft attention) of the logged\n"
+    "        validation images, epoch by epoch (`saccade view --help`).\n"
     "  plot RUN.h5 --png FILE\n"
     "        learning curves: training loss terms, reward, validation error by epoch.\n"
     "  config CONFIG [--set ...]   print the fully resolved configuration\n"
@@ -197,7 +203,7 @@ static int default_out(char *out, size_t n, const char *config_path) {
 static int cmd_train(int argc, char **argv) {
     if (argc > 256) return usage_error("%s", "too many arguments");
     const char *config_path = NULL, *resume = NULL, *out = NULL;
-    int quiet = 0, no_reinforce = 0, no_baseline = 0, stop_after = 0;
+    int quiet = 0, no_reinforce = 0, no_baseline = 0, stop_after = 0, view = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--set")) {
             if (i + 1 >= argc) return usage_error("%s", "--set needs an argument section.key=value");
@@ -205,6 +211,7 @@ static int cmd_train(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--no-reinforce")) no_reinforce = 1;
         else if (!strcmp(argv[i], "--no-baseline")) no_baseline = 1;
         else if (!strcmp(argv[i], "--quiet")) quiet = 1;
+        else if (!strcmp(argv[i], "--view")) view = 1;
         else if (!strcmp(argv[i], "--stop-after")) {
             char *end = NULL;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
@@ -268,6 +275,21 @@ static int cmd_train(int argc, char **argv) {
         free(text);
         fprintf(stderr, "saccade: %s: cannot read: %s\n", config_path ? config_path : "command line", strerror(errno));
         return 1;
+    }
+    if (view) {
+#ifdef SACCADE_HAVE_VIEWER
+        /* the viewer runs as its own process and follows the log as it grows */
+        if (sc_view_spawn(resume ? resume : out, NULL, NULL, &err) != SC_OK) {
+            free(cmdline);
+            free(text);
+            return fail(&err);
+        }
+#else
+        free(cmdline);
+        free(text);
+        fprintf(stderr, "saccade: --view: this saccade was built without the viewer (SACCADE_BUILD_VIEWER=OFF)\n");
+        return 1;
+#endif
     }
     printf("# saccade %s (%s) train %s%s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, resume ? "--resume " : "",
            resume ? resume : config_path);
@@ -480,6 +502,14 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
+    if (!strcmp(argv[1], "view")) {
+#ifdef SACCADE_HAVE_VIEWER
+        return sc_view_main(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "saccade: view: this saccade was built without the viewer (SACCADE_BUILD_VIEWER=OFF)\n");
+        return 1;
+#endif
+    }
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
     if (!strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
     if (!strcmp(argv[1], "plot")) return cmd_plot(argc, argv);
