@@ -1,0 +1,257 @@
+/* test_viz_log.c - the viewer's reading of run logs (viz/vlog.h): a log with
+ * known records reads back exactly, a reader that stays open sees a writer's
+ * appends (SWMR, as --follow needs), and every kind of unsuitable file is
+ * refused with a message naming the file and what is wrong.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/test_viz_fixture.h"
+#include "viz/vlog.h"
+
+static fx_log ram_log(void) {
+    fx_log x = {.G = 3, .T = 4, .C = 10, .W = 28, .g = 6, .k = 2, .glimpses = 1};
+    return x;
+}
+
+/* Location of image i at glimpse t of a record of epoch e: distinct for every (e, i, t). */
+static float *known_locations(const fx_log *x, int e) {
+    float *l = malloc(sizeof(float) * x->G * x->T * 2);
+    ck_assert_ptr_nonnull(l);
+    for (int i = 0; i < x->G; i++)
+        for (int t = 0; t < x->T; t++) {
+            l[(i * x->T + t) * 2] = -0.9f + 0.1f * t + 0.01f * e;
+            l[(i * x->T + t) * 2 + 1] = 0.5f - 0.2f * i;
+        }
+    return l;
+}
+
+static void append_epoch(const char *path, const fx_log *x, int e, int other_process) {
+    int pred[3] = {0, 1, 5};
+    float *loc = known_locations(x, e), *probs = fx_probs(x, pred);
+    if (other_process) fx_append_other_process(path, x, e, loc, NULL, probs, pred);
+    else fx_append(path, x, e, loc, NULL, probs, pred);
+    free(loc);
+    free(probs);
+}
+
+START_TEST(reads_known_records) {
+    fx_mkdir();
+    fx_log x = ram_log();
+    const char *path = fx_path("run.h5");
+    fx_create(path, &x);
+    for (int e = 0; e < 3; e++) append_epoch(path, &x, e, 0);
+    sc_vlog *v;
+    sc_err err = {0};
+    ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(v->kind, SC_VLOG_RAM);
+    ck_assert_int_eq(v->G, 3);
+    ck_assert_int_eq(v->T, 4);
+    ck_assert_int_eq(v->C, 10);
+    ck_assert_int_eq(v->W, 28);
+    ck_assert_int_eq(v->g, 6);
+    ck_assert_int_eq(v->k, 2);
+    ck_assert_int_eq(v->R, 3);
+    ck_assert_str_eq(v->split, "val");
+    ck_assert_int_eq(v->images[(1 * 28 + 5) * 28 + 7], fx_grey(1, 7, 5));
+    ck_assert_int_eq(v->labels[2], 2);
+    for (int r = 0; r < 3; r++) {
+        ck_assert_int_eq(v->epoch[r], r);
+        ck_assert_int_eq(v->step[r], 100 * r);
+    }
+    ck_assert_int_eq(v->pred[2 * 3 + 2], 5);
+    ck_assert(v->reward[2 * 3 + 1] == 1.0f && v->reward[2 * 3 + 2] == 0.0f);
+    ck_assert_int_eq(sc_vlog_load(v, 1, &err), SC_OK);
+    float *want = known_locations(&x, 1);
+    for (int q = 0; q < x.G * x.T * 2; q++) ck_assert_float_eq(v->loc[q], want[q]);
+    free(want);
+    ck_assert_float_eq_tol(v->probs[(2 * 4 + 3) * 10 + 5], 0.9f, 1e-6f);
+    ck_assert_int_eq(sc_vlog_find_epoch(v, 2), 2);
+    ck_assert_int_eq(sc_vlog_find_epoch(v, 7), -1);
+    ck_assert_int_eq(sc_vlog_load(v, 3, &err), SC_EARG);
+    sc_vlog_free(v);
+    fx_rmdir();
+}
+END_TEST
+
+/* --follow: a reader that keeps the log open sees records appended after it opened. */
+START_TEST(open_reader_sees_appends) {
+    fx_mkdir();
+    fx_log x = ram_log();
+    const char *path = fx_path("live.h5");
+    fx_create(path, &x);
+    sc_vlog *v;
+    sc_err err = {0};
+    ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(v->R, 0);  /* nothing recorded yet: not an error */
+    ck_assert(v->swmr);
+    int changed = -1;
+    ck_assert_int_eq(sc_vlog_refresh(v, &changed, &err), SC_OK);
+    ck_assert_int_eq(changed, 0);
+    for (int e = 0; e < 3; e++) {
+        append_epoch(path, &x, e, 1);
+        ck_assert_msg(sc_vlog_refresh(v, &changed, &err) == SC_OK, "%s", err.msg);
+        ck_assert_int_eq(changed, 1);
+        ck_assert_int_eq(v->R, e + 1);
+        ck_assert_int_eq(v->epoch[e], e);
+        ck_assert_int_eq(sc_vlog_load(v, e, &err), SC_OK);
+        float *want = known_locations(&x, e);
+        ck_assert_float_eq(v->loc[5], want[5]);
+        free(want);
+    }
+    sc_vlog_free(v);
+    fx_rmdir();
+}
+END_TEST
+
+/* Opens path expecting failure with code and a message containing both the
+ * file's path and `part`. */
+static void expect_refused(const char *path, int code, const char *part) {
+    sc_vlog *v = (sc_vlog *)1;
+    sc_err err = {0};
+    int rc = sc_vlog_open(&v, path, &err);
+    ck_assert_msg(rc == code, "%s: expected code %d, got %d (%s)", path, code, rc, err.msg);
+    ck_assert_ptr_null(v);
+    ck_assert_msg(strstr(err.msg, path) != NULL, "message does not name the file: %s", err.msg);
+    ck_assert_msg(strstr(err.msg, part) != NULL, "message lacks '%s': %s", part, err.msg);
+}
+
+START_TEST(limits_refused_with_a_message) {
+    fx_mkdir();
+    expect_refused(fx_path("missing.h5"), SC_EIO, "No such file");
+
+    FILE *f = fopen(fx_path("empty.h5"), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    expect_refused(fx_path("empty.h5"), SC_EFORMAT, "empty");
+    f = fopen(fx_path("text.h5"), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not an HDF5 file at all\n", f);
+    fclose(f);
+    expect_refused(fx_path("text.h5"), SC_EFORMAT, "not an HDF5 file");
+
+    fx_log x = ram_log();
+    x.format = "saccade checkpoint";
+    fx_create(fx_path("ckpt.h5"), &x);
+    expect_refused(fx_path("ckpt.h5"), SC_EFORMAT, "checkpoint, not a run log");
+    x.format = "something else";
+    fx_create(fx_path("other.h5"), &x);
+    expect_refused(fx_path("other.h5"), SC_EFORMAT, "not a saccade run log");
+
+    x = ram_log();
+    x.schema = 2;
+    fx_create(fx_path("v2.h5"), &x);
+    expect_refused(fx_path("v2.h5"), SC_EFORMAT, "schema version 2");
+
+    x = ram_log();
+    x.glimpses = 0;
+    fx_create(fx_path("noglimpses.h5"), &x);
+    expect_refused(fx_path("noglimpses.h5"), SC_EFORMAT, "glimpse_images");
+
+    x = ram_log();
+    x.kind = "fc";
+    fx_create(fx_path("fc.h5"), &x);
+    expect_refused(fx_path("fc.h5"), SC_EFORMAT, "\"fc\"");
+    x.kind = "transformer";
+    fx_create(fx_path("kind.h5"), &x);
+    expect_refused(fx_path("kind.h5"), SC_EFORMAT, "\"transformer\"");
+
+    x = ram_log();
+    x.kind = "soft";  /* a soft run without attention datasets (L = 0: written as ram) */
+    fx_create(fx_path("soft.h5"), &x);
+    expect_refused(fx_path("soft.h5"), SC_EFORMAT, "/glimpses/attention");
+
+    x = ram_log();
+    x.locations_name = "where";  /* /glimpses/locations missing */
+    fx_create(fx_path("noloc.h5"), &x);
+    expect_refused(fx_path("noloc.h5"), SC_EFORMAT, "/glimpses/locations is missing");
+
+    x = ram_log();
+    x.config = "just some text";  /* no glimpse_size or scales to be found */
+    fx_create(fx_path("noconfig.h5"), &x);
+    expect_refused(fx_path("noconfig.h5"), SC_EFORMAT, "glimpse_size");
+    fx_rmdir();
+}
+END_TEST
+
+/* A locations dataset of the wrong shape is named with both shapes. */
+START_TEST(limits_wrong_shape) {
+    fx_mkdir();
+    fx_log x = ram_log();
+    const char *path = fx_path("shape.h5");
+    fx_create(path, &x);
+    hid_t fapl = sc_h5_fapl(1);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    ck_assert(f >= 0);
+    H5Pclose(fapl);
+    ck_assert(H5Ldelete(f, "glimpses/locations", H5P_DEFAULT) >= 0);
+    hid_t g = H5Gopen2(f, "glimpses", H5P_DEFAULT);
+    hsize_t dims[4] = {0, 3, 4, 3};
+    fx_dataset(g, "locations", H5T_IEEE_F32LE, 4, dims, 1);
+    H5Gclose(g);
+    H5Fclose(f);
+    expect_refused(path, SC_EFORMAT, "/glimpses/locations is float (0, 3, 4, 3), expected float (R, 3, 4, 2)");
+    fx_rmdir();
+}
+END_TEST
+
+/* A configuration with keys this build does not know (a log from another
+ * version) still gives the glimpse geometry. */
+START_TEST(config_from_another_version) {
+    fx_mkdir();
+    fx_log x = ram_log();
+    x.config = "[data]\ndataset = mnist\n[model]\nkind = soft\nglimpse_size = 5\nscales = 3\ngrid = 7\n[log]\n";
+    const char *path = fx_path("newer.h5");
+    fx_create(path, &x);
+    sc_vlog *v;
+    sc_err err = {0};
+    ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(v->g, 5);
+    ck_assert_int_eq(v->k, 3);
+    sc_vlog_free(v);
+    fx_rmdir();
+}
+END_TEST
+
+START_TEST(soft_log_reads_attention) {
+    fx_mkdir();
+    fx_log x = {.G = 2, .T = 3, .C = 10, .W = 28, .g = 4, .k = 1, .L = 49, .kind = "soft", .glimpses = 1};
+    const char *path = fx_path("soft.h5");
+    fx_create(path, &x);
+    int pred[2] = {0, 1};
+    float *probs = fx_probs(&x, pred), *att = calloc((size_t)2 * 3 * 49, sizeof(float));
+    ck_assert_ptr_nonnull(att);
+    att[(1 * 3 + 2) * 49 + 17] = 1.0f;
+    fx_append(path, &x, 4, NULL, att, probs, pred);
+    sc_vlog *v;
+    sc_err err = {0};
+    ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(v->kind, SC_VLOG_SOFT);
+    ck_assert_int_eq(v->L, 49);
+    ck_assert_float_eq_tol(v->grid[2 * 17], (2.0f * 3 + 1) / 7 - 1, 1e-6f);
+    ck_assert_int_eq(sc_vlog_load(v, 0, &err), SC_OK);
+    ck_assert_float_eq(v->att[(1 * 3 + 2) * 49 + 17], 1.0f);
+    ck_assert_ptr_null(v->loc);
+    sc_vlog_free(v);
+    free(probs);
+    free(att);
+    fx_rmdir();
+}
+END_TEST
+
+static Suite *make_suite(void) {
+    Suite *s = suite_create("viz_log");
+    TCase *tc = tcase_create("vlog");
+    tcase_add_test(tc, reads_known_records);
+    tcase_add_test(tc, open_reader_sees_appends);
+    tcase_add_test(tc, limits_refused_with_a_message);
+    tcase_add_test(tc, limits_wrong_shape);
+    tcase_add_test(tc, config_from_another_version);
+    tcase_add_test(tc, soft_log_reads_attention);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SC_TEST_MAIN(make_suite)

@@ -1,0 +1,82 @@
+/* vlog.h - what the viewer reads from a run log: the glimpse images and, per
+ * record (an epoch at which glimpses were logged), where the policy looked
+ * and what the classifier said. The schema is docs/runlog.md (/glimpses);
+ * the soft-attention datasets are docs/viewer.md's.
+ *
+ * What it is: a read-only view of /glimpses that stays open for the viewer's
+ * life, in SWMR-read mode when the file allows it (every run log does), so
+ * that a run still training can be followed (sc_vlog_refresh) and a writer is
+ * never blocked (HDF5's file locking is off for this reader, as for the
+ * trainer). The small per-record columns (epoch, step, pred, reward) are held
+ * for every record; the large ones (locations, probabilities, attention) only
+ * for the record loaded last (sc_vlog_load), so a long soft-attention run does
+ * not have to fit in memory.
+ *
+ * What it is not: a general run-log reader (experiments/runlog.h is); it reads
+ * no /train or /eval rows and writes nothing.
+ *
+ * Dimension letters as in docs/runlog.md: R records, G images, T glimpses,
+ * C classes, W canvas side, L soft-attention locations.
+ */
+#ifndef SACCADE_VIZ_VLOG_H
+#define SACCADE_VIZ_VLOG_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "nets/err.h"
+
+typedef enum { SC_VLOG_RAM = 0, SC_VLOG_SOFT = 1 } sc_vlog_kind;
+
+typedef struct sc_vlog {
+    char path[4096];
+    hid_t file;               /* open until sc_vlog_free */
+    int swmr;                 /* opened in SWMR-read mode (sees a writer's appends) */
+    sc_vlog_kind kind;        /* from /@model_kind: "ram" (or absent) or "soft" */
+    int G, T, C, W;           /* /glimpses@count, @glimpses, @classes, @side */
+    int g, k;                 /* [model] glimpse_size and scales of /@config */
+    int L;                    /* soft: rows of /glimpses/grid; 0 for ram */
+    char split[8];            /* /glimpses@split: "val" or "test" */
+    uint8_t *images;          /* (G, W, W) */
+    int32_t *labels;          /* (G) */
+    float *grid;              /* (L, 2) soft: candidate locations (x, y); NULL for ram */
+
+    int R;                    /* complete records: min of the record datasets' lengths */
+    int32_t *epoch;           /* (R) */
+    int64_t *step;            /* (R) */
+    int32_t *pred;            /* (R, G) */
+    float *reward;            /* (R, G) */
+
+    int rec;                  /* the record loaded by sc_vlog_load, -1 for none */
+    float *loc;               /* (G, T, 2) its locations (ram) */
+    float *probs;             /* (G, T, C) its class probabilities after each glimpse */
+    float *att;               /* (G, T, L) its attention weights (soft) */
+} sc_vlog;
+
+/* Opens the run log at path and reads its glimpse images and record columns.
+ * Refuses, with a message naming the file (SC_EIO: missing or unreadable;
+ * SC_EFORMAT otherwise): not HDF5, not a saccade run log (a checkpoint is
+ * named as such), another schema version, a model kind without glimpses
+ * ("fc") or unknown, no /glimpses group (log.glimpse_images = 0), a soft run
+ * without /glimpses/attention and /glimpses/grid, datasets of the wrong type
+ * or shape. R = 0 (nothing recorded yet) is not an error. *out is NULL on
+ * failure; free with sc_vlog_free. */
+int sc_vlog_open(sc_vlog **out, const char *path, sc_err *err);
+
+/* Re-reads the number of complete records and their columns (after a
+ * writer's appends, or a resume that cut the log back). *changed is set to 1
+ * when R changed; the loaded record is then dropped (a resume may have
+ * rewritten it), so call sc_vlog_load again before drawing. */
+int sc_vlog_refresh(sc_vlog *v, int *changed, sc_err *err);
+
+/* Reads record rec's locations, probabilities (and attention) into
+ * v->loc/probs/att; a no-op when it is already loaded. */
+int sc_vlog_load(sc_vlog *v, int rec, sc_err *err);
+
+/* The last record made after `epoch`, or -1. */
+int sc_vlog_find_epoch(const sc_vlog *v, int epoch);
+
+/* Closes the file and frees v (accepts NULL). */
+void sc_vlog_free(sc_vlog *v);
+
+#endif
