@@ -34,42 +34,8 @@
 #include "experiments/train.h"
 #include "tests/testutil.h"
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmpdir[512];
-
-static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_compare.XXXXXX", SACCADE_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
 static void in_tmp(char *out, size_t n, const char *name) {
     ck_assert_int_lt(snprintf(out, n, "%s/%s", tmpdir, name), (int)n);
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    buf[got] = 0;
-    return buf;
-}
-
-static int have_fashion(void) {
-    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) == 0) return 1;
-    fprintf(stderr, "SKIPPED: %s not installed (apt-get install dataset-fashion-mnist)\n", FASHION_DIR);
-    return 0;
 }
 
 static const char *TINY_INI =
@@ -109,7 +75,7 @@ static cmd_out run_saccade(const char *args) {
              "cd '%s' && LSAN_OPTIONS=\"${LSAN_OPTIONS:+$LSAN_OPTIONS:}print_suppressions=0\" '%s/saccade' %s "
              ">'%s' 2>'%s' </dev/null", tmpdir, SACCADE_BINARY_DIR, args, o, e);
     int st = system(cmd);
-    cmd_out r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o), slurp(e)};
+    cmd_out r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o, NULL), slurp(e, NULL)};
     unlink(o);
     unlink(e);
     return r;
@@ -423,7 +389,7 @@ START_TEST(unwritable_png_is_refused) {
     expect_refusal("compare fc.h5 --png old.png", 1, NULL, "old.png", (char *)NULL);
     rmdir(p);
     in_tmp(p, sizeof p, "old.png");
-    char *old = slurp(p);
+    char *old = slurp(p, NULL);
     ck_assert_str_eq(old, "old");
     free(old);
     remove_tmpdir();

@@ -20,26 +20,6 @@
 
 #define NKEYS_EXPECTED 51 /* 8 [data] + 23 [model] + 17 [train] + 3 [log] */
 
-static char tmpdir[PATH_MAX];
-
-static void tmpdir_make(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_config.XXXXXX", SACCADE_BINARY_DIR);
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s failed", tmpdir);
-}
-
-static void tmpdir_remove(void) {
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    struct dirent *e;
-    char path[PATH_MAX + 256];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
 static void write_file_n(char *path, size_t pathlen, const char *name, const char *text, size_t len) {
@@ -882,6 +862,10 @@ START_TEST(test_doc) {
     free(buf);
 }
 END_TEST
+
+/* fixtures: one scratch folder for the whole suite (tests/testutil.h) */
+static void tmpdir_make(void) { make_tmpdir(); }
+static void tmpdir_remove(void) { remove_tmpdir(); }
 
 static Suite *config_suite(void) {
     Suite *s = suite_create("config");

@@ -20,22 +20,8 @@
 #include "experiments/train.h"
 #include "tests/testutil.h"
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 #define PYTHON "/usr/bin/python3"
 #define SCRIPT SACCADE_SOURCE_DIR "/tests/runlog_read.py"
-
-static char tmpdir[512];
-
-static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_runlog_py.XXXXXX", SACCADE_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 static int have_tools(void) {
     if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0) {

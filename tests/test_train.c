@@ -26,42 +26,6 @@
 #include "experiments/train.h"
 #include "tests/testutil.h"
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmpdir[512];
-
-static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_train.XXXXXX", SACCADE_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    buf[got] = 0;
-    if (n) *n = got;
-    return buf;
-}
-
-static void spit(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 /* a small model, its config and an optimizer with nonzero moments */
 typedef struct small {
     sc_config c;
@@ -275,12 +239,6 @@ START_TEST(checkpoint_bad_input) {
     remove_tmpdir();
 }
 END_TEST
-
-static int have_fashion(void) {
-    if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) == 0) return 1;
-    fprintf(stderr, "SKIPPED: %s not installed (apt-get install dataset-fashion-mnist)\n", FASHION_DIR);
-    return 0;
-}
 
 static void fashion_config(sc_config *c) {
     sc_config_defaults(c);
