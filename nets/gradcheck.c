@@ -22,6 +22,9 @@ int sc_gradcheck(sc_loss_fn loss, void *ctx, float *x, const float *analytic, si
     rep->worst_index = 0;
     rep->worst_analytic = 0.0;
     rep->worst_numeric = 0.0;
+    rep->norm_rel_err = rep->frac_off = rep->norm_analytic = 0.0;
+    double d2 = 0.0, a2 = 0.0, n2 = 0.0;
+    size_t off = 0;
 
     size_t probes = (max_checks == 0 || max_checks >= n) ? n : max_checks;
     int have_worst = 0;
@@ -45,6 +48,10 @@ int sc_gradcheck(sc_loss_fn loss, void *ctx, float *x, const float *analytic, si
         if (isnan(rel)) rel = INFINITY;
         if (isnan(abs_err)) abs_err = INFINITY;
 
+        d2 += abs_err * abs_err;
+        a2 += a * a;
+        n2 += num * num;
+        if (!(abs_err <= 0.05 * (fabs(a) + fabs(num)) + abs_floor)) off++;  /* NaN counts as off */
         rep->checked++;
         if (abs_err > rep->max_abs_err) rep->max_abs_err = abs_err;
         if (!have_worst || rel > rep->max_rel_err) {
@@ -55,5 +62,10 @@ int sc_gradcheck(sc_loss_fn loss, void *ctx, float *x, const float *analytic, si
             rep->worst_numeric = num;
         }
     }
+    double norms = sqrt(a2) + sqrt(n2);
+    rep->norm_rel_err = norms > 0.0 ? sqrt(d2) / norms : (d2 > 0.0 ? INFINITY : 0.0);
+    if (isnan(rep->norm_rel_err)) rep->norm_rel_err = INFINITY;
+    rep->frac_off = probes ? (double)off / (double)probes : 0.0;
+    rep->norm_analytic = sqrt(a2);
     return 0;
 }

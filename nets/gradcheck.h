@@ -19,6 +19,13 @@ typedef struct sc_gradcheck_report {
     double max_abs_err;    /* worst absolute error */
     size_t worst_index;    /* index of the worst relative error */
     double worst_analytic, worst_numeric;
+    /* Over the probed coordinates as a whole (robust to float32 noise near
+     * ReLU kinks, where single coordinates may be off while the tensor's
+     * gradient is right; a wrong formula or sign fails both):
+     *   norm_rel_err = |a - n| / (|a| + |n|)   (L2 norms over the probes)
+     *   frac_off     = share of probes with |a - n| > 0.05 (|a| + |n|) + abs_floor
+     *   norm_analytic = |a|, so a caller can refuse a vacuous all-zero check */
+    double norm_rel_err, frac_off, norm_analytic;
 } sc_gradcheck_report;
 
 /* Probes x[0..n) (every coordinate if max_checks == 0 or >= n, else max_checks

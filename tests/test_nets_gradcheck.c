@@ -54,7 +54,37 @@ START_TEST(test_correct_gradient_small_error) {
     ck_assert_int_eq(c.calls, 2 * N);
     ck_assert_double_lt(rep.max_rel_err, 1e-5);
     ck_assert_double_lt(rep.max_abs_err, 1e-5);
+    ck_assert_double_lt(rep.norm_rel_err, 1e-5);
+    ck_assert_double_eq(rep.frac_off, 0.0);
+    double a2 = 0.0;
+    for (int i = 0; i < N; i++) a2 += (double)g[i] * g[i];
+    ck_assert_double_eq_tol(rep.norm_analytic, sqrt(a2), 1e-9);
     ck_assert_int_eq(memcmp(x, X0, sizeof x), 0); /* restored bit for bit */
+}
+END_TEST
+
+/* The tensor-level figures: one coordinate off moves frac_off by 1/N; a
+ * negated gradient gives norm_rel_err 1 and every coordinate off. */
+START_TEST(test_tensor_level_figures) {
+    float x[N], g[N];
+    memcpy(x, X0, sizeof x);
+    fn_ctx c = {x, COEF, N, 0};
+    fn_grad(&c, g);
+    sc_gradcheck_report rep;
+    g[2] = -g[2];
+    ck_assert_int_eq(sc_gradcheck(fn_loss, &c, x, g, N, 0, 1e-3f, 1e-4, &rep), 0);
+    ck_assert_double_eq_tol(rep.frac_off, 1.0 / N, 1e-12);
+    ck_assert_double_gt(rep.norm_rel_err, 0.01);
+    ck_assert_double_lt(rep.norm_rel_err, 1.0);
+    for (int i = 0; i < N; i++) g[i] = -g[i];
+    g[2] = -g[2];  /* now every coordinate is negated */
+    ck_assert_int_eq(sc_gradcheck(fn_loss, &c, x, g, N, 0, 1e-3f, 1e-4, &rep), 0);
+    ck_assert_double_eq(rep.frac_off, 1.0);
+    ck_assert_double_gt(rep.norm_rel_err, 0.999);
+    for (int i = 0; i < N; i++) g[i] = 0.0f;  /* all zero: vacuous, visible as norm_analytic 0 */
+    ck_assert_int_eq(sc_gradcheck(fn_loss, &c, x, g, N, 0, 1e-3f, 1e-4, &rep), 0);
+    ck_assert_double_eq(rep.norm_analytic, 0.0);
+    ck_assert_double_gt(rep.norm_rel_err, 0.999);
 }
 END_TEST
 
@@ -141,6 +171,7 @@ static Suite *gradcheck_suite(void) {
     TCase *tc = tcase_create("gradcheck");
     tcase_add_test(tc, test_correct_gradient_small_error);
     tcase_add_test(tc, test_wrong_gradient_large_error);
+    tcase_add_test(tc, test_tensor_level_figures);
     tcase_add_test(tc, test_max_checks_and_floor);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
