@@ -19,7 +19,6 @@ struct sc_fc {
     sc_params ps;
     int N, NB;
     int iW[SC_FC_LAYERS_MAX], ib[SC_FC_LAYERS_MAX], iCw, iCb;  /* parameter indices */
-    int fan_in[SC_PARAMS_MAX];
     float *act;
     float *x;                 /* (NB, N) copy of the last input */
     float *a;                 /* (K, NB, HID) */
@@ -37,9 +36,8 @@ struct sc_fc {
 static int add(sc_fc *m, const char *name, int rows, int cols, int fan_in, int *idx, sc_err *err) {
     int i = sc_params_add(&m->ps, name, rows, cols, err);
     if (i < 0) return i;
-    m->fan_in[i] = fan_in;
     *idx = i;
-    return SC_OK;
+    return sc_params_set_fan_in(&m->ps, i, fan_in, err);
 }
 
 static int declare_params(sc_fc *m, sc_err *err) {
@@ -60,10 +58,7 @@ static int declare_params(sc_fc *m, sc_err *err) {
 }
 
 void sc_fc_init_params(sc_fc *m, sc_rng *r) {
-    /* nn.Linear's default: weights and biases U(+-1/sqrt(fan_in)). */
-    for (int i = 0; i < m->ps.count; i++)
-        sc_init_uniform(sc_params_data(&m->ps, i), sc_params_size(&m->ps, i),
-                        1.0f / sqrtf((float)m->fan_in[i]), r);
+    sc_params_init_linear(&m->ps, r);  /* fan-ins recorded by add() */
 }
 
 /* ---- creation -------------------------------------------------------------------- */

@@ -110,11 +110,13 @@ void sc_ram_profile(sc_ram *m, sc_ram_prof *p) { m->prof = p; }
 
 /* ---- parameters ------------------------------------------------------------ */
 
-static int add(sc_ram *m, const char *name, int rows, int cols, int *idx, sc_err *err) {
+/* Declares a tensor; fan_in is its layer's input width (a bias's too), used by
+ * sc_params_init_linear. */
+static int add(sc_ram *m, const char *name, int rows, int cols, int fan_in, int *idx, sc_err *err) {
     int i = sc_params_add(&m->ps, name, rows, cols, err);
     if (i < 0) return i;
     *idx = i;
-    return SC_OK;
+    return sc_params_set_fan_in(&m->ps, i, fan_in, err);
 }
 
 static int declare_params(sc_ram *m, sc_err *err) {
@@ -123,32 +125,31 @@ static int declare_params(sc_ram *m, sc_err *err) {
     int rc;
     sc_params_init(&m->ps);
     m->iL1w = m->iL1b = m->iL2w = m->iL2b = m->iBw = m->iBb = -1;
-#define ADD(name, r, k, ix) if ((rc = add(m, name, r, k, &m->ix, err)) != SC_OK) return rc
-    ADD("glimpse.Wg", c->glimpse_hidden, m->G, iWg);
-    ADD("glimpse.bg", 1, c->glimpse_hidden, ibg);
-    ADD("glimpse.Wl", c->loc_hidden, 2, iWl);
-    ADD("glimpse.bl", 1, c->loc_hidden, ibl);
-    ADD("glimpse.Wa", c->glimpse_out, m->HC, iWa);
-    ADD("glimpse.ba", 1, c->glimpse_out, iba);
-    ADD("core.Wx", gates, c->glimpse_out, iWx);
-    ADD("core.Wh", gates, c->hidden, iWh);
-    ADD("core.b", 1, gates, ibh);
+#define ADD(name, r, k, fan, ix) if ((rc = add(m, name, r, k, fan, &m->ix, err)) != SC_OK) return rc
+    const int LIN = c->loc_mlp ? c->loc_net_hidden : c->hidden;  /* input of loc.W2 */
+    ADD("glimpse.Wg", c->glimpse_hidden, m->G, m->G, iWg);
+    ADD("glimpse.bg", 1, c->glimpse_hidden, m->G, ibg);
+    ADD("glimpse.Wl", c->loc_hidden, 2, 2, iWl);
+    ADD("glimpse.bl", 1, c->loc_hidden, 2, ibl);
+    ADD("glimpse.Wa", c->glimpse_out, m->HC, m->HC, iWa);
+    ADD("glimpse.ba", 1, c->glimpse_out, m->HC, iba);
+    ADD("core.Wx", gates, c->glimpse_out, c->glimpse_out, iWx);
+    ADD("core.Wh", gates, c->hidden, c->hidden, iWh);
+    ADD("core.b", 1, gates, c->hidden, ibh);
     if (c->reinforce) {
         if (c->loc_mlp) {
-            ADD("loc.W1", c->loc_net_hidden, c->hidden, iL1w);
-            ADD("loc.b1", 1, c->loc_net_hidden, iL1b);
-            ADD("loc.W2", 2, c->loc_net_hidden, iL2w);
-        } else {
-            ADD("loc.W2", 2, c->hidden, iL2w);
+            ADD("loc.W1", c->loc_net_hidden, c->hidden, c->hidden, iL1w);
+            ADD("loc.b1", 1, c->loc_net_hidden, c->hidden, iL1b);
         }
-        ADD("loc.b2", 1, 2, iL2b);
+        ADD("loc.W2", 2, LIN, LIN, iL2w);
+        ADD("loc.b2", 1, 2, LIN, iL2b);
         if (c->baseline) {
-            ADD("baseline.W", 1, c->hidden, iBw);
-            ADD("baseline.b", 1, 1, iBb);
+            ADD("baseline.W", 1, c->hidden, c->hidden, iBw);
+            ADD("baseline.b", 1, 1, c->hidden, iBb);
         }
     }
-    ADD("action.W", c->num_classes, c->hidden, iCw);
-    ADD("action.b", 1, c->num_classes, iCb);
+    ADD("action.W", c->num_classes, c->hidden, c->hidden, iCw);
+    ADD("action.b", 1, c->num_classes, c->hidden, iCb);
 #undef ADD
     return sc_params_alloc(&m->ps, err);
 }
@@ -376,17 +377,7 @@ void sc_ram_step_probs_enable(sc_ram *m, int on) { m->step_probs = on; }
 int sc_ram_workers(const sc_ram *m) { return m->W; }
 
 void sc_ram_init_params(sc_ram *m, sc_rng *r) {
-    /* nn.Linear's default: weights and biases U(+-1/sqrt(fan_in)). A bias is a
-     * tensor whose name ends in ".b..." and is declared right after its weight
-     * matrix, whose column count is the fan-in; weights' fan-in is their own
-     * column count (a 1 x H weight such as baseline.W included). */
-    for (int i = 0; i < m->ps.count; i++) {
-        const sc_param *p = &m->ps.p[i];
-        const char *dot = strrchr(p->name, '.');
-        int is_bias = dot && dot[1] == 'b' && i > 0;
-        int fan_in = is_bias ? m->ps.p[i - 1].cols : p->cols;
-        sc_init_uniform(sc_params_data(&m->ps, i), sc_params_size(&m->ps, i), 1.0f / sqrtf((float)fan_in), r);
-    }
+    sc_params_init_linear(&m->ps, r);  /* fan-ins recorded by add() */
 }
 
 /* ---- forward ---------------------------------------------------------------- */

@@ -32,7 +32,6 @@ struct sc_soft {
     float scale;              /* 1 / sqrt(GO), dot scores */
     /* parameter indices (-1: absent for this score kind) */
     int iWg, ibg, iWl, ibl, iWa, iba, iWq, ibq, iWp, ibp, iWh, iv, iWx, iWr, ibr, iCw, iCb;
-    int fan_in[SC_PARAMS_MAX];
     float *act;
     /* per image, (NB, L, *) */
     float *rho, *cat, *g, *pg;
@@ -158,9 +157,8 @@ static void pool_backward(float *dp, float *dG, const float *dz, const float *p,
 static int add(sc_soft *m, const char *name, int rows, int cols, int fan_in, int *idx, sc_err *err) {
     int i = sc_params_add(&m->ps, name, rows, cols, err);
     if (i < 0) return i;
-    m->fan_in[i] = fan_in;
     *idx = i;
-    return SC_OK;
+    return sc_params_set_fan_in(&m->ps, i, fan_in, err);
 }
 
 static int declare_params(sc_soft *m, sc_err *err) {
@@ -199,10 +197,7 @@ static int declare_params(sc_soft *m, sc_err *err) {
 #define D(ix) sc_params_grad(&m->ps, m->ix)
 
 void sc_soft_init_params(sc_soft *m, sc_rng *r) {
-    /* nn.Linear's default: weights and biases U(+-1/sqrt(fan_in)). */
-    for (int i = 0; i < m->ps.count; i++)
-        sc_init_uniform(sc_params_data(&m->ps, i), sc_params_size(&m->ps, i),
-                        1.0f / sqrtf((float)m->fan_in[i]), r);
+    sc_params_init_linear(&m->ps, r);  /* fan-ins recorded by add() */
 }
 
 /* ---- creation ---------------------------------------------------------------------- */

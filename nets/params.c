@@ -58,6 +58,7 @@ int sc_params_add(sc_params *ps, const char *name, int rows, int cols, sc_err *e
     memcpy(p->name, name, strlen(name) + 1);
     p->rows = rows;
     p->cols = cols;
+    p->fan_in = cols;
     p->offset = ps->n;                        /* a multiple of 16 by construction */
     ps->n += round_up_floats((size_t)rows * (size_t)cols);
     return ps->count++;
@@ -137,6 +138,20 @@ void sc_init_zero(float *w, size_t n) {
 }
 
 /* w ~ U(-a, a): 2a u - a with u ~ U[0, 1). */
+int sc_params_set_fan_in(sc_params *ps, int idx, int fan_in, sc_err *err) {
+    if (idx < 0 || idx >= ps->count)
+        return sc_errf(err, SC_EARG, "params: no tensor %d (the store holds %d)", idx, ps->count);
+    if (fan_in <= 0)
+        return sc_errf(err, SC_EARG, "params: tensor '%s': fan-in %d must be > 0", ps->p[idx].name, fan_in);
+    ps->p[idx].fan_in = fan_in;
+    return SC_OK;
+}
+
+void sc_params_init_linear(sc_params *ps, sc_rng *r) {
+    for (int i = 0; i < ps->count; i++)
+        sc_init_uniform(sc_params_data(ps, i), sc_params_size(ps, i), 1.0f / sqrtf((float)ps->p[i].fan_in), r);
+}
+
 void sc_init_uniform(float *w, size_t n, float a, sc_rng *r) {
     for (size_t i = 0; i < n; i++) w[i] = a * (2.0f * sc_rng_uniform(r) - 1.0f);
 }

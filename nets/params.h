@@ -28,6 +28,8 @@ typedef struct sc_param {
     char name[SC_PARAM_NAME_MAX];
     size_t offset;   /* in floats, into data and grad; a multiple of 16 */
     int rows, cols;  /* shape; a bias vector is 1 x OUT */
+    int fan_in;      /* input width for sc_params_init_linear: cols unless
+                      * sc_params_set_fan_in says otherwise (a bias: its layer's IN) */
 } sc_param;
 
 typedef struct sc_params {
@@ -56,6 +58,14 @@ int sc_params_find(const sc_params *ps, const char *name); /* index or -1 */
 size_t sc_params_count(const sc_params *ps);          /* sum of rows*cols, no padding */
 void sc_params_zero_grad(sc_params *ps);
 void sc_params_free(sc_params *ps);                  /* accepts NULL; leaves an empty store */
+
+/* Sets tensor idx's fan-in (> 0), e.g. a bias's to its layer's input width.
+ * SC_EARG for a bad index or fan-in. */
+int sc_params_set_fan_in(sc_params *ps, int idx, int fan_in, sc_err *err);
+
+/* PyTorch nn.Linear's default for every tensor, in declaration order:
+ * U(+-1/sqrt(fan_in)). Needs sc_params_alloc first. */
+void sc_params_init_linear(sc_params *ps, sc_rng *r);
 
 /* Initialisers over a raw buffer of n floats. */
 void sc_init_zero(float *w, size_t n);

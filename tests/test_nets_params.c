@@ -191,12 +191,50 @@ START_TEST(test_init_ranges) {
 }
 END_TEST
 
+/* sc_params_init_linear draws U(+-1/sqrt(fan_in)) per tensor: cols by default,
+ * the declared fan-in for a bias; both ends of each range are reached. */
+START_TEST(test_init_linear_fan_in) {
+    sc_params ps;
+    sc_params_init(&ps);
+    sc_err err = {0};
+    int w = sc_params_add(&ps, "fc.W", 300, 16, &err);
+    int b = sc_params_add(&ps, "fc.b", 1, 300, &err);
+    ck_assert_int_ge(w, 0);
+    ck_assert_int_ge(b, 0);
+    ck_assert_int_eq(ps.p[w].fan_in, 16);
+    ck_assert_int_eq(ps.p[b].fan_in, 300);
+    ck_assert_int_eq(sc_params_set_fan_in(&ps, b, 16, &err), SC_OK);
+    ck_assert_int_eq(sc_params_set_fan_in(&ps, b, 0, &err), SC_EARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "fc.b"));
+    ck_assert_int_eq(sc_params_set_fan_in(&ps, 7, 3, &err), SC_EARG);
+    ck_assert_int_eq(ps.p[b].fan_in, 16);
+    ck_assert_int_eq(sc_params_alloc(&ps, &err), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 3);
+    sc_params_init_linear(&ps, &r);
+    for (int t = 0; t < 2; t++) {
+        const float *x = sc_params_data(&ps, t);
+        float lo = 1.0f, hi = -1.0f;
+        for (size_t i = 0; i < sc_params_size(&ps, t); i++) {
+            lo = x[i] < lo ? x[i] : lo;
+            hi = x[i] > hi ? x[i] : hi;
+        }
+        ck_assert_float_le(hi, 0.25f);  /* 1/sqrt(16) */
+        ck_assert_float_ge(lo, -0.25f);
+        ck_assert_float_gt(hi, 0.2f);
+        ck_assert_float_lt(lo, -0.2f);
+    }
+    sc_params_free(&ps);
+}
+END_TEST
+
 static Suite *params_suite(void) {
     Suite *s = suite_create("nets_params");
     TCase *tc = tcase_create("params");
     tcase_add_test(tc, test_add_alloc_views);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_init_ranges);
+    tcase_add_test(tc, test_init_linear_fan_in);
     suite_add_tcase(s, tc);
     return s;
 }
