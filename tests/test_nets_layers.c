@@ -550,6 +550,9 @@ START_TEST(test_grad_lstm) {
     check_lstm(2, 5, 3, 0, 0, 52);
     check_lstm(2, 3, 4, 1, 1, 53);
     check_lstm(1, 2, 3, 1, 0, 54);
+    /* widths of 16 and more run the vectorised gate loops (16 lanes, then the scalar tail) */
+    check_lstm(2, 3, 21, 0, 1, 55);
+    check_lstm(2, 4, 16, 1, 0, 56);
     arena_free();
 }
 END_TEST
@@ -572,6 +575,64 @@ START_TEST(test_lstm_forward_values) {
     ck_assert_double_eq_tol(gates[3], o, 1e-6);
     ck_assert_double_eq_tol(c, cw, 1e-6);
     ck_assert_double_eq_tol(h, hw, 1e-6);
+}
+END_TEST
+
+/* The cell's gate functions against libm in double, over the range the gates see and
+ * beyond (the saturated ends, +-200, included), in the vectorised lanes and in the scalar tail:
+ * H = 40 gives two 16-lane blocks and 8 tail units. Pre-activations are set through the
+ * bias (x = 0), so gates[k] = f(b[k]); cprev = 0.7 gives c and h. */
+START_TEST(test_lstm_gates_accuracy) {
+    enum { H = 40, G = 4 * H, N = 4001 };
+    float x = 0.0f, wx[G], wh[G * H], b[G], hp[H], cp[H], h[H], c[H], gates[G];
+    memset(wx, 0, sizeof wx);
+    memset(wh, 0, sizeof wh);
+    memset(hp, 0, sizeof hp);
+    for (int j = 0; j < H; j++) cp[j] = 0.7f;
+    double worst_sig = 0.0, worst_tanh = 0.0, worst_h = 0.0;
+    for (int s = 0; s < N; s += H) {
+        for (int k = 0; k < G; k++) {
+            /* sweep [-30, 30] densely, with exact zero and a few huge values mixed in */
+            int idx = s + k % H;
+            double v = -30.0 + 60.0 * idx / (N - 1);
+            if (idx % 97 == 0) v = 0.0;
+            if (idx % 331 == 0) v = (idx & 1) ? 200.0 : -200.0;
+            b[k] = (float)v;
+        }
+        sc_lstm_forward(h, c, gates, &x, hp, cp, wx, wh, b, 1, 1, H);
+        for (int j = 0; j < H; j++) {
+            double ai = b[j], af = b[H + j], ag = b[2 * H + j], ao = b[3 * H + j];
+            double i = 1.0 / (1.0 + exp(-ai)), f = 1.0 / (1.0 + exp(-af)), g = tanh(ag);
+            double o = 1.0 / (1.0 + exp(-ao));
+            double e;
+            /* sigmoid: relative error while the value is well inside float's normal range
+             * (a >= -80, sigmoid >= 1.8e-35); below, float holds no relative precision and
+             * the gate must just be about 0 */
+            const double pre[3] = {ai, af, ao}, want[3] = {i, f, o};
+            const float got[3] = {gates[j], gates[H + j], gates[3 * H + j]};
+            for (int q = 0; q < 3; q++) {
+                if (pre[q] >= -80.0) {
+                    e = fabs(got[q] - want[q]) / want[q];
+                    worst_sig = e > worst_sig ? e : worst_sig;
+                } else {
+                    ck_assert_float_lt(got[q], 1e-34f);
+                    ck_assert_float_ge(got[q], 0.0f);
+                }
+            }
+            /* tanh: absolute error (documented), and the sign and exact zero kept */
+            e = fabs(gates[2 * H + j] - g); worst_tanh = e > worst_tanh ? e : worst_tanh;
+            if (ag == 0.0) ck_assert_float_eq(gates[2 * H + j], 0.0f);
+            else ck_assert_int_eq(gates[2 * H + j] < 0, ag < 0);
+            double cw = f * 0.7 + i * g, hw = o * tanh(cw);
+            ck_assert_double_eq_tol(c[j], cw, 1e-6);
+            e = fabs(h[j] - hw); worst_h = e > worst_h ? e : worst_h;
+        }
+    }
+    if (getenv("SACCADE_TEST_VERBOSE"))
+        printf("lstm gates: sigmoid rel %.2e, tanh abs %.2e, h abs %.2e\n", worst_sig, worst_tanh, worst_h);
+    ck_assert_double_lt(worst_sig, 1e-6);
+    ck_assert_double_lt(worst_tanh, 5e-7);
+    ck_assert_double_lt(worst_h, 1e-6);
 }
 END_TEST
 
@@ -908,6 +969,7 @@ static Suite *layers_suite(void) {
     TCase *tv = tcase_create("values");
     tcase_add_test(tv, test_activations_in_place);
     tcase_add_test(tv, test_lstm_forward_values);
+    tcase_add_test(tv, test_lstm_gates_accuracy);
     tcase_add_test(tv, test_softmax_xent_huge_logits);
     tcase_add_test(tv, test_linear_blas_matches_naive);
     tcase_add_test(tv, test_null_outputs_skipped);
