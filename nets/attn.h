@@ -38,7 +38,7 @@ void sc_gelu_backward(float *din, const float *dout, const float *in, int N);
 /* ---- softmax over the last axis of R rows of K, optionally causal ----
  * causal: row r is query i = r % Tq (rows are (..., Tq, K) blocks) and keys j > i get weight 0
  * (score -inf); requires Tq == K when causal. p (R,K) = softmax(s). Tq is ignored when
- * causal == 0. Stable: the row max is subtracted first. */
+ * causal == 0. Stable: the row max is subtracted first. p may equal s (in place). */
 void sc_softmax_rows_forward(float *p, const float *s, int R, int K, int Tq, int causal);
 /* ds (R,K) += p * (dp - sum_k dp*p) */
 void sc_softmax_rows_backward(float *ds, const float *dp, const float *p, int R, int K);
