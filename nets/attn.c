@@ -314,19 +314,22 @@ void sc_mha_backward_naive(float *dq, float *dk, float *dv, const float *dout,
                 for (int j = 0; j < Tk; j++) gi[j] = ai[j] * (gi[j] - dot);
             }
             /* forward: score_ij = q_i . k_j / sqrt(hs)
-             *   =>  dq_i += sum_j dscore_ij k_j / sqrt(hs),  dk_j += sum_i dscore_ij q_i / sqrt(hs) */
+             *   =>  dq_i += sum_j dscore_ij k_j / sqrt(hs),
+             *       dk_j += sum_i dscore_ij q_i / sqrt(hs) */
             if (dq)
                 for (int i = 0; i < Tq; i++)
                     for (int d = 0; d < hs; d++) {
                         float s = 0.0f;
-                        for (int j = 0; j < Tk; j++) s += scratch[(size_t)i * Tk + j] * KROW(k, j)[d];
+                        for (int j = 0; j < Tk; j++)
+                            s += scratch[(size_t)i * Tk + j] * KROW(k, j)[d];
                         QROW(dq, i)[d] += scale * s;
                     }
             if (dk)
                 for (int j = 0; j < Tk; j++)
                     for (int d = 0; d < hs; d++) {
                         float s = 0.0f;
-                        for (int i = 0; i < Tq; i++) s += scratch[(size_t)i * Tk + j] * QROW(q, i)[d];
+                        for (int i = 0; i < Tq; i++)
+                            s += scratch[(size_t)i * Tk + j] * QROW(q, i)[d];
                         KROW(dk, j)[d] += scale * s;
                     }
         }

@@ -14,7 +14,9 @@
  * Dimension letters: B batch, N rows, D feature width, R softmax rows,
  * K softmax width, Tq query positions, Tk key positions, H heads, hs head size.
  * Shape preconditions (positive sizes, Tq == Tk when causal) are programmer
- * errors, checked with assert.
+ * errors, checked with assert (so only in builds without NDEBUG; a Release
+ * build does not check them). Non-finite inputs are not trapped: a NaN in a
+ * row spreads through that row.
  */
 #ifndef SACCADE_NETS_ATTN_H
 #define SACCADE_NETS_ATTN_H

@@ -22,6 +22,7 @@
 #include "tests/testutil.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +259,8 @@ START_TEST(test_gelu_values) {
     sc_gelu_forward(y, x, 6);
     for (int i = 0; i < 6; i++) {
         double xd = x[i];
-        double want = 0.5 * xd * (1.0 + tanh(sqrt(2.0 / M_PI) * (xd + 0.044715 * xd * xd * xd)));
+        double u = sqrt(2.0 / 3.14159265358979323846) * (xd + 0.044715 * xd * xd * xd);
+        double want = 0.5 * xd * (1.0 + tanh(u));
         ck_assert_msg(fabs(y[i] - want) <= 1e-6 * (1.0 + fabs(want)), "gelu(%g) = %.8g, want %.8g",
                       x[i], y[i], want);
     }
@@ -498,7 +500,7 @@ START_TEST(test_gradcheck_catches_wrong_gradients) {
 }
 END_TEST
 
-/* ---- multi-head attention: fast vs naive ------------------------------------------------------ */
+/* ---- multi-head attention: fast vs naive ---------------------------------------------------- */
 
 static void assert_close(const char *what, const char *shape, const float *a, const float *b,
                          size_t n) {
@@ -734,6 +736,22 @@ START_TEST(test_layernorm_normalises) {
 }
 END_TEST
 
+/* ---- limits: shape errors are programmer errors, caught by assert ------------------------- */
+
+#ifndef NDEBUG
+START_TEST(test_limits_causal_needs_square) {
+    float q[6] = {0}, k[9] = {0}, out[6], att[6];
+    sc_mha_forward(out, att, q, k, k, 1, 2, 3, 1, 3, 1); /* causal with Tq 2 != Tk 3: aborts */
+}
+END_TEST
+
+START_TEST(test_limits_softmax_causal_needs_square) {
+    float s[6] = {0}, p[6];
+    sc_softmax_rows_forward(p, s, 2, 3, 2, 1); /* causal with Tq 2 != K 3: aborts */
+}
+END_TEST
+#endif
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("nets_attn");
     TCase *tc = tcase_create("gradients");
@@ -754,6 +772,13 @@ static Suite *make_suite(void) {
     tcase_add_test(tv, test_mha_huge_scores);
     tcase_add_test(tv, test_layernorm_normalises);
     suite_add_tcase(s, tv);
+
+#ifndef NDEBUG /* asserts exist only in builds without NDEBUG (Debug, sanitizer) */
+    TCase *tl = tcase_create("limits");
+    tcase_add_test_raise_signal(tl, test_limits_causal_needs_square, SIGABRT);
+    tcase_add_test_raise_signal(tl, test_limits_softmax_causal_needs_square, SIGABRT);
+    suite_add_tcase(s, tl);
+#endif
     return s;
 }
 
