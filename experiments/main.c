@@ -257,7 +257,7 @@ static int cmd_train(int argc, char **argv) {
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--set") && sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
     if ((no_reinforce || no_baseline) && strcmp(c.kind, "ram") != 0)
-        return usage_error("%s applies to [model] kind = ram only (soft and fc learn by backprop alone)",
+        return usage_error("%s applies to [model] kind = ram only (soft, fc and selfattn learn by backprop alone)",
                            no_reinforce ? "--no-reinforce" : "--no-baseline");
     if (no_reinforce) c.reinforce = 0;
     if (no_baseline) c.baseline = 0;
