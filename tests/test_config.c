@@ -866,6 +866,25 @@ START_TEST(test_validate) {
 }
 END_TEST
 
+/* The shipped self-attention configs load and validate, with the tokens their
+ * comments promise (49 on 28x28, 100 on 60x60). */
+START_TEST(test_shipped_selfattn) {
+    static const char *const files[2] = {"selfattn_mnist.ini", "selfattn_cluttered60.ini"};
+    static const int side[2] = {28, 60}, tokens[2] = {49, 100};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/experiments/%s", SACCADE_SOURCE_DIR, files[i]);
+        sc_config c;
+        sc_err err = {0};
+        sc_config_defaults(&c);
+        ck_assert_msg(sc_config_load(&c, path, &err) == SC_OK, "%s", err.msg);
+        ck_assert_msg(sc_config_validate(&c, &err) == SC_OK, "%s", err.msg);
+        ck_assert_str_eq(c.kind, "selfattn");
+        ck_assert_int_eq((side[i] / c.patch) * (side[i] / c.patch), tokens[i]);
+    }
+}
+END_TEST
+
 /* ---- the key reference ------------------------------------------------------ */
 
 START_TEST(test_doc) {
@@ -927,6 +946,7 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_roundtrip_floats);
     tcase_add_test(tc, test_validate);
+    tcase_add_test(tc, test_shipped_selfattn);
     tcase_add_test(tc, test_doc);
     suite_add_tcase(s, tc);
     return s;
