@@ -57,9 +57,12 @@
  * weights of the query token log_token (default the centre patch) per head.
  *
  * Memory: one activation buffer sized for max_batch (NB) at creation, about
- *   NB T (P + D (NL (9 + 1) + 8) + 2 NL F) + NB NL H T^2 (+ NB H T query)
- * floats: the NB NL H T^2 attention weights dominate for many tokens (60x60,
- * p 6, T 100, D 64, H 4, F 128, NL 2, NB 128: 12 M floats, 50 MB).
+ *   NB T (P + D (8 NL + 10 (+ 2 query)) + 2 F (NL + 1)) + NB NL H T^2
+ * floats (the stream at every block's input, each block's layer norms,
+ * q k v, attention output, MLP pre- and post-GELU, and the backward's
+ * scratch): 60x60, p 6, T 100, D 64, H 4, F 128, NL 2, NB 128: 33 M + 10 M
+ * floats, 174 MB; 28x28, p 4, T 49: 16 M + 2.5 M floats, 75 MB. The T^2
+ * attention weights take over beyond a few hundred tokens.
  * Forward and backward allocate nothing, open no file, start no thread; all
  * products are OpenBLAS calls over B T rows (sc_linear_*) or per (example,
  * head) (sc_mha_*, nets/attn.h). One model per thread.
