@@ -2,7 +2,7 @@
  * model, summed from one function per layer kind (conventions in cost.h).
  * Dimension letters as in ram.h and soft.h: T steps, G = k g g, HG, HL,
  * HC = HG + HL, GO, H, GH gate rows (H or 4H), LH, C; L locations, A additive
- * width; N pixels, HID, K layers for FC.
+ * width; N pixels, HID, K layers for FC; selfattn.h's for selfattn (T tokens).
  */
 #include "cost.h"
 
@@ -181,6 +181,50 @@ sc_cost sc_cost_fc(const sc_fc_cfg *c) {
     r.macs_infer = fwd;
     r.macs_train = fwd + bwd;
     r.pixels_read = N;
+    r.params = params;
+    finish(&r);
+    return r;
+}
+
+sc_cost sc_cost_selfattn(const sc_sa_cfg *c) {
+    const int p = c->patch > 0 ? c->patch : 1;
+    const double gh = (c->img_h + p - 1) / p, gw = (c->img_w + p - 1) / p, T = gh * gw;
+    const double P = (double)p * p, D = c->d_model, H = c->heads, F = c->mlp_hidden, NL = c->blocks;
+    const double C = c->num_classes;
+    sc_cost r = {0};
+    /* every token attends to T keys: scores and weighted sums over all heads (width D), per query row */
+    const double att_f = T * (sc_cost_score_dot_fwd(T, D) + sc_cost_softmax_fwd(T) + sc_cost_pool_fwd(T, D));
+    const double att_b = T * (sc_cost_score_dot_bwd(T, D) + H * sc_cost_softmax_bwd(T) + sc_cost_pool_bwd(T, D));
+    /* per block: [q k v], attention, output projection, MLP; every input needs its gradient */
+    const double blk_f = T * (sc_cost_linear_fwd(D, 3 * D) + sc_cost_linear_fwd(D, D) + sc_cost_linear_fwd(D, F) +
+                              sc_cost_linear_fwd(F, D)) + att_f;
+    const double blk_b = T * (sc_cost_linear_bwd(D, 3 * D, 1) + sc_cost_linear_bwd(D, D, 1) +
+                              sc_cost_linear_bwd(D, F, 1) + sc_cost_linear_bwd(F, D, 1)) + att_b;
+    const double blk_p = 4.0 * D + linear_params(D, 3 * D) + linear_params(D, D) + linear_params(D, F) +
+                         linear_params(F, D);  /* two layer norms, then the linears */
+    /* the embedding of the patches (data: no din) */
+    double fwd = T * sc_cost_linear_fwd(P, D), bwd = T * sc_cost_linear_bwd(P, D, 0);
+    double params = linear_params(P, D) + (c->pos_enc == SC_SA_POS_LEARNED ? T * D : 0.0);
+    fwd += NL * blk_f;
+    bwd += NL * blk_b;
+    params += NL * blk_p + 2.0 * D;  /* + the final layer norm */
+    if (c->readout == SC_SA_READOUT_QUERY) {
+        /* q_r from the learned token (which needs its gradient), [k v] of the T tokens, one query row of
+         * attention, the output projection */
+        fwd += sc_cost_linear_fwd(D, D) + T * sc_cost_linear_fwd(D, 2 * D) + sc_cost_score_dot_fwd(T, D) +
+               sc_cost_pool_fwd(T, D) + sc_cost_linear_fwd(D, D);
+        bwd += sc_cost_linear_bwd(D, D, 1) + T * sc_cost_linear_bwd(D, 2 * D, 1) + sc_cost_score_dot_bwd(T, D) +
+               H * sc_cost_softmax_bwd(T) + sc_cost_pool_bwd(T, D) + sc_cost_linear_bwd(D, D, 1);
+        params += D + linear_params(D, D) + linear_params(D, 2 * D) + linear_params(D, D);
+    }
+    fwd += sc_cost_linear_fwd(D, C);
+    bwd += sc_cost_linear_bwd(D, C, 1);
+    params += linear_params(D, C);
+    r.macs_infer = fwd;
+    r.macs_train = fwd + bwd;
+    r.attn_macs_infer = NL * att_f;
+    r.attn_macs_train = NL * (att_f + att_b);
+    r.pixels_read = gh * gw * P;
     r.params = params;
     finish(&r);
     return r;

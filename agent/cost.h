@@ -1,7 +1,7 @@
 /* cost.h - analytic compute per image of the RAM (agent/ram.h), the soft
- * attention model (agent/soft.h) and the fully connected baseline
- * (agent/fc.h), derived from the layer shapes, one small function per layer
- * kind.
+ * attention model (agent/soft.h), the fully connected baseline (agent/fc.h)
+ * and the patch transformer (agent/selfattn.h), derived from the layer
+ * shapes, one small function per layer kind.
  *
  * What counts (the conventions every function below follows):
  * - A MAC is one multiply-add of a matrix or vector product: GEMMs, GEMVs,
@@ -28,13 +28,26 @@
  *   per glimpse sum_s (g 2^s)^2 = g^2 (4^k - 1)/3, pixels off the canvas (read
  *   as zeros) included, i.e. clipped by nothing, and overlapping glimpses
  *   counted again: RAM T times, soft L times (once per location, not per
- *   step), FC the whole canvas once.
+ *   step), FC and selfattn the whole canvas once.
+ * - selfattn (T tokens, width D, H heads, F MLP width, NL blocks): per block
+ *   the [q k v] projection 3 T D^2, the scores q k^T and the weighted sums
+ *   att v, T^2 D each (all heads together: H T^2 hs), the output projection
+ *   T D^2 and the MLP 2 T D F; the embedding T P D; the query readout
+ *   2 T D^2 for its keys and values, D^2 each for its query and output and
+ *   2 T D for its one row of scores and sum (the mean readout's average is
+ *   additions: not counted); the classifier D C. Layer norms, GELU and the
+ *   softmax are element-wise. A causal mask is not subtracted (the products
+ *   run over the full T x T). The part that grows as T^2, the blocks' scores,
+ *   weighted sums and (backward) softmax dot products, is also reported on
+ *   its own (attn_macs_*), so that it can be seen beside the rest, which
+ *   grows as T.
  */
 #ifndef SACCADE_AGENT_COST_H
 #define SACCADE_AGENT_COST_H
 
 #include "agent/fc.h"
 #include "agent/ram.h"
+#include "agent/selfattn.h"
 #include "agent/soft.h"
 
 typedef struct sc_cost {
@@ -45,6 +58,8 @@ typedef struct sc_cost {
     double pixels_read;  /* input pixels read per image (see above) */
     double retina_adds;  /* additions of the retina's averaging per image (not in the MACs) */
     double params;       /* number of parameters: sc_params_count of the model */
+    double attn_macs_infer;  /* selfattn: the T^2 part of macs_infer (included in it); 0 for others */
+    double attn_macs_train;  /* selfattn: the T^2 part of macs_train (included in it); 0 for others */
 } sc_cost;
 
 /* Per model. Sizes as in the model's configuration; the configuration is not
@@ -52,6 +67,10 @@ typedef struct sc_cost {
 sc_cost sc_cost_ram(const sc_ram_cfg *c);
 sc_cost sc_cost_soft(const sc_soft_cfg *c);
 sc_cost sc_cost_fc(const sc_fc_cfg *c);
+/* Tokens T = (img_h / patch) (img_w / patch), sides rounded up when patch
+ * does not divide them (so compare's canvases of other sizes still have a
+ * figure); sc_sa_create refuses such a configuration. */
+sc_cost sc_cost_selfattn(const sc_sa_cfg *c);
 
 /* Per layer kind, MACs for one example. */
 double sc_cost_linear_fwd(double in, double out);             /* in out */

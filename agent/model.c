@@ -1,5 +1,6 @@
 /* model.c - the model interface (model.h): a kind tag and a pointer to the
- * RAM, the soft-attention model or the FC baseline, and one switch per call.
+ * RAM, the soft-attention model, the FC baseline or the patch transformer,
+ * and one switch per call.
  *
  * What it adds beyond forwarding: the union of the models' statistics (NaN
  * where a model has no such term), M-sample inference for the deterministic
@@ -22,6 +23,8 @@ struct sc_model {
     sc_ram *ram;
     sc_soft *soft;
     sc_fc *fc;
+    sc_sa *sa;
+    float *sa_att;  /* (H, L) one example's logged attention, for sc_model_trace */
 };
 
 const char *sc_model_kind_name(sc_model_kind k) {
@@ -29,17 +32,18 @@ const char *sc_model_kind_name(sc_model_kind k) {
     case SC_MODEL_RAM: return "ram";
     case SC_MODEL_SOFT: return "soft";
     case SC_MODEL_FC: return "fc";
+    case SC_MODEL_SELFATTN: return "selfattn";
     }
     return NULL;
 }
 
 int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err) {
-    for (int i = SC_MODEL_RAM; i <= SC_MODEL_FC; i++)
+    for (int i = SC_MODEL_RAM; i <= SC_MODEL_SELFATTN; i++)
         if (!strcmp(name, sc_model_kind_name((sc_model_kind)i))) {
             *k = (sc_model_kind)i;
             return SC_OK;
         }
-    return sc_errf(err, SC_EARG, "model kind '%s': expected ram, soft or fc", name);
+    return sc_errf(err, SC_EARG, "model kind '%s': expected ram, soft, fc or selfattn", name);
 }
 
 sc_cost sc_model_cost(const sc_model_cfg *c) {
@@ -47,6 +51,7 @@ sc_cost sc_model_cost(const sc_model_cfg *c) {
     case SC_MODEL_RAM: return sc_cost_ram(&c->ram);
     case SC_MODEL_SOFT: return sc_cost_soft(&c->soft);
     case SC_MODEL_FC: return sc_cost_fc(&c->fc);
+    case SC_MODEL_SELFATTN: return sc_cost_selfattn(&c->selfattn);
     }
     sc_cost none;
     memset(&none, 0, sizeof none);
@@ -87,8 +92,20 @@ int sc_model_create(sc_model **out, const sc_model_cfg *c, sc_err *err) {
         in->max_batch = c->fc.max_batch;
         in->steps = 1;
         break;
+    case SC_MODEL_SELFATTN:
+        rc = sc_sa_create(&m->sa, &c->selfattn, err);
+        in->num_classes = c->selfattn.num_classes;
+        in->max_batch = c->selfattn.max_batch;
+        in->steps = c->selfattn.heads;
+        in->trajectories = 1;
+        in->locations = sc_sa_tokens(&c->selfattn);
+        if (rc == SC_OK) {
+            m->sa_att = malloc(sizeof(float) * (size_t)in->steps * in->locations);
+            if (!m->sa_att) rc = sc_errf(err, SC_ENOMEM, "model: out of memory");
+        }
+        break;
     default:
-        rc = sc_errf(err, SC_EARG, "model: unknown kind %d, expected ram, soft or fc", (int)c->kind);
+        rc = sc_errf(err, SC_EARG, "model: unknown kind %d, expected ram, soft, fc or selfattn", (int)c->kind);
     }
     if (rc != SC_OK) {
         sc_model_free(m);
@@ -103,6 +120,8 @@ void sc_model_free(sc_model *m) {
     sc_ram_free(m->ram);
     sc_soft_free(m->soft);
     sc_fc_free(m->fc);
+    sc_sa_free(m->sa);
+    free(m->sa_att);
     free(m);
 }
 
@@ -114,6 +133,7 @@ sc_params *sc_model_params(sc_model *m) {
     case SC_MODEL_RAM: return sc_ram_params(m->ram);
     case SC_MODEL_SOFT: return sc_soft_params(m->soft);
     case SC_MODEL_FC: return sc_fc_params(m->fc);
+    case SC_MODEL_SELFATTN: return sc_sa_params(m->sa);
     }
     return NULL;
 }
@@ -123,10 +143,14 @@ void sc_model_init_params(sc_model *m, sc_rng *r) {
     case SC_MODEL_RAM: sc_ram_init_params(m->ram, r); break;
     case SC_MODEL_SOFT: sc_soft_init_params(m->soft, r); break;
     case SC_MODEL_FC: sc_fc_init_params(m->fc, r); break;
+    case SC_MODEL_SELFATTN: sc_sa_init_params(m->sa, r); break;
     }
 }
 
-const float *sc_model_grid(const sc_model *m) { return m->soft ? sc_soft_grid(m->soft) : NULL; }
+const float *sc_model_grid(const sc_model *m) {
+    if (m->soft) return sc_soft_grid(m->soft);
+    return m->sa ? sc_sa_grid(m->sa) : NULL;
+}
 
 int sc_model_set_threads(sc_model *m, int threads, sc_err *err) {
     if (m->c.kind == SC_MODEL_RAM) {
@@ -195,6 +219,18 @@ int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, floa
         }
         break;
     }
+    case SC_MODEL_SELFATTN: {
+        sc_sa_stats s;
+        rc = sc_sa_forward(m->sa, x, labels, B, out ? &s : NULL);
+        if (rc == SC_OK && out) {
+            out->xent = s.xent;
+            out->reward = s.reward;
+            out->correct = s.correct;
+            out->att_entropy = s.att_entropy;
+            out->att_max = s.att_max;
+        }
+        break;
+    }
     }
     return rc;
 }
@@ -204,6 +240,7 @@ void sc_model_backward(sc_model *m, const int *labels, int B, float std) {
     case SC_MODEL_RAM: sc_ram_backward(m->ram, labels, B, std); break;
     case SC_MODEL_SOFT: sc_soft_backward(m->soft, labels, B); break;
     case SC_MODEL_FC: sc_fc_backward(m->fc, labels, B); break;
+    case SC_MODEL_SELFATTN: sc_sa_backward(m->sa, labels, B); break;
     }
 }
 
@@ -221,6 +258,7 @@ int sc_model_predict(sc_model *m, const float *x, const int *labels, int B, int 
     if (M < 1 || B < 1 || B > m->info.max_batch || !logp_avg) return SC_EARG;
     if (m->c.kind == SC_MODEL_RAM) return sc_ram_predict(m->ram, x, labels, B, M, std, r, logp_avg, pred);
     if (m->c.kind == SC_MODEL_SOFT) return sc_soft_predict(m->soft, x, labels, B, logp_avg, pred);
+    if (m->c.kind == SC_MODEL_SELFATTN) return sc_sa_predict(m->sa, x, labels, B, logp_avg, pred);
     return sc_fc_predict(m->fc, x, labels, B, logp_avg, pred);
 }
 
@@ -317,6 +355,36 @@ static int trace_soft(sc_model *m, const float *x, int B, float *probs, float *l
     return probs && T > 1 ? trace_soft_steps(m, x, B, probs, err) : SC_OK;
 }
 
+/* selfattn: the heads as steps. Per head h, the logged attention over the L
+ * patches, its weighted mean patch centre, and the final probabilities. */
+static int trace_selfattn(sc_model *m, const float *x, int B, float *probs, float *loc, float *att, int *pred,
+                          sc_err *err) {
+    const int T = m->info.steps, C = m->info.num_classes, L = m->info.locations;
+    int rc = sc_sa_forward(m->sa, x, NULL, B, NULL);
+    if (rc != SC_OK) return sc_errf(err, rc, "selfattn trace: forward pass of %d images failed", B);
+    const float *grid = sc_sa_grid(m->sa), *lp = sc_sa_logp(m->sa);
+    for (int b = 0; b < B; b++) {
+        sc_sa_logged_attention(m->sa, b, m->sa_att);
+        for (int t = 0; t < T; t++) {
+            const float *pt = m->sa_att + (size_t)t * L;
+            const size_t bt = (size_t)b * T + t;
+            if (att) memcpy(att + bt * L, pt, sizeof(float) * L);
+            if (loc) {
+                double mx = 0.0, my = 0.0;
+                for (int i = 0; i < L; i++) {
+                    mx += (double)pt[i] * grid[2 * i];
+                    my += (double)pt[i] * grid[2 * i + 1];
+                }
+                loc[bt * 2 + 0] = (float)mx;
+                loc[bt * 2 + 1] = (float)my;
+            }
+            if (probs) probs_from_logp(probs + bt * C, lp + (size_t)b * C, C);
+        }
+        if (pred) pred[b] = argmax(lp + (size_t)b * C, C);
+    }
+    return SC_OK;
+}
+
 int sc_model_trace(sc_model *m, const float *x, int B, float std, sc_rng *r, float *probs, float *locations,
                    float *attention, int *pred, sc_err *err) {
     if (B < 1 || B > m->info.max_batch)
@@ -328,6 +396,7 @@ int sc_model_trace(sc_model *m, const float *x, int B, float std, sc_rng *r, flo
         return rc == SC_OK ? rc : sc_errf(err, rc, "ram trace: forward pass of %d images failed", B);
     }
     case SC_MODEL_SOFT: return trace_soft(m, x, B, probs, locations, attention, pred, err);
+    case SC_MODEL_SELFATTN: return trace_selfattn(m, x, B, probs, locations, attention, pred, err);
     case SC_MODEL_FC: {
         int rc = sc_fc_forward(m->fc, x, NULL, B, NULL);
         if (rc != SC_OK) return sc_errf(err, rc, "fc trace: forward pass of %d images failed", B);

@@ -4,7 +4,10 @@
  *         samples where to look, learns the policy by REINFORCE;
  *   soft  soft attention over a fixed grid of L locations (agent/soft.h):
  *         looks everywhere, weights the locations, learns by backprop only;
- *   fc    the fully connected baseline (agent/fc.h): the whole canvas in.
+ *   fc    the fully connected baseline (agent/fc.h): the whole canvas in;
+ *   selfattn  a patch transformer (agent/selfattn.h): the canvas cut into
+ *         patches that attend to each other, multi-head self-attention
+ *         blocks, a mean or learned-query readout; backprop only.
  *
  * A model says what it needs and what it logs (sc_model_info): whether its
  * forward pass draws random numbers (then inference averages M samples and a
@@ -21,7 +24,8 @@
  * glimpse records, outside the training step) allocates.
  *
  * Dimension letters: B batch, T steps (glimpses or attention steps; 1 for
- * fc), C classes, L soft-attention locations.
+ * fc; the heads for selfattn), C classes, L soft-attention locations (the
+ * patches for selfattn).
  */
 #ifndef SACCADE_AGENT_MODEL_H
 #define SACCADE_AGENT_MODEL_H
@@ -29,23 +33,25 @@
 #include "agent/cost.h"
 #include "agent/fc.h"
 #include "agent/ram.h"
+#include "agent/selfattn.h"
 #include "agent/soft.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
 
-typedef enum { SC_MODEL_RAM = 0, SC_MODEL_SOFT = 1, SC_MODEL_FC = 2 } sc_model_kind;
+typedef enum { SC_MODEL_RAM = 0, SC_MODEL_SOFT = 1, SC_MODEL_FC = 2, SC_MODEL_SELFATTN = 3 } sc_model_kind;
 
-/* The model to build: kind, and that kind's configuration (the other two are
+/* The model to build: kind, and that kind's configuration (the others are
  * ignored). Sizes (canvas, classes, max_batch) live in the kind's struct. */
 typedef struct sc_model_cfg {
     sc_model_kind kind;
     sc_ram_cfg ram;
     sc_soft_cfg soft;
     sc_fc_cfg fc;
+    sc_sa_cfg selfattn;
 } sc_model_cfg;
 
-/* "ram", "soft", "fc" (NULL for a value outside the enum). */
+/* "ram", "soft", "fc", "selfattn" (NULL for a value outside the enum). */
 const char *sc_model_kind_name(sc_model_kind k);
 /* The kind named name; SC_EARG (message naming the word) for another word. */
 int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err);
@@ -61,15 +67,17 @@ typedef struct sc_model_info {
     int num_classes;     /* C */
     int max_batch;       /* largest B of forward, predict and trace */
     int steps;           /* T of sc_model_trace's per-step outputs: glimpses (ram), attention
-                          * steps (soft); 1 for fc (the prediction only) */
+                          * steps (soft), heads (selfattn); 1 for fc (the prediction only) */
     int stochastic;      /* forward draws from an RNG (ram): inference averages M samples, and
                           * the policy std passed to forward, backward and predict matters */
     int reinforce;       /* learns a location policy by REINFORCE (ram with reinforce on): the
                           * stats' reinforce, baseline_mse, adv_var, mu_abs, mu_spread apply */
-    int trajectories;    /* has per-step glimpses worth recording (ram, soft; not fc) */
-    int locations;       /* L, the soft model's fixed locations (sc_model_grid); 0 otherwise */
+    int trajectories;    /* has per-step glimpses worth recording (ram, soft, selfattn; not fc) */
+    int locations;       /* L, the soft model's fixed locations or selfattn's patches
+                          * (sc_model_grid); 0 otherwise */
     int workers;         /* data-parallel workers running forward and backward (ram, after
-                          * sc_model_set_threads); 1 for soft and fc, which use OpenBLAS's threads */
+                          * sc_model_set_threads); 1 for soft, fc and selfattn, which use
+                          * OpenBLAS's threads */
 } sc_model_info;
 
 /* Per-batch statistics of a forward with labels. Terms a model does not have
@@ -84,8 +92,9 @@ typedef struct sc_model_stats {
     double adv_var;       /* ram: variance of R - b */
     double mu_abs;        /* ram: mean |mu| */
     double mu_spread;     /* ram: std of mu across the batch */
-    double att_entropy;   /* soft: mean entropy of the attention weights (nats; log L = uniform) */
-    double att_max;       /* soft: mean largest attention weight (1/L = uniform) */
+    double att_entropy;   /* soft, selfattn: mean entropy of the (logged) attention weights (nats;
+                           * log L = uniform) */
+    double att_max;       /* soft, selfattn: mean largest attention weight (1/L = uniform) */
 } sc_model_stats;
 
 typedef struct sc_model sc_model;
@@ -103,12 +112,13 @@ sc_params *sc_model_params(sc_model *m);
 /* nn.Linear's initialisation, as the kind's own *_init_params. */
 void sc_model_init_params(sc_model *m, sc_rng *r);
 /* soft: the (L, 2) locations (x, y) in [-1,1]^2, in the order of the attention
- * weights; NULL for ram and fc. Owned by m. */
+ * weights; selfattn: the (L, 2) patch centres in token order; NULL for ram and
+ * fc. Owned by m. */
 const float *sc_model_grid(const sc_model *m);
 
 /* How the model uses `threads` threads: the RAM runs that many data-parallel
  * workers (sc_ram_set_workers) with OpenBLAS at one thread each; soft and fc
- * run on the caller's thread with OpenBLAS at `threads` threads. Sets
+ * (and selfattn) run on the caller's thread with OpenBLAS at `threads` threads. Sets
  * OpenBLAS's thread count (process-wide) accordingly. Results are identical
  * run to run for a given count. Errors: SC_EARG (threads outside 1..64 for
  * ram, < 1 otherwise), SC_ENOMEM, SC_EIO (ram: a thread could not start; the
@@ -140,10 +150,16 @@ int sc_model_predict(sc_model *m, const float *x, const int *labels, int B, int 
  * layouts are per image, then step (T = info.steps):
  *   probs (B, T, C)      class probabilities of the classifier applied after
  *                        each step; [b, T-1, :] is the prediction's
+ *                        (selfattn: the final probabilities, repeated per head)
  *   locations (B, T, 2)  ram: the locations looked at; soft: the attention-
- *                        weighted mean location sum_i p_{t,i} l_i; fc: the
+ *                        weighted mean location sum_i p_{t,i} l_i; selfattn:
+ *                        the same per head over the patch centres; fc: the
  *                        centre (0, 0)
- *   attention (B, T, L)  soft only (ignored for ram and fc)
+ *   attention (B, T, L)  soft; selfattn: per head h, the readout's weights over
+ *                        the patches (the learned query's; for the mean
+ *                        readout the last block's weights of the query token
+ *                        [log] attn_token, sc_sa_logged_attention); ignored
+ *                        for ram and fc
  *   pred (B)             the predicted class
  * ram computes every step's probabilities in its forward; soft computes step
  * t < T-1 with a temporary copy of the model that stops after t+1 steps (the

@@ -108,9 +108,9 @@ int sc_run_summary_read(const char *path, sc_run_summary *s, int need_test, sc_e
     snprintf(s->kind, sizeof s->kind, "ram");
     if (sc_h5_attr_exists(f, "model_kind") > 0) {
         if (sc_h5_attr_get_str(f, "model_kind", &text) < 0 ||
-            (strcmp(text, "ram") && strcmp(text, "soft") && strcmp(text, "fc"))) {
+            (strcmp(text, "ram") && strcmp(text, "soft") && strcmp(text, "fc") && strcmp(text, "selfattn"))) {
             rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s%s%s (/@model_kind) is not one this saccade knows "
-                         "(ram, soft, fc)", path, text ? "'" : "", text ? text : "unreadable", text ? "'" : "");
+                         "(ram, soft, fc, selfattn)", path, text ? "'" : "", text ? text : "unreadable", text ? "'" : "");
             goto out;
         }
         snprintf(s->kind, sizeof s->kind, "%s", text);
@@ -167,6 +167,13 @@ static void fmt_model(char *buf, size_t n, const sc_run_summary *r) {
         snprintf(buf, n, "soft %dx%d %s", c->grid, c->grid, c->score);
     else if (!strcmp(r->kind, "fc"))
         snprintf(buf, n, "fc %dx%d", c->fc_layers, c->fc_hidden);
+    else if (!strcmp(r->kind, "selfattn")) {
+        const int g = c->patch > 0 ? r->canvas_side / c->patch : 0;
+        snprintf(buf, n, "selfattn %dx%d p%d d%d h%d x%d %s%s%s", g, g, c->patch, c->d_model, c->heads, c->blocks,
+                 c->readout, strcmp(c->pos_enc, "learned") ? " pos " : "",
+                 strcmp(c->pos_enc, "learned") ? c->pos_enc : "");
+        if (c->causal) snprintf(buf + strlen(buf), n - strlen(buf), " causal");
+    }
     else
         snprintf(buf, n, "ram%s", c->reinforce ? "" : " (random glimpses)");
 }
@@ -178,7 +185,7 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
     for (int i = 0; i < n; i++) {
         const sc_run_summary *r = &runs[i];
         const sc_config *c = &r->config;
-        char model[64], data[96], glimpses[48], us[32], tt[32];
+        char model[96], data[96], glimpses[48], us[32], tt[32];
         fmt_model(model, sizeof model, r);
         snprintf(data, sizeof data, "%s %s %dx%d", c->dataset, c->canvas, r->canvas_side, r->canvas_side);
         /* glimpses computed per image: the RAM's T, the soft model's L (attended over T steps) */
@@ -186,6 +193,10 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
         if (c->scales > 1) snprintf(scales, sizeof scales, ", %d scales", c->scales);
         if (!strcmp(r->kind, "fc"))
             snprintf(glimpses, sizeof glimpses, "-");
+        else if (!strcmp(r->kind, "selfattn")) {
+            const int g = c->patch > 0 ? r->canvas_side / c->patch : 0;
+            snprintf(glimpses, sizeof glimpses, "%d patches %dx%d", g * g, c->patch, c->patch);
+        }
         else if (!strcmp(r->kind, "soft"))
             snprintf(glimpses, sizeof glimpses, "%d x %dx%d%s, %d steps", c->grid * c->grid, c->glimpse_size,
                      c->glimpse_size, scales, c->glimpses);
@@ -214,12 +225,16 @@ double sc_compare_flops_at(const sc_run_summary *r, int W, int *grid) {
     return cost_of(&r->config, W, r->num_classes, g).flops_infer;
 }
 
-static int kind_index(const char *kind) { return !strcmp(kind, "soft") ? 1 : !strcmp(kind, "fc") ? 2 : 0; }
-static const char *const KIND_LEGEND[3] = {"ram: hard attention", "soft: soft attention", "fc: fully connected"};
+#define NKINDS 4
+static int kind_index(const char *kind) {
+    return !strcmp(kind, "soft") ? 1 : !strcmp(kind, "fc") ? 2 : !strcmp(kind, "selfattn") ? 3 : 0;
+}
+static const char *const KIND_LEGEND[NKINDS] = {"ram: hard attention", "soft: soft attention", "fc: fully connected",
+                                                "selfattn: self-attention"};
 
 static int kind_legend(const sc_run_summary *runs, int n, sc_legend_entry *e, int line) {
     int k = 0;
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < NKINDS; kind++) {
         int present = 0;
         for (int i = 0; i < n; i++) present |= kind_index(runs[i].kind) == kind;
         if (present) e[k++] = (sc_legend_entry){KIND_LEGEND[kind], sc_fig_color(kind), kind, line};
@@ -256,7 +271,7 @@ int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, sc_e
         int k = kind_index(runs[i].kind);
         sc_axes_marker(&a, x[i], y[i], (sc_mark)k, sc_fig_color(k), 12);
     }
-    sc_legend_entry e[3];
+    sc_legend_entry e[NKINDS];
     sc_axes_legend(&a, e, kind_legend(runs, n, e, 0), -1, x, y, n, &placed);
     for (int i = 0; i < n; i++)
         sc_axes_label(&a, &placed, x[i], y[i], runs[i].label, sc_fig_color(kind_index(runs[i].kind)));
@@ -276,7 +291,8 @@ int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, sc_e
     sc_axes_init(&b, fig, 700, 30, 700, 530, 20, 140, 0, lo, hi, 1);
     const double cx[3] = {28, 60, 100};
     sc_axes_draw(&b, "compute vs canvas size (analytic, each run's settings)",
-                 "canvas side (pixels); soft keeps its grid spacing", "MFLOPs per image (log scale)", cx, 3);
+                 "canvas side (pixels); soft keeps its grid spacing, selfattn its patch", "MFLOPs per image (log scale)",
+                 cx, 3);
     memset(&placed, 0, sizeof placed);
     sc_axes_legend(&b, e, kind_legend(runs, n, e, 1), 2, NULL, NULL, 0, &placed);
     for (int i = 0; i < n; i++) {

@@ -8,7 +8,8 @@
  * of two panels: test error against MFLOPs per image (log x), one marker per
  * run; and the analytic compute per image of each run's settings on 28, 60
  * and 100-pixel canvases (hard attention stays flat, soft attention grows
- * with its number of locations, fc with the pixels).
+ * with its number of locations, fc with the pixels, self-attention with the
+ * square of its tokens).
  * plot: a run's learning curves (training loss terms, training reward,
  * validation error by epoch, the test error).
  *
@@ -28,7 +29,7 @@
 typedef struct sc_run_summary {
     char path[1024];
     char label[128];         /* the file name without folder and .h5 */
-    char kind[8];            /* /@model_kind ("ram" for logs older than the attribute) */
+    char kind[16];           /* /@model_kind ("ram" for logs older than the attribute) */
     sc_config config;        /* /@config, the resolved configuration */
     int canvas_side, num_classes, steps_per_epoch;
     int64_t params;
@@ -54,7 +55,9 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n);
 /* Analytic FLOPs per image (inference) of run r's model settings on a W x W
  * canvas: the RAM's glimpses are unchanged; the soft model keeps its grid
  * spacing (grid' = round(grid W / W_run), at least 1, at most min(64, W)),
- * returned in *grid when non-NULL; fc reads W^2 pixels. */
+ * returned in *grid when non-NULL; fc reads W^2 pixels; selfattn keeps its
+ * patch, so its tokens grow as W^2 and its attention as W^4 (sc_cost_selfattn
+ * rounds W / patch up). */
 double sc_compare_flops_at(const sc_run_summary *r, int W, int *grid);
 
 /* The compare figure as a PNG at png_path (written via png_path.tmp). */

@@ -88,9 +88,10 @@ static const sc_key keys[] = {
     K_INT("data", "max_train", max_train, "0", 0, 60000,
           "0 = all; else use only the first max_train training images"),
 
-    K_ENUM("model", "kind", kind, "ram", "ram|soft|fc",
+    K_ENUM("model", "kind", kind, "ram", "ram|soft|fc|selfattn",
            "model family: ram = hard attention (the recurrent attention model), soft = soft attention "
-           "over a fixed grid of glimpse locations, fc = fully connected on the whole canvas"),
+           "over a fixed grid of glimpse locations, fc = fully connected on the whole canvas, selfattn = "
+           "self-attention over patches (a vision transformer)"),
     K_INT("model", "glimpses", glimpses, "6", 1, 64, "glimpses per image (T)"),
     K_INT("model", "glimpse_size", glimpse_size, "8", 1, 64,
           "side of the smallest glimpse patch in pixels (g)"),
@@ -133,17 +134,34 @@ static const sc_key keys[] = {
     K_INT("model", "fc_layers", fc_layers, "2", 0, 16,
           "fc: hidden ReLU layers (0 = logistic regression on the pixels)"),
     K_INT("model", "fc_hidden", fc_hidden, "256", 1, 4096, "fc: width of each hidden layer"),
+    K_INT("model", "patch", patch, "4", 1, 64,
+          "selfattn: side of the square patches the canvas is cut into (it must divide the canvas side); "
+          "tokens T = (side / patch)^2"),
+    K_INT("model", "d_model", d_model, "64", 1, 4096,
+          "selfattn: width of every token (a multiple of heads; of 4 too with pos_enc = sin2d)"),
+    K_INT("model", "heads", heads, "4", 1, 64, "selfattn: attention heads, each d_model / heads wide"),
+    K_INT("model", "blocks", blocks, "2", 1, 16,
+          "selfattn: transformer blocks (pre-LN: x += MHSA(LN(x)); x += MLP(LN(x)))"),
+    K_INT("model", "mlp_hidden", mlp_hidden, "128", 1, 16384, "selfattn: hidden width of each block's GELU MLP"),
+    K_ENUM("model", "pos_enc", pos_enc, "learned", "learned|sin2d|none",
+           "selfattn: position of a patch: a learned (T, d_model) table, fixed 2-D sines and cosines "
+           "(half the channels for x, half for y), or none (the model then ignores where a patch is)"),
+    K_ENUM("model", "readout", readout, "query", "mean|query",
+           "selfattn: class readout from the final tokens: their mean, or cross-attention from a learned "
+           "query token"),
+    K_BOOL("model", "causal", causal, "false",
+           "selfattn: causal mask in the blocks' self-attention (token k sees tokens 0..k, raster order)"),
 
     K_U64("train", "seed", seed, "1",
           "seed of every random draw (same seed and threads = same run)"),
     K_INT("train", "threads", threads, "2", 1, 256,
           "threads: ram runs this many data-parallel workers (at most 64), OpenBLAS at one thread each; "
-          "soft and fc run OpenBLAS with this many"),
+          "soft, fc and selfattn run OpenBLAS with this many"),
     K_INT("train", "epochs", epochs, "20", 1, 100000, "passes over the training set"),
     K_INT("train", "batch_size", batch_size, "128", 1, 65536, "images per gradient step"),
     K_INT("train", "eval_batch", eval_batch, "0", 0, 65536,
-          "images per evaluation batch; 0 = max(batch_size, 500) for ram and fc, batch_size for soft "
-          "(whose activations grow with the grid)"),
+          "images per evaluation batch; 0 = max(batch_size, 500) for ram and fc, batch_size for soft and "
+          "selfattn (whose activations grow with the grid, the tokens)"),
     K_ENUM("train", "optimizer", optimizer, "adam", "adam|sgd", "Adam, or SGD with momentum"),
     K_FLOAT("train", "lr", lr, "0.001", 1e-7, 10, "learning rate (the initial one when scheduled)"),
     K_ENUM("train", "lr_schedule", lr_schedule, "constant", "constant|linear|step|plateau",
@@ -172,6 +190,9 @@ static const sc_key keys[] = {
           "validation images whose glimpses are recorded in /glimpses; 0 = none"),
     K_INT("log", "glimpse_every", glimpse_every, "1", 1, 100000,
           "epochs between glimpse records (the first and the last epoch are always recorded)"),
+    K_INT("log", "attn_token", attn_token, "-1", -1, 65535,
+          "selfattn with readout = mean: the token whose last-block attention /glimpses records per head; "
+          "-1 = the centre patch"),
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -741,6 +762,24 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
     int is_fc = strncmp(c->kind, "fc", sizeof c->kind) == 0;
     int is_soft = strncmp(c->kind, "soft", sizeof c->kind) == 0;
     int is_ram = strncmp(c->kind, "ram", sizeof c->kind) == 0;
+    int is_sa = strncmp(c->kind, "selfattn", sizeof c->kind) == 0;
+    if (is_sa && c->patch >= 1 && side % c->patch != 0)
+        return sc_errf(err, SC_ECONFIG,
+                       "[model] patch = %d with a %d-pixel canvas ([data] canvas = %s): the patches must tile "
+                       "the canvas, expected a patch that divides %d", c->patch, side, canvas_desc, side);
+    if (is_sa && c->heads >= 1 && c->d_model % c->heads != 0)
+        return sc_errf(err, SC_ECONFIG,
+                       "[model] d_model = %d with heads = %d: each head takes d_model / heads columns, "
+                       "expected d_model a multiple of heads", c->d_model, c->heads);
+    if (is_sa && strncmp(c->pos_enc, "sin2d", sizeof c->pos_enc) == 0 && c->d_model % 4 != 0)
+        return sc_errf(err, SC_ECONFIG,
+                       "[model] d_model = %d with pos_enc = sin2d: sines and cosines of x and y take a quarter "
+                       "each, expected d_model a multiple of 4", c->d_model);
+    if (is_sa && c->patch >= 1 && c->attn_token >= (side / c->patch) * (side / c->patch))
+        return sc_errf(err, SC_ECONFIG,
+                       "[log] attn_token = %d: the canvas has %d tokens of %dx%d pixels, expected -1 (the "
+                       "centre) or 0..%d", c->attn_token, (side / c->patch) * (side / c->patch), c->patch,
+                       c->patch, (side / c->patch) * (side / c->patch) - 1);
     if (is_ram && c->threads > 64)
         return sc_errf(err, SC_ECONFIG,
                        "[train] threads = %d with [model] kind = ram: the ram model runs at most 64 "
@@ -749,7 +788,7 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
         return sc_errf(err, SC_ECONFIG,
                        "[model] grid = %d with a %d-pixel canvas ([data] canvas = %s): expected grid <= "
                        "the canvas side (locations at least a pixel apart)", c->grid, side, canvas_desc);
-    if (!is_fc && patch > 4LL * side)
+    if (!is_fc && !is_sa && patch > 4LL * side)
         return sc_errf(err, SC_ECONFIG,
                        "[model] glimpse_size = %d with scales = %d gives a %lld-pixel patch, more "
                        "than 4 x the %d-pixel canvas ([data] canvas = %s): expected glimpse_size * "

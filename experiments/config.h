@@ -29,7 +29,7 @@ typedef struct sc_config {
     int max_train;           /* 0 = all; else use only the first max_train training images */
 
     /* [model] */
-    char kind[16];           /* ram | soft | fc */
+    char kind[16];           /* ram | soft | fc | selfattn */
     int glimpses;            /* T */
     int glimpse_size;        /* g */
     int scales;              /* k */
@@ -52,6 +52,14 @@ typedef struct sc_config {
     int att_hidden;          /* soft: width of the additive score */
     int fc_layers;           /* fc: hidden layers */
     int fc_hidden;           /* fc: width of each */
+    int patch;               /* selfattn: patch side p (tokens = (W / p)^2) */
+    int d_model;             /* selfattn: token width D */
+    int heads;               /* selfattn: attention heads (D % heads == 0) */
+    int blocks;              /* selfattn: transformer blocks */
+    int mlp_hidden;          /* selfattn: MLP width F */
+    char pos_enc[16];        /* selfattn: learned | sin2d | none */
+    char readout[16];        /* selfattn: mean | query */
+    int causal;              /* selfattn: bool, causal mask in the blocks */
 
     /* [train] */
     uint64_t seed;
@@ -76,6 +84,7 @@ typedef struct sc_config {
     int train_every;         /* steps between /train rows */
     int glimpse_images;      /* validation images recorded in /glimpses; 0 = none */
     int glimpse_every;       /* epochs between glimpse records */
+    int attn_token;          /* selfattn, mean readout: token whose attention is logged; -1 = centre */
 
     /* provenance (not keys) */
     char source_path[SC_CFG_STR]; /* last file loaded, "" if none */

@@ -47,8 +47,9 @@ static const char *USAGE =
     "        training time, epochs (a Markdown table); --png: test error vs\n"
     "        MFLOPs per image, and compute vs canvas size (28, 60, 100; analytic).\n"
     "  view RUN.h5 [--follow] [--epoch E] [--png FILE] [--gif FILE] [...]\n"
-    "        the glimpse viewer: trajectories (or soft attention) of the logged\n"
-    "        validation images, epoch by epoch (`saccade view --help`).\n"
+    "        the glimpse viewer: trajectories (or soft attention, or self-attention\n"
+    "        per head) of the logged validation images, epoch by epoch\n"
+    "        (`saccade view --help`).\n"
     "  plot RUN.h5 --png FILE\n"
     "        learning curves: training loss terms, reward, validation error by epoch.\n"
     "  config CONFIG [--set ...]   print the fully resolved configuration\n"
@@ -257,7 +258,7 @@ static int cmd_train(int argc, char **argv) {
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--set") && sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
     if ((no_reinforce || no_baseline) && strcmp(c.kind, "ram") != 0)
-        return usage_error("%s applies to [model] kind = ram only (soft and fc learn by backprop alone)",
+        return usage_error("%s applies to [model] kind = ram only (soft, fc and selfattn learn by backprop alone)",
                            no_reinforce ? "--no-reinforce" : "--no-baseline");
     if (no_reinforce) c.reinforce = 0;
     if (no_baseline) c.baseline = 0;

@@ -73,7 +73,7 @@ typedef struct sc_runlog_meta {
     int64_t param_count;
     double macs_per_image;         /* multiply-adds of one inference forward pass */
     int n_train, n_val, n_test, num_classes, canvas_side, steps_per_epoch;
-    const char *model_kind;        /* "ram" | "soft" | "fc"; NULL = "ram" */
+    const char *model_kind;        /* "ram" | "soft" | "fc" | "selfattn"; NULL = "ram" */
     double macs_train_per_image;   /* multiply-adds of one training step, per image (agent/cost.h) */
     double pixels_per_image;       /* input pixels the model reads per image */
     double retina_adds_per_image;  /* additions of the retina's averaging per image */

@@ -114,11 +114,26 @@ void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_s
     f->layers = c->fc_layers;
     f->hidden = c->fc_hidden;
     f->max_batch = max_batch;
+    sc_sa_cfg *a = &mc->selfattn;
+    a->img_h = a->img_w = canvas_side;
+    a->num_classes = num_classes;
+    a->patch = c->patch;
+    a->d_model = c->d_model;
+    a->heads = c->heads;
+    a->blocks = c->blocks;
+    a->mlp_hidden = c->mlp_hidden;
+    a->pos_enc = !strcmp(c->pos_enc, "sin2d") ? SC_SA_POS_SIN2D
+               : !strcmp(c->pos_enc, "none")  ? SC_SA_POS_NONE
+                                              : SC_SA_POS_LEARNED;
+    a->readout = !strcmp(c->readout, "mean") ? SC_SA_READOUT_MEAN : SC_SA_READOUT_QUERY;
+    a->causal = c->causal;
+    a->log_token = c->attn_token;
+    a->max_batch = max_batch;
 }
 
 int sc_eval_batch(const sc_config *c) {
     if (c->eval_batch > 0) return c->eval_batch;
-    if (!strcmp(c->kind, "soft")) return c->batch_size;
+    if (!strcmp(c->kind, "soft") || !strcmp(c->kind, "selfattn")) return c->batch_size;
     return c->batch_size > 500 ? c->batch_size : 500;
 }
 
@@ -210,7 +225,8 @@ static const char *const SHAPE_KEYS[] = {
     "model.kind", "model.glimpses", "model.glimpse_size", "model.scales", "model.glimpse_hidden",
     "model.loc_hidden", "model.glimpse_out", "model.core", "model.hidden", "model.loc_net",
     "model.loc_net_hidden", "model.baseline", "model.reinforce", "model.grid", "model.score",
-    "model.att_hidden", "model.fc_layers", "model.fc_hidden", "log.glimpse_images"};
+    "model.att_hidden", "model.fc_layers", "model.fc_hidden", "model.patch", "model.d_model", "model.heads",
+    "model.blocks", "model.mlp_hidden", "model.pos_enc", "model.readout", "model.causal", "log.glimpse_images"};
 static const char *const FIXED_KEYS[] = {
     "data.dataset", "data.canvas", "data.canvas_size", "data.distractors", "data.distractor_size",
     "data.val_size", "data.max_train", "train.seed", "train.batch_size", "train.optimizer"};
@@ -734,6 +750,9 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
                "pixels read per image, %s\n", info->name, sc_params_count(ps), cost.flops_infer / 1e6,
                cost.flops_train / 1e6, cost.pixels_read, sc_blas_config());
+        if (info->kind == SC_MODEL_SELFATTN)
+            printf("attention over %d tokens (grows as T^2): %.3f of those MFLOPs (%.3f of the training step's)\n",
+                   info->locations, 2e-6 * cost.attn_macs_infer, 2e-6 * cost.attn_macs_train);
         if (info->kind == SC_MODEL_RAM && c->threads > 1)
             printf("threads: %d data-parallel workers, OpenBLAS at 1 thread each\n", c->threads);
         if (opts->log_path)

@@ -119,8 +119,8 @@ double sc_measure_inference(sc_eval_ctx *e, const int *pool, int n, int split, i
 float sc_policy_std(const sc_config *c, long step, long total);
 
 /* The batch size sc_train evaluates with: [train] eval_batch, or when 0
- * max(batch_size, 500) for ram and fc and batch_size for soft (whose
- * activations grow with the grid). eval and resume use the same so that
+ * max(batch_size, 500) for ram and fc and batch_size for soft and selfattn
+ * (whose activations grow with the grid, the tokens). eval and resume use the same so that
  * results match bit for bit. */
 int sc_eval_batch(const sc_config *c);
 /* The model's max_batch: max(batch_size, sc_eval_batch(c)). */

@@ -21,7 +21,7 @@
 #include "err.h"
 #include "rng.h"
 
-#define SC_PARAMS_MAX 64
+#define SC_PARAMS_MAX 256
 #define SC_PARAM_NAME_MAX 40
 
 typedef struct sc_param {

@@ -7,7 +7,10 @@
  * - the parameter count equals sc_params_count of the created model, for
  *   every model kind (so the shapes the costs assume are the models' own);
  * - as the canvas grows (grid side keeping 4-pixel cells), the soft model's
- *   compute and pixels grow with L while RAM's stay flat.
+ *   compute and pixels grow with L while RAM's stay flat;
+ * - selfattn against hand counts (mean and query readouts), its parameters
+ *   against the model's, and its attention term growing as T^2 (16 times
+ *   for a canvas twice as wide) while the rest grows as T (4 times).
  * Set SACCADE_TEST_VERBOSE=1 to print the figures of the paper's configurations.
  */
 #include <stdio.h>
@@ -306,6 +309,85 @@ START_TEST(soft_grows_with_locations_ram_stays_flat) {
 }
 END_TEST
 
+/* ---- selfattn --------------------------------------------------------------------------------- */
+
+START_TEST(selfattn_hand_counts) {
+    /* 8x8 in patches of 4: T 4, P 16; D 8, H 2, F 12, one block, C 3, mean readout, learned positions.
+     * forward: embed 4*16*8 = 512; block 4 (8*24 + 8*8 + 8*12 + 12*8) = 4*448 = 1792; attention
+     * 4 (4*8 scores + 4*8 sums) = 256; classifier 24 -> 2584
+     * backward: embed dW 512; block linears dW + din 3584; attention 4 (2*32 scores + 2*4 softmax
+     * dots + 2*32 sums) = 544; classifier 48 -> 4688; training 7272
+     * params: embed 136, pos 32, block 2*16 + 216 + 72 + 108 + 104 = 532, lnf 16, action 27 -> 743 */
+    sc_sa_cfg a;
+    sc_sa_cfg_defaults(&a);
+    a.img_h = a.img_w = 8; a.patch = 4; a.d_model = 8; a.heads = 2; a.blocks = 1; a.mlp_hidden = 12;
+    a.num_classes = 3; a.readout = SC_SA_READOUT_MEAN; a.pos_enc = SC_SA_POS_LEARNED;
+    sc_cost c = sc_cost_selfattn(&a);
+    EQ(c.macs_infer, 2584);
+    EQ(c.macs_train, 7272);
+    EQ(c.attn_macs_infer, 256);
+    EQ(c.attn_macs_train, 800);
+    EQ(c.pixels_read, 64);
+    EQ(c.retina_adds, 0);
+    EQ(c.params, 743);
+    /* the query readout adds q_r 64, [k v] 4*128 = 512, one row of scores and sums 32 + 32, the output 64
+     * -> 704 forward; backward 128 + 1024 + 64 + 8 (softmax) + 64 + 128 = 1416; params u 8 + 72 + 144 + 72;
+     * nothing of it grows as T^2 */
+    a.readout = SC_SA_READOUT_QUERY;
+    c = sc_cost_selfattn(&a);
+    EQ(c.macs_infer, 2584 + 704);
+    EQ(c.macs_train, 7272 + 704 + 1416);
+    EQ(c.attn_macs_infer, 256);
+    EQ(c.params, 743 + 296);
+    /* every variant's parameters are the model's */
+    for (int v = 0; v < 8; v++) {
+        a.readout = v & 1 ? SC_SA_READOUT_QUERY : SC_SA_READOUT_MEAN;
+        a.pos_enc = (sc_sa_pos)((v >> 1) % 3);
+        a.blocks = 1 + (v >> 2);
+        a.causal = v & 1;
+        sc_sa *m;
+        ck_assert_int_eq(sc_sa_create(&m, &a, NULL), SC_OK);
+        EQ(sc_cost_selfattn(&a).params, (double)sc_params_count(sc_sa_params(m)));
+        sc_sa_free(m);
+    }
+}
+END_TEST
+
+/* The shipped width (patch 4, D 64, 4 heads, 2 blocks, F 128) on canvases of
+ * 28, 56 and 112 pixels: T = 49, 196, 784. The attention term grows 16 times
+ * per doubling (T^2), the rest 4 times (T) plus the classifier's constant. */
+START_TEST(selfattn_attention_grows_as_T_squared) {
+    const int sides[3] = {28, 56, 112};
+    sc_cost c[3];
+    for (int i = 0; i < 3; i++) {
+        sc_sa_cfg a;
+        sc_sa_cfg_defaults(&a);
+        a.img_h = a.img_w = sides[i];
+        a.readout = SC_SA_READOUT_MEAN;
+        c[i] = sc_cost_selfattn(&a);
+        if (verbose())
+            printf("selfattn %3dx%-3d T %3d: infer %9.3f MMAC, of which attention %9.3f (%4.1f%%)\n", sides[i],
+                   sides[i], (sides[i] / 4) * (sides[i] / 4), c[i].macs_infer / 1e6, c[i].attn_macs_infer / 1e6,
+                   100.0 * c[i].attn_macs_infer / c[i].macs_infer);
+    }
+    for (int i = 1; i < 3; i++) {
+        EQ(c[i].attn_macs_infer / c[i - 1].attn_macs_infer, 16.0);
+        EQ(c[i].attn_macs_train / c[i - 1].attn_macs_train, 16.0);
+        const double rest = (c[i].macs_infer - c[i].attn_macs_infer) / (c[i - 1].macs_infer - c[i - 1].attn_macs_infer);
+        ck_assert_msg(rest > 3.9 && rest <= 4.0, "the non-attention part grew %.3f times", rest);
+        EQ(c[i].pixels_read / c[i - 1].pixels_read, 4.0);
+    }
+    /* 2 blocks x 2 T^2 D: at 28x28 2*2*49^2*64 = 614656 MACs */
+    EQ(c[0].attn_macs_infer, 614656);
+    /* by 112x112 the T^2 term dominates */
+    ck_assert(c[2].attn_macs_infer > 0.5 * c[2].macs_infer && c[0].attn_macs_infer < 0.25 * c[0].macs_infer);
+    /* other models have none */
+    sc_fc_cfg f;
+    sc_fc_cfg_defaults(&f);
+    EQ(sc_cost_fc(&f).attn_macs_infer, 0);
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("agent_cost");
     TCase *t = tcase_create("counts");
@@ -316,6 +398,8 @@ static Suite *make_suite(void) {
     tcase_add_test(t, soft_params_match_model);
     tcase_add_test(t, fc_hand_counts);
     tcase_add_test(t, soft_grows_with_locations_ram_stays_flat);
+    tcase_add_test(t, selfattn_hand_counts);
+    tcase_add_test(t, selfattn_attention_grows_as_T_squared);
     suite_add_tcase(s, t);
     return s;
 }

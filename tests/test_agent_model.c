@@ -1,20 +1,23 @@
-/* test_agent_model.c - the model interface (agent/model.h) over ram, soft and fc.
+/* test_agent_model.c - the model interface (agent/model.h) over ram, soft, fc
+ * and selfattn.
  *
  * - what each kind says about itself (steps, sampling, REINFORCE, trajectories,
  *   locations), its parameter count and its analytic cost equal the kind's own;
  * - forward and backward through the interface give the bit-identical loss,
  *   statistics and gradients of the kind's own calls; terms a kind does not
  *   have are NaN;
- * - predict: the RAM averages M samples (as sc_ram_predict); soft and fc make
- *   one deterministic pass whatever M;
+ * - predict: the RAM averages M samples (as sc_ram_predict); soft, fc and
+ *   selfattn make one deterministic pass whatever M;
  * - trace (the run log's glimpse records): per-step probabilities are
  *   distributions whose last step is the prediction; the RAM's locations are
  *   the ones looked at; the soft model's attention weights are its own, its
  *   locations their weighted mean of the grid, and its step-t probabilities
  *   those of an independently built (t+1)-step soft model with the same
- *   parameters; fc has one step;
- * - threads: the RAM takes them as data-parallel workers, soft and fc as
- *   OpenBLAS threads;
+ *   parameters; fc has one step; selfattn's steps are its heads, each with
+ *   the model's own logged attention over the patches, its weighted mean
+ *   patch centre and the final probabilities;
+ * - threads: the RAM takes them as data-parallel workers, soft, fc and
+ *   selfattn as OpenBLAS threads;
  * - the training step through the interface (forward, zero grad, backward)
  *   allocates nothing, opens no file and starts no thread, for every kind
  *   (this executable is linked with --wrap, as test_agent_noalloc);
@@ -64,7 +67,7 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void
 
 /* ---- small models of each kind ------------------------------------------------------ */
 
-enum { S = 16, C = 4, NB = 6, T = 3, GRID = 3 };
+enum { S = 16, C = 4, NB = 6, T = 3, GRID = 3, PATCH = 4, TOK = (S / PATCH) * (S / PATCH) };
 
 static sc_model_cfg small_cfg(sc_model_kind kind) {
     sc_model_cfg c;
@@ -82,6 +85,10 @@ static sc_model_cfg small_cfg(sc_model_kind kind) {
     sc_fc_cfg *f = &c.fc;
     sc_fc_cfg_defaults(f);
     f->img_h = f->img_w = S; f->num_classes = C; f->layers = 2; f->hidden = 9; f->max_batch = NB;
+    sc_sa_cfg *a = &c.selfattn;  /* T heads: the trace's steps */
+    sc_sa_cfg_defaults(a);
+    a->img_h = a->img_w = S; a->num_classes = C; a->patch = PATCH; a->d_model = 4 * T; a->heads = T; a->blocks = 2;
+    a->mlp_hidden = 10; a->max_batch = NB;
     return c;
 }
 
@@ -105,21 +112,22 @@ static void data(float *x, int *labels, int B, uint64_t seed) {
 /* ---- what a model says about itself --------------------------------------------------- */
 
 START_TEST(describe_and_cost) {
-    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_SELFATTN; k++) {
         sc_model_cfg c = small_cfg((sc_model_kind)k);
         sc_model *m = make(&c, 1);
         const sc_model_info *in = sc_model_describe(m);
         ck_assert_int_eq(in->kind, k);
-        ck_assert_str_eq(in->name, k == 0 ? "ram" : k == 1 ? "soft" : "fc");
+        ck_assert_str_eq(in->name, k == 0 ? "ram" : k == 1 ? "soft" : k == 2 ? "fc" : "selfattn");
         ck_assert_int_eq(in->num_classes, C);
         ck_assert_int_eq(in->max_batch, NB);
         ck_assert_int_eq(in->steps, k == SC_MODEL_FC ? 1 : T);
         ck_assert_int_eq(in->stochastic, k == SC_MODEL_RAM);
         ck_assert_int_eq(in->reinforce, k == SC_MODEL_RAM);
         ck_assert_int_eq(in->trajectories, k != SC_MODEL_FC);
-        ck_assert_int_eq(in->locations, k == SC_MODEL_SOFT ? GRID * GRID : 0);
-        ck_assert((sc_model_grid(m) != NULL) == (k == SC_MODEL_SOFT));
-        sc_cost own = k == 0 ? sc_cost_ram(&c.ram) : k == 1 ? sc_cost_soft(&c.soft) : sc_cost_fc(&c.fc);
+        ck_assert_int_eq(in->locations, k == SC_MODEL_SOFT ? GRID * GRID : k == SC_MODEL_SELFATTN ? TOK : 0);
+        ck_assert((sc_model_grid(m) != NULL) == (k == SC_MODEL_SOFT || k == SC_MODEL_SELFATTN));
+        sc_cost own = k == 0 ? sc_cost_ram(&c.ram) : k == 1 ? sc_cost_soft(&c.soft) : k == 2 ? sc_cost_fc(&c.fc)
+                                                                                          : sc_cost_selfattn(&c.selfattn);
         sc_cost via = sc_model_cost(&c);
         ck_assert(!memcmp(&own, &via, sizeof own));
         ck_assert_int_eq((long)via.params, (long)sc_params_count(sc_model_params(m)));
@@ -138,14 +146,14 @@ END_TEST
 START_TEST(kind_names) {
     sc_model_kind k;
     sc_err err = {0};
-    static const char *const names[] = {"ram", "soft", "fc"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"ram", "soft", "fc", "selfattn"};
+    for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(sc_model_kind_parse(names[i], &k, &err), SC_OK);
         ck_assert_int_eq(k, i);
         ck_assert_str_eq(sc_model_kind_name(k), names[i]);
     }
     ck_assert_int_eq(sc_model_kind_parse("hard", &k, &err), SC_EARG);
-    ck_assert_msg(strstr(err.msg, "'hard'") && strstr(err.msg, "ram, soft or fc"), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "'hard'") && strstr(err.msg, "ram, soft, fc or selfattn"), "%s", err.msg);
     ck_assert_ptr_null(sc_model_kind_name((sc_model_kind)7));
     sc_model_cfg c = small_cfg(SC_MODEL_RAM);
     c.kind = (sc_model_kind)7;
@@ -156,6 +164,10 @@ START_TEST(kind_names) {
     c.soft.grid = 0;
     ck_assert_int_eq(sc_model_create(&m, &c, &err), SC_EARG);
     ck_assert_msg(strstr(err.msg, "grid"), "%s", err.msg);
+    c = small_cfg(SC_MODEL_SELFATTN);
+    c.selfattn.patch = 5;
+    ck_assert_int_eq(sc_model_create(&m, &c, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "patch"), "%s", err.msg);
 }
 END_TEST
 
@@ -193,6 +205,18 @@ static void own_step(const sc_model_cfg *c, const float *x, const int *labels, i
         memcpy(grad, ps->grad, sizeof(float) * ps->n);
         *xent = st.xent;
         sc_soft_free(m);
+    } else if (c->kind == SC_MODEL_SELFATTN) {
+        sc_sa *m;
+        ck_assert_int_eq(sc_sa_create(&m, &c->selfattn, &err), SC_OK);
+        sc_sa_init_params(m, &r);
+        sc_sa_stats st;
+        ck_assert_int_eq(sc_sa_forward(m, x, labels, B, &st), SC_OK);
+        ps = sc_sa_params(m);
+        sc_params_zero_grad(ps);
+        sc_sa_backward(m, labels, B);
+        memcpy(grad, ps->grad, sizeof(float) * ps->n);
+        *xent = st.xent;
+        sc_sa_free(m);
     } else {
         sc_fc *m;
         ck_assert_int_eq(sc_fc_create(&m, &c->fc, &err), SC_OK);
@@ -212,7 +236,7 @@ START_TEST(forward_backward_are_the_kinds_own) {
     float x[NB * S * S];
     int labels[NB];
     data(x, labels, NB, 5);
-    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_SELFATTN; k++) {
         sc_model_cfg c = small_cfg((sc_model_kind)k);
         sc_model *m = make(&c, 3);
         sc_params *ps = sc_model_params(m);
@@ -233,10 +257,11 @@ START_TEST(forward_backward_are_the_kinds_own) {
         ck_assert(isnan(st.reinforce) == (k != SC_MODEL_RAM) && isnan(st.baseline_mse) == (k != SC_MODEL_RAM));
         ck_assert(isnan(st.adv_var) == (k != SC_MODEL_RAM) && isnan(st.mu_abs) == (k != SC_MODEL_RAM));
         ck_assert(isnan(st.mu_spread) == (k != SC_MODEL_RAM));
-        ck_assert(isnan(st.att_entropy) == (k != SC_MODEL_SOFT) && isnan(st.att_max) == (k != SC_MODEL_SOFT));
-        if (k == SC_MODEL_SOFT)
-            ck_assert(st.att_entropy >= 0 && st.att_entropy <= log(GRID * GRID) + 1e-6 &&
-                      st.att_max >= 1.0 / (GRID * GRID) - 1e-6 && st.att_max <= 1);
+        const int attends = k == SC_MODEL_SOFT || k == SC_MODEL_SELFATTN, L = k == SC_MODEL_SOFT ? GRID * GRID : TOK;
+        ck_assert(isnan(st.att_entropy) == !attends && isnan(st.att_max) == !attends);
+        if (attends)
+            ck_assert(st.att_entropy >= 0 && st.att_entropy <= log(L) + 1e-6 && st.att_max >= 1.0 / L - 1e-6 &&
+                      st.att_max <= 1);
         /* out of range */
         ck_assert_int_eq(sc_model_forward(m, x, labels, 0, 0.2f, &loc, &st), SC_EARG);
         ck_assert_int_eq(sc_model_forward(m, x, labels, NB + 1, 0.2f, &loc, &st), SC_EARG);
@@ -252,7 +277,7 @@ START_TEST(predict_samples_only_when_stochastic) {
     float x[NB * S * S], lp1[NB * C], lp5[NB * C], own[NB * C];
     int labels[NB], p1[NB], p5[NB], pown[NB];
     data(x, labels, NB, 6);
-    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_SELFATTN; k++) {
         sc_model_cfg c = small_cfg((sc_model_kind)k);
         sc_model *m = make(&c, 4);
         sc_rng r;
@@ -424,13 +449,70 @@ START_TEST(trace_fc) {
 }
 END_TEST
 
+/* selfattn: the heads are the steps; per head the logged attention over the
+ * patches (mean readout: token [log] attn_token of the last block; query
+ * readout: the learned query's), its weighted mean patch centre, and the final
+ * probabilities repeated. */
+START_TEST(trace_selfattn) {
+    for (int q = 0; q < 2; q++) {
+        float x[NB * S * S], probs[NB * T * C], loc[NB * T * 2], att[NB * T * TOK], lp[NB * C], own[T * TOK];
+        int labels[NB], pred[NB], pp[NB];
+        data(x, labels, NB, 13);
+        sc_model_cfg c = small_cfg(SC_MODEL_SELFATTN);
+        c.selfattn.readout = q ? SC_SA_READOUT_QUERY : SC_SA_READOUT_MEAN;
+        c.selfattn.log_token = q ? -1 : 5;
+        sc_model *m = make(&c, 14);
+        sc_params *ps = sc_model_params(m);
+        for (size_t i = 0; i < ps->n; i++) ps->data[i] *= 3.0f;  /* attention far from uniform */
+        sc_err err = {0};
+        const int B = NB - 1;
+        ck_assert_int_eq(sc_model_describe(m)->steps, T);
+        ck_assert_msg(sc_model_trace(m, x, B, 0, NULL, probs, loc, att, pred, &err) == SC_OK, "%s", err.msg);
+        check_distributions(probs, B * T, C);
+        check_distributions(att, B * T, TOK);
+        ck_assert_int_ge(sc_model_predict(m, x, NULL, B, 1, 0, NULL, lp, pp), 0);
+        const float *grid = sc_model_grid(m);
+        double spread = 0, heads_differ = 0;
+        for (int b = 0; b < B; b++) {
+            ck_assert_int_eq(pred[b], pp[b]);
+            for (int t = 0; t < T; t++) {
+                const int r = b * T + t;
+                double mx = 0, my = 0;
+                for (int i = 0; i < TOK; i++) {
+                    mx += att[r * TOK + i] * grid[2 * i];
+                    my += att[r * TOK + i] * grid[2 * i + 1];
+                    spread += fabs(att[r * TOK + i] - 1.0 / TOK);
+                    heads_differ += fabs(att[r * TOK + i] - att[b * T * TOK + i]);
+                }
+                ck_assert(fabs(loc[2 * r] - mx) < 1e-5 && fabs(loc[2 * r + 1] - my) < 1e-5);
+                for (int j = 0; j < C; j++) ck_assert(fabsf(probs[r * C + j] - expf(lp[b * C + j])) < 1e-6f);
+            }
+        }
+        ck_assert_msg(spread > 0.05 && heads_differ > 0.01, "attention uniform (%g) or the same in every head (%g)",
+                      spread, heads_differ);
+        /* the rows are the model's own logged attention (after a forward over the same images) */
+        sc_sa *own_m;
+        sc_rng r;
+        sc_rng_seed(&r, 14);
+        ck_assert_int_eq(sc_sa_create(&own_m, &c.selfattn, NULL), SC_OK);
+        sc_sa_init_params(own_m, &r);
+        memcpy(sc_sa_params(own_m)->data, ps->data, sizeof(float) * ps->n);
+        ck_assert_int_eq(sc_sa_forward(own_m, x, NULL, B, NULL), SC_OK);
+        sc_sa_logged_attention(own_m, 2, own);
+        ck_assert(!memcmp(own, att + 2 * T * TOK, sizeof own));
+        sc_sa_free(own_m);
+        sc_model_free(m);
+    }
+}
+END_TEST
+
 /* ---- threads ------------------------------------------------------------------------ */
 
 START_TEST(threads_by_kind) {
     sc_err err = {0};
     sc_blas_set_threads(2);
     const int two = sc_blas_get_threads();  /* what OpenBLAS makes of 2 here */
-    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++) {
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_SELFATTN; k++) {
         sc_model_cfg c = small_cfg((sc_model_kind)k);
         sc_model *m = make(&c, 8);
         ck_assert_int_eq(sc_model_describe(m)->workers, 1);
@@ -455,7 +537,7 @@ START_TEST(training_step_allocates_nothing) {
     float x[NB * S * S];
     int labels[NB];
     data(x, labels, NB, 10);
-    for (int k = SC_MODEL_RAM; k <= SC_MODEL_FC; k++)
+    for (int k = SC_MODEL_RAM; k <= SC_MODEL_SELFATTN; k++)
         for (int threads = 1; threads <= 2; threads++) {
             sc_model_cfg c = small_cfg((sc_model_kind)k);
             sc_model *m = make(&c, 11);
@@ -506,6 +588,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, trace_ram);
     tcase_add_test(tc, trace_soft);
     tcase_add_test(tc, trace_fc);
+    tcase_add_test(tc, trace_selfattn);
     tcase_add_test(tc, threads_by_kind);
     tcase_add_test(tc, training_step_allocates_nothing);
     suite_add_tcase(s, tc);

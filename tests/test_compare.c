@@ -1,6 +1,6 @@
 /* test_compare.c - `saccade compare` and `saccade plot` (experiments/compare.c).
  *
- * - three short real runs (ram, soft, fc on a Fashion-MNIST subset): compare
+ * - four short real runs (ram, soft, fc, selfattn on a Fashion-MNIST subset): compare
  *   prints one Markdown row per run with the log's test errors, M, analytic
  *   MFLOPs and pixels, measured time, parameters and epochs, and writes a PNG
  *   of the documented size with each kind's marker colour on it; plot writes
@@ -9,7 +9,7 @@
  * - the analytic second panel: the RAM's compute is the same on 28, 60 and
  *   100-pixel canvases, the soft model's grid keeps its spacing (7 -> 15 ->
  *   25) and its compute is sc_cost_soft's for that grid, fc's grows with
- *   the pixels;
+ *   the pixels, selfattn's (patch kept) faster than its tokens;
  * - bad input: a missing file, a file that is not HDF5, an HDF5 file that is
  *   not a run log, a checkpoint, a run without test results (compare) or
  *   without a completed epoch (plot), an unwritable --png: one line on
@@ -41,7 +41,7 @@ static void in_tmp(char *out, size_t n, const char *name) {
 static const char *TINY_INI =
     "[data]\ndataset = fashion\nmax_train = 640\nval_size = 100\n"
     "[model]\nglimpses = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\nglimpse_out = 16\nmc_samples = 2\n"
-    "grid = 3\nfc_hidden = 16\n"
+    "grid = 3\nfc_hidden = 16\npatch = 7\nd_model = 16\nheads = 2\nblocks = 1\nmlp_hidden = 16\n"
     "[train]\nepochs = 2\nthreads = 1\nbatch_size = 32\n"
     "[log]\ntrain_every = 5\nglimpse_images = 4\n";
 
@@ -123,12 +123,13 @@ static double check_png(const char *path, int w, int h) {
 START_TEST(compare_and_plot_real_runs) {
     if (!have_fashion()) return;
     make_tmpdir();
-    sc_train_result rr, rs, rf;
+    sc_train_result rr, rs, rf, ra;
     train_kind("ram.h5", "ram", 1, &rr);
     train_kind("soft.h5", "soft", 1, &rs);
     train_kind("fc.h5", "fc", 1, &rf);
-    ck_assert(rr.us_per_image > 0 && rs.us_per_image > 0 && rf.us_per_image > 0);
-    cmd_out r = run_saccade("compare ram.h5 soft.h5 fc.h5 --png cmp.png");
+    train_kind("selfattn.h5", "selfattn", 1, &ra);
+    ck_assert(rr.us_per_image > 0 && rs.us_per_image > 0 && rf.us_per_image > 0 && ra.us_per_image > 0);
+    cmd_out r = run_saccade("compare ram.h5 soft.h5 fc.h5 selfattn.h5 --png cmp.png");
     ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.out, "| run | model | data | glimpses | test err M=1 | test err M | M | MFLOPs/image |"),
                   "%s", r.out);
@@ -141,6 +142,10 @@ START_TEST(compare_and_plot_real_runs) {
     ck_assert_msg(strstr(r.out, want), "no '%s' in\n%s", want, r.out);
     snprintf(want, sizeof want, "| fc | fc 2x16 | fashion plain 28x28 | - | %.2f%% | %.2f%% | 1 |", rf.test_err_m1,
              rf.test_err_m1);
+    ck_assert_msg(strstr(r.out, want), "no '%s' in\n%s", want, r.out);
+    snprintf(want, sizeof want,
+             "| selfattn | selfattn 4x4 p7 d16 h2 x1 query | fashion plain 28x28 | 16 patches 7x7 | %.2f%% | %.2f%% | 1 |",
+             ra.test_err_m1, ra.test_err_m1);
     ck_assert_msg(strstr(r.out, want), "no '%s' in\n%s", want, r.out);
     /* analytic columns: fc 2 x 16 on 784 pixels */
     const double fc_flops = 2.0 * (784 * 16 + 16 * 16 + 16 * 10);
@@ -156,6 +161,7 @@ START_TEST(compare_and_plot_real_runs) {
     ck_assert(has_colour(s, 0, 114, 178, 2));  /* ram's marker colour */
     ck_assert(has_colour(s, 230, 159, 0, 2));  /* soft's */
     ck_assert(has_colour(s, 0, 158, 115, 2));  /* fc's */
+    ck_assert(has_colour(s, 213, 94, 0, 2));   /* selfattn's */
     cairo_surface_destroy(s);
     in_tmp(p, sizeof p, "cmp.png.tmp");
     ck_assert_int_ne(access(p, F_OK), 0);
@@ -198,8 +204,8 @@ START_TEST(compare_and_plot_real_runs) {
     free_out(&r);
 
     /* learning curves */
-    for (int k = 0; k < 3; k++) {
-        static const char *const runs[] = {"ram", "soft", "fc"};
+    for (int k = 0; k < 4; k++) {
+        static const char *const runs[] = {"ram", "soft", "fc", "selfattn"};
         char args[128];
         snprintf(args, sizeof args, "plot %s.h5 --png %s-curves.png", runs[k], runs[k]);
         r = run_saccade(args);
@@ -211,9 +217,9 @@ START_TEST(compare_and_plot_real_runs) {
         ck_assert_msg(ink > 0.01 && ink < 0.5, "ink %g", ink);
     }
 
-    /* threads = 2 (the RAM's workers, OpenBLAS threads for soft and fc): the same numbers twice */
-    static const char *const kinds[] = {"ram", "soft", "fc"};
-    for (int k = 0; k < 3; k++) {
+    /* threads = 2 (the RAM's workers, OpenBLAS threads for soft, fc and selfattn): the same numbers twice */
+    static const char *const kinds[] = {"ram", "soft", "fc", "selfattn"};
+    for (int k = 0; k < 4; k++) {
         char a[64], b[64], ka[700], kb[700];
         snprintf(a, sizeof a, "%s-t2a.h5", kinds[k]);
         snprintf(b, sizeof b, "%s-t2b.h5", kinds[k]);
@@ -281,6 +287,17 @@ START_TEST(analytic_canvas_scaling) {
     double f28 = sc_compare_flops_at(&fc, 28, NULL), f100 = sc_compare_flops_at(&fc, 100, NULL);
     ck_assert(fabs(f28 - 2.0 * (784 * 256 + 256 * 256 + 2560)) < 1e-6);
     ck_assert(fabs(f100 - 2.0 * (10000 * 256 + 256 * 256 + 2560)) < 1e-6);
+    /* selfattn keeps its patch (4): T = 49 -> 225 -> 625, and its attention grows as T^2 */
+    sc_run_summary sa = summary("selfattn", 28);
+    prev = 0;
+    for (int i = 0; i < 3; i++) {
+        double v = sc_compare_flops_at(&sa, W[i], NULL);
+        sc_model_cfg mc;
+        sc_model_cfg_from_config(&mc, &sa.config, W[i], 10, 1);
+        ck_assert(fabs(v - sc_cost_selfattn(&mc.selfattn).flops_infer) < 1e-6 * v);
+        if (i) ck_assert_msg(v > prev * (W[i] * W[i]) / (double)(W[i - 1] * W[i - 1]), "%d: %g after %g", W[i], v, prev);
+        prev = v;
+    }
 }
 END_TEST
 

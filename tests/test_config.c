@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 51 /* 8 [data] + 23 [model] + 17 [train] + 3 [log] */
+#define NKEYS_EXPECTED 60 /* 8 [data] + 31 [model] + 17 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -102,6 +102,14 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(c.att_hidden, 128);
     ck_assert_int_eq(c.fc_layers, 2);
     ck_assert_int_eq(c.fc_hidden, 256);
+    ck_assert_int_eq(c.patch, 4);
+    ck_assert_int_eq(c.d_model, 64);
+    ck_assert_int_eq(c.heads, 4);
+    ck_assert_int_eq(c.blocks, 2);
+    ck_assert_int_eq(c.mlp_hidden, 128);
+    ck_assert_str_eq(c.pos_enc, "learned");
+    ck_assert_str_eq(c.readout, "query");
+    ck_assert_int_eq(c.causal, 0);
 
     ck_assert(c.seed == 1);
     ck_assert_int_eq(c.threads, 2);
@@ -124,6 +132,7 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(c.train_every, 10);
     ck_assert_int_eq(c.glimpse_images, 64);
     ck_assert_int_eq(c.glimpse_every, 1);
+    ck_assert_int_eq(c.attn_token, -1);
     ck_assert_str_eq(c.source_path, "");
 
     /* Every byte is determined (padding and string tails included). */
@@ -638,6 +647,8 @@ START_TEST(test_roundtrip) {
         "train.lr_final=0", "train.lr_gamma=0.7", "train.momentum=0.999",
         "train.weight_decay=1.17549435e-38", "train.clip=999999.94", "train.early_stop=3",
         "log.train_every=7", "log.glimpse_images=0", "log.glimpse_every=5",
+        "model.kind=selfattn", "model.patch=7", "model.d_model=48", "model.heads=6", "model.blocks=3",
+        "model.mlp_hidden=96", "model.pos_enc=none", "model.readout=mean", "model.causal=yes", "log.attn_token=-1",
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         ck_assert_msg(sc_config_set(&c, sets[i], &err) == SC_OK, "%s: %s", sets[i], err.msg);
@@ -791,6 +802,37 @@ START_TEST(test_validate) {
     expect_valid(&c); /* unused by ram */
     sc_config_defaults(&c);
 
+    /* selfattn: patches tile the canvas, heads split d_model, sin2d needs quarters, the logged token exists */
+    snprintf(c.kind, sizeof c.kind, "selfattn");
+    expect_valid(&c);
+    c.patch = 5;
+    expect_invalid(&c, "[model] patch = 5", "28-pixel canvas");
+    c.patch = 7;
+    expect_valid(&c);
+    snprintf(c.canvas, sizeof c.canvas, "cluttered");
+    c.canvas_size = 60;
+    c.patch = 7;
+    expect_invalid(&c, "[model] patch = 7", "divides 60");
+    c.patch = 6;
+    expect_valid(&c);
+    c.d_model = 66;
+    expect_invalid(&c, "[model] d_model = 66", "heads = 4");
+    c.heads = 6;
+    expect_valid(&c);
+    snprintf(c.pos_enc, sizeof c.pos_enc, "sin2d");
+    expect_invalid(&c, "[model] d_model = 66", "pos_enc = sin2d");
+    c.d_model = 48;
+    expect_valid(&c);
+    c.attn_token = 99;  /* 10 x 10 tokens */
+    expect_valid(&c);
+    c.attn_token = 100;
+    expect_invalid(&c, "[log] attn_token = 100", "0..99");
+    snprintf(c.kind, sizeof c.kind, "soft");
+    c.patch = 7;
+    c.d_model = 66;
+    expect_valid(&c); /* unused by the other kinds */
+    sc_config_defaults(&c);
+
     /* distractors are cut from 28x28 digits */
     c.distractor_size = 29;
     expect_invalid(&c, "distractor_size = 29", "<= 28");
@@ -821,6 +863,25 @@ START_TEST(test_validate) {
     sc_config_defaults(&c);
     memset(c.dataset, 'x', sizeof c.dataset);
     expect_invalid(&c, "[data] dataset", "not NUL-terminated");
+}
+END_TEST
+
+/* The shipped self-attention configs load and validate, with the tokens their
+ * comments promise (49 on 28x28, 100 on 60x60). */
+START_TEST(test_shipped_selfattn) {
+    static const char *const files[2] = {"selfattn_mnist.ini", "selfattn_cluttered60.ini"};
+    static const int side[2] = {28, 60}, tokens[2] = {49, 100};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/experiments/%s", SACCADE_SOURCE_DIR, files[i]);
+        sc_config c;
+        sc_err err = {0};
+        sc_config_defaults(&c);
+        ck_assert_msg(sc_config_load(&c, path, &err) == SC_OK, "%s", err.msg);
+        ck_assert_msg(sc_config_validate(&c, &err) == SC_OK, "%s", err.msg);
+        ck_assert_str_eq(c.kind, "selfattn");
+        ck_assert_int_eq((side[i] / c.patch) * (side[i] / c.patch), tokens[i]);
+    }
 }
 END_TEST
 
@@ -885,6 +946,7 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_roundtrip_floats);
     tcase_add_test(tc, test_validate);
+    tcase_add_test(tc, test_shipped_selfattn);
     tcase_add_test(tc, test_doc);
     suite_add_tcase(s, tc);
     return s;

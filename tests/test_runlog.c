@@ -153,7 +153,7 @@ typedef struct entry {
     char kind[16];    /* attribute | dataset | group */
     char type[16];
     int rank;         /* -1 for groups */
-    int soft_only;    /* the meaning starts "*soft runs only*" */
+    int soft_only;    /* the meaning starts "*soft and selfattn runs only*" */
 } entry;
 
 static void trim_into(char *dst, size_t n, const char *s, size_t len) {
@@ -185,7 +185,7 @@ static int read_schema(const char *which, entry *out, int max) {
         for (int k = 0; k < 5; k++) {
             if (k == 4) {
                 while (*c == ' ') c++;
-                e->soft_only = !strncmp(c, "*soft runs only*", 16);
+                e->soft_only = !strncmp(c, "*soft and selfattn runs only*", 29);
             }
             const char *bar = strchr(c, '|');
             ck_assert_msg(bar != NULL, "malformed schema row: %.60s", line);
@@ -320,8 +320,8 @@ static herr_t obj_cb(hid_t o, const char *name, const H5O_info_t *info, void *da
     return 0;
 }
 
-/* kind: the run's model kind; entries of soft runs only are checked for
- * "soft", and /glimpses (absent for fc) is not looked for in an fc log. */
+/* kind: the run's model kind; entries of soft and selfattn runs only are
+ * checked for those, and /glimpses (absent for fc) is not looked for in an fc log. */
 static void check_file_against(const char *path, const char *which, const char *kind) {
     static entry es[256];
     int n = read_schema(which, es, 256);
@@ -342,7 +342,7 @@ static void check_file_against(const char *path, const char *which, const char *
         H5Aclose(a);
     }
     for (int i = 0; i < n; i++) {
-        if (es[i].soft_only && strcmp(kind, "soft") != 0) continue;
+        if (es[i].soft_only && strcmp(kind, "soft") != 0 && strcmp(kind, "selfattn") != 0) continue;
         if (!strcmp(kind, "fc") && !strncmp(es[i].path, "/glimpses", 9)) continue;
         if (!strstr(es[i].path, "<tensor>")) {
             check_entry(f, &es[i], es[i].path, !strcmp(which, "runlog"));
@@ -612,6 +612,70 @@ START_TEST(schema_soft_and_fc) {
     free(kind);
     ck_assert(attr_f64(f, "/", "pixels_per_image") == 28 * 28 && attr_f64(f, "/", "retina_adds_per_image") == 0);
     ck_assert(attr_f64(f, "/", "macs_per_image") == 784 * 16 + 16 * 16 + 16 * 10);
+    H5Fclose(f);
+    remove_tmpdir();
+}
+END_TEST
+
+/* A selfattn run: the soft run's datasets with heads as steps and patches as
+ * locations; per head the attention over the patches (rows summing to 1), the
+ * weighted mean patch centre, and the same final probabilities. */
+START_TEST(schema_selfattn) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    sc_config c;
+    tiny_config(&c);
+    snprintf(c.kind, sizeof c.kind, "selfattn");
+    c.patch = 7;  /* 4 x 4 patches */
+    c.d_model = 16;
+    c.heads = 2;
+    c.blocks = 1;
+    c.mlp_hidden = 16;
+    train_tiny("sa.h5", &c);
+    char log[700], ck[700];
+    in_tmp(log, sizeof log, "sa.h5");
+    in_tmp(ck, sizeof ck, "sa.ckpt.h5");
+    check_file_against(log, "runlog", "selfattn");
+    check_file_against(ck, "checkpoint", "selfattn");
+    hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    char *kind = attr_str(f, "/", "model_kind");
+    ck_assert_str_eq(kind, "selfattn");
+    free(kind);
+    ck_assert(attr_f64(f, "/", "pixels_per_image") == 28 * 28);
+    const long R = 3, G = 8, H = 2, L = 16;
+    long n, m;
+    double *grid = ds_read(f, "glimpses/grid", &n);
+    ck_assert_int_eq(n, L * 2);
+    for (long k = 0; k < L; k++) {  /* patch centres ((2i+1)/4 - 1, (2j+1)/4 - 1), k = 4j + i */
+        ck_assert(fabs(grid[2 * k] - ((2.0 * (k % 4) + 1) / 4 - 1)) < 1e-6);
+        ck_assert(fabs(grid[2 * k + 1] - ((2.0 * (k / 4) + 1) / 4 - 1)) < 1e-6);
+    }
+    double *att = ds_read(f, "glimpses/attention", &n), *loc = ds_read(f, "glimpses/locations", &m);
+    ck_assert_int_eq(n, R * G * H * L);
+    ck_assert_int_eq(m, R * G * H * 2);
+    for (long r = 0; r < R * G * H; r++) {
+        double sum = 0, mx = 0, my = 0;
+        for (long k = 0; k < L; k++) {
+            double p = att[r * L + k];
+            ck_assert(p >= 0 && p <= 1);
+            sum += p;
+            mx += p * grid[2 * k];
+            my += p * grid[2 * k + 1];
+        }
+        ck_assert_msg(fabs(sum - 1) < 1e-4, "attention sums to %g", sum);
+        ck_assert(fabs(loc[2 * r] - mx) < 1e-5 && fabs(loc[2 * r + 1] - my) < 1e-5);
+    }
+    free(grid); free(att); free(loc);
+    double *pr = ds_read(f, "glimpses/probs", &n);
+    ck_assert_int_eq(n, R * G * H * 10);
+    for (long r = 0; r < R * G; r++)
+        for (long k = 0; k < 10; k++) ck_assert(pr[(r * H + 1) * 10 + k] == pr[r * H * 10 + k]);
+    free(pr);
+    double *h = ds_read(f, "train/att_entropy", &n), *rf = ds_read(f, "train/reinforce", &m);
+    for (long i = 0; i < n; i++) ck_assert(h[i] >= 0 && h[i] <= 2.7725888 + 1e-4);  /* log 16 */
+    for (long i = 0; i < m; i++) ck_assert(isnan(rf[i]));
+    free(h); free(rf);
     H5Fclose(f);
     remove_tmpdir();
 }
@@ -899,6 +963,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(t, 300);
     tcase_add_test(t, schema_matches_docs);
     tcase_add_test(t, schema_soft_and_fc);
+    tcase_add_test(t, schema_selfattn);
     tcase_add_test(t, swmr_reader_sees_rows_appear);
     tcase_add_test(t, bad_input_is_refused);
     suite_add_tcase(s, t);

@@ -22,7 +22,8 @@
 #include "tests/testutil.h"
 
 typedef struct fx_log {
-    int G, T, C, W, g, k, L;    /* L = grid * grid for a soft log, 0 otherwise */
+    int G, T, C, W, g, k, L;    /* L = grid * grid for a soft log (patches for selfattn, whose g is the
+                                 * patch and T the heads), 0 otherwise */
     const char *kind;           /* /@model_kind; NULL = no attribute */
     int glimpses;               /* write /glimpses at all */
     const char *format;         /* /@format; NULL = "saccade run log" */
@@ -105,6 +106,12 @@ static inline void fx_create(const char *path, const fx_log *x) {
         c.glimpse_size = x->g;
         c.scales = x->k;
         c.glimpses = x->T;
+        if (x->kind && !strcmp(x->kind, "selfattn")) {  /* heads are the steps, patches of g */
+            snprintf(c.kind, sizeof c.kind, "selfattn");
+            c.patch = x->g;
+            c.heads = x->T;
+            c.d_model = 16 * x->T;
+        }
         char *text = sc_config_to_string(&c);
         ck_assert_ptr_nonnull(text);
         ck_assert(sc_h5_attr_put_str(f, "config", text) == 0);

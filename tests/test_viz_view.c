@@ -402,6 +402,55 @@ START_TEST(soft_heat_map) {
 }
 END_TEST
 
+/* A selfattn run: head t's weights over the patches as a heat map exactly on
+ * the patch squares, and the header counts heads. */
+START_TEST(selfattn_heads_heat_map) {
+    fx_mkdir();
+    /* 28x28 in patches of 7: 16 tokens; 2 heads */
+    fx_log x = {.G = 2, .T = 2, .C = 10, .W = 28, .g = 7, .k = 1, .L = 16, .kind = "selfattn", .glimpses = 1};
+    const char *path = fx_path("selfattn.h5");
+    fx_create(path, &x);
+    int pred[2] = {0, 1};
+    float *probs = fx_probs(&x, pred), *att = calloc((size_t)2 * 2 * 16, sizeof(float));
+    ck_assert_ptr_nonnull(att);
+    /* image 0: head 1 all on token 5 (pixels x, y 7..13), head 2 on token 10 (14..20) */
+    att[0 * 16 + 5] = 1.0f;
+    att[1 * 16 + 10] = 1.0f;
+    for (int t = 0; t < 2; t++)
+        for (int l = 0; l < 16; l++) att[(2 + t) * 16 + l] = 1.0f / 16;
+    fx_append(path, &x, 0, NULL, att, probs, pred);
+    free(probs);
+    free(att);
+
+    frame fr;
+    frame_open(&fr, path, 0);
+    ck_assert_int_eq(fr.v->kind, SC_VLOG_SELFATTN);
+    ck_assert_int_eq(fr.v->g, 7);
+    ck_assert_int_eq(fr.v->k, 1);
+    ck_assert_str_eq(sc_view_step_name(fr.v), "self-attention, head");
+    SDL_Rect img;
+    double zoom;
+    sc_view_cell(fr.v, &fr.s, FW, FH, 0, &img, &zoom);
+    for (int t = 1; t <= 2; t++) {
+        SDL_Surface *s = render(&fr, t);
+        const int lo = t == 1 ? 7 : 14;
+        for (int y = 0; y < 28; y++)
+            for (int xx = 0; xx < 28; xx++) {
+                int sx = img.x + (int)(xx * zoom) + 1, sy = img.y + (int)(y * zoom) + 1;
+                rgb c = pixel(s, sx, sy), g = grey(fx_grey(0, xx, y));
+                int hot = xx >= lo && xx < lo + 7 && y >= lo && y < lo + 7;
+                double dev = abs(c.r - g.r) + abs(c.g - g.g) + abs(c.b - g.b);
+                if (hot) REQUIRE(dev > 30 && !(c.r == c.g && c.g == c.b), "head %d: (%d,%d) not hot", t, xx, y);
+                else REQUIRE(same(c, g, 0), "head %d: (%d,%d) is %d %d %d, expected its grey %d", t, xx, y, c.r, c.g,
+                             c.b, g.r);
+            }
+        SDL_FreeSurface(s);
+    }
+    frame_close(&fr);
+    fx_rmdir();
+}
+END_TEST
+
 /* ---- the command ---------------------------------------------------------------------- */
 
 /* Runs sc_view_main with stderr captured into err (NUL-terminated) and stdout
@@ -847,6 +896,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, nothing_else_drawn);
     tcase_add_test(tc, wrong_predictions_marked);
     tcase_add_test(tc, soft_heat_map);
+    tcase_add_test(tc, selfattn_heads_heat_map);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     TCase *cmd = tcase_create("command");

@@ -238,7 +238,8 @@ static void inferno(double v, double rgb[3]) {
     for (int c = 0; c < 3; c++) rgb[c] = stops[i][c] + f * (stops[i + 1][c] - stops[i][c]);
 }
 
-/* The image as RGBA, with the soft-attention heat map of glimpse t blended in. */
+/* The image as RGBA, with the attention heat map of glimpse (soft: step;
+ * selfattn: head) t blended in. */
 static void image_rgba(Uint8 *out, float *heat, const sc_vlog *v, int i, int t) {
     const int W = v->W;
     const uint8_t *im = v->images + (size_t)i * W * W;
@@ -246,7 +247,7 @@ static void image_rgba(Uint8 *out, float *heat, const sc_vlog *v, int i, int t) 
         out[4 * p] = out[4 * p + 1] = out[4 * p + 2] = im[p];
         out[4 * p + 3] = 255;
     }
-    if (v->kind != SC_VLOG_SOFT || !v->att) return;
+    if (v->kind == SC_VLOG_RAM || !v->att) return;
     /* heat(x, y) = sum over locations l whose scale-0 square holds (x, y) of p_l */
     memset(heat, 0, sizeof(float) * W * W);
     const float *p = v->att + ((size_t)i * v->T + (t - 1)) * v->L;
@@ -369,13 +370,22 @@ static void draw_cell(dc *d, const sc_vlog *v, const sc_view_state *s, int cell,
 
 /* ---- header, footer, help ---------------------------------------------------------- */
 
+const char *sc_view_step_name(const sc_vlog *v) {
+    switch (v->kind) {
+    case SC_VLOG_SOFT: return "soft attention, step";
+    case SC_VLOG_SELFATTN: return "self-attention, head";
+    case SC_VLOG_RAM: break;
+    }
+    return "glimpse";
+}
+
 static void draw_header(dc *d, const sc_vlog *v, const sc_view_state *s) {
     colour(d, BAR, 255);
     fill(d, 0, 0, d->w, SC_VIEW_HEADER);
     char left[512], right[160];
     int E = v->epoch[s->rec];
     snprintf(left, sizeof left, "%.300s   epoch %d (step %lld)   %s %d/%d", s->title ? s->title : v->path, E,
-             (long long)v->step[s->rec], v->kind == SC_VLOG_SOFT ? "soft attention, step" : "glimpse", s->t, v->T);
+             (long long)v->step[s->rec], sc_view_step_name(v), s->t, v->T);
     int correct = 0;
     for (int i = 0; i < v->G; i++) correct += v->reward[(size_t)s->rec * v->G + i] > 0.5f;
     snprintf(right, sizeof right, "%s%s%d/%d correct (%.1f%%)", s->playing ? "\u25b6 playing   " : "",

@@ -19,7 +19,9 @@
  * centres; a dot on each centre and its step number when the image is large.
  * A soft record: the attention weights of glimpse t as a heat map (each
  * weight added over its location's scale-0 square, scaled by the image's
- * largest sum). Predictions are those after glimpse t (the logged `pred` at
+ * largest sum). A selfattn record is drawn the same way with head t's
+ * weights over the patches (each square exactly its patch); its steps are
+ * heads and the header says "head". Predictions are those after glimpse t (the logged `pred` at
  * t = T); a wrong one is red, marked with a cross and framed in red.
  *
  * Nothing here exits or prints; SDL errors come back as SC_EIO with SDL's
@@ -89,6 +91,10 @@ int sc_view_slider_pick(const sc_vlog *v, int w, int h, int x);
 /* The colour of glimpse `step` (1..T): a hue ramp from cyan through green,
  * yellow and red to pink. */
 SDL_Color sc_view_step_colour(int step, int T);
+
+/* What the header calls a step t of v's run: "glimpse" (ram), "soft
+ * attention, step" (soft), "self-attention, head" (selfattn). */
+const char *sc_view_step_name(const sc_vlog *v);
 
 /* The predicted class after glimpse t (1..T) of image i in the loaded record,
  * and its probability. */

@@ -144,11 +144,11 @@ static int parse_geometry(sc_vlog *v, const char *text, sc_err *err) {
     sc_config_defaults(&c);
     sc_err perr = {0};
     if (sc_config_load_string(&c, text, v->path, &perr) == SC_OK) {
-        v->g = c.glimpse_size;
-        v->k = c.scales;
+        v->g = v->kind == SC_VLOG_SELFATTN ? c.patch : c.glimpse_size;  /* the heat map's square */
+        v->k = v->kind == SC_VLOG_SELFATTN ? 1 : c.scales;
         return SC_OK;
     }
-    int g = -1, k = -1, in_model = 0;
+    int g = -1, k = -1, patch = 4, in_model = 0;
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -161,14 +161,15 @@ static int parse_geometry(sc_vlog *v, const char *text, sc_err *err) {
         else if (in_model && sscanf(s, "%63[a-z_] = %d", key, &val) == 2) {
             if (!strcmp(key, "glimpse_size")) g = val;
             else if (!strcmp(key, "scales")) k = val;
+            else if (!strcmp(key, "patch")) patch = val;
         }
         p += n + (e != NULL);
     }
     if (g < 1 || g > 4096 || k < 1 || k > 16)
         return sc_errf(err, SC_EFORMAT, "%s: the run's configuration (/@config) gives no [model] glimpse_size "
                        "and scales (%s)", v->path, perr.msg);
-    v->g = g;
-    v->k = k;
+    v->g = v->kind == SC_VLOG_SELFATTN ? patch : g;
+    v->k = v->kind == SC_VLOG_SELFATTN ? 1 : k;
     return SC_OK;
 }
 
@@ -199,12 +200,13 @@ static int check_root(sc_vlog *v, sc_err *err) {
         if (sc_h5_attr_get_str(v->file, "model_kind", &s) < 0)
             return sc_errf(err, SC_EFORMAT, "%s: attribute /@model_kind is not a string", v->path);
         if (!strcmp(s, "soft")) v->kind = SC_VLOG_SOFT;
+        else if (!strcmp(s, "selfattn")) v->kind = SC_VLOG_SELFATTN;
         else if (!strcmp(s, "fc"))
             rc = sc_errf(err, SC_EFORMAT, "%s: a run of model kind \"fc\" (a fully connected classifier): it takes "
                          "no glimpses, so there is nothing to view", v->path);
         else if (strcmp(s, "ram") != 0)
             rc = sc_errf(err, SC_EFORMAT, "%s: model kind \"%s\" (/@model_kind) is not one the viewer shows "
-                         "(ram, soft)", v->path, s);
+                         "(ram, soft, selfattn)", v->path, s);
         free(s);
         s = NULL;
         if (rc != SC_OK) return rc;
@@ -239,15 +241,16 @@ static int read_glimpse_set(sc_vlog *v, sc_err *err) {
     hsize_t img[3] = {(hsize_t)v->G, (hsize_t)v->W, (hsize_t)v->W}, lab[1] = {(hsize_t)v->G};
     rc = ds_slurp(v, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 1, 3, img, (void **)&v->images, err);
     if (rc == SC_OK) rc = ds_slurp(v, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 4, 1, lab, (void **)&v->labels, err);
-    if (rc != SC_OK || v->kind != SC_VLOG_SOFT) return rc;
+    if (rc != SC_OK || v->kind == SC_VLOG_RAM) return rc;
 
     static const char *const need[] = {"attention", "grid"};
     for (int i = 0; i < 2; i++) {
         char full[32];
         snprintf(full, sizeof full, "glimpses/%s", need[i]);
         if (H5Lexists(v->file, full, H5P_DEFAULT) <= 0)
-            return sc_errf(err, SC_EFORMAT, "%s: a soft-attention run (model_kind \"soft\") without /%s: the "
-                           "viewer needs /glimpses/attention and /glimpses/grid (docs/viewer.md)", v->path, full);
+            return sc_errf(err, SC_EFORMAT, "%s: an attention run (model_kind \"%s\") without /%s: the "
+                           "viewer needs /glimpses/attention and /glimpses/grid (docs/viewer.md)", v->path,
+                           v->kind == SC_VLOG_SOFT ? "soft" : "selfattn", full);
     }
     hid_t d;
     hsize_t rows, want[2] = {0, 2};
@@ -282,7 +285,7 @@ static int record_datasets(const sc_vlog *v, rec_ds *out) {
     out[n++] = (rec_ds){"pred", H5T_INTEGER, 2, {0, G}};
     out[n++] = (rec_ds){"reward", H5T_FLOAT, 2, {0, G}};
     out[n++] = (rec_ds){"probs", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->C}};
-    if (v->kind == SC_VLOG_SOFT) out[n++] = (rec_ds){"attention", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->L}};
+    if (v->kind != SC_VLOG_RAM) out[n++] = (rec_ds){"attention", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->L}};
     else out[n++] = (rec_ds){"locations", H5T_FLOAT, 4, {0, G, T, 2}};
     return n;
 }
@@ -342,9 +345,9 @@ int sc_vlog_load(sc_vlog *v, int rec, sc_err *err) {
         return sc_errf(err, SC_EARG, "%s: glimpse record %d does not exist (the log has %d)", v->path, rec, v->R);
     if (rec == v->rec) return SC_OK;
     size_t GT = (size_t)v->G * v->T;
-    const char *big = v->kind == SC_VLOG_SOFT ? "attention" : "locations";
-    int width = v->kind == SC_VLOG_SOFT ? v->L : 2;
-    float **bigbuf = v->kind == SC_VLOG_SOFT ? &v->att : &v->loc;
+    const char *big = v->kind != SC_VLOG_RAM ? "attention" : "locations";
+    int width = v->kind != SC_VLOG_RAM ? v->L : 2;
+    float **bigbuf = v->kind != SC_VLOG_RAM ? &v->att : &v->loc;
     if (!v->probs) v->probs = malloc(GT * v->C * sizeof(float));
     if (!*bigbuf) *bigbuf = malloc(GT * width * sizeof(float));
     if (!v->probs || !*bigbuf) return sc_errf(err, SC_ENOMEM, "%s: out of memory", v->path);

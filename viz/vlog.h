@@ -26,20 +26,23 @@
 
 #include "nets/err.h"
 
-typedef enum { SC_VLOG_RAM = 0, SC_VLOG_SOFT = 1 } sc_vlog_kind;
+/* SELFATTN: a soft-attention layout (/glimpses/attention over /glimpses/grid)
+ * whose steps are the heads and whose locations are the patches. */
+typedef enum { SC_VLOG_RAM = 0, SC_VLOG_SOFT = 1, SC_VLOG_SELFATTN = 2 } sc_vlog_kind;
 
 typedef struct sc_vlog {
     char path[4096];
     hid_t file;               /* open until sc_vlog_free */
     int swmr;                 /* opened in SWMR-read mode (sees a writer's appends) */
-    sc_vlog_kind kind;        /* from /@model_kind: "ram" (or absent) or "soft" */
+    sc_vlog_kind kind;        /* from /@model_kind: "ram" (or absent), "soft" or "selfattn" */
     int G, T, C, W;           /* /glimpses@count, @glimpses, @classes, @side */
-    int g, k;                 /* [model] glimpse_size and scales of /@config */
-    int L;                    /* soft: rows of /glimpses/grid; 0 for ram */
+    int g, k;                 /* [model] glimpse_size and scales of /@config (selfattn: patch and 1) */
+    int L;                    /* soft, selfattn: rows of /glimpses/grid; 0 for ram */
     char split[8];            /* /glimpses@split: "val" or "test" */
     uint8_t *images;          /* (G, W, W) */
     int32_t *labels;          /* (G) */
-    float *grid;              /* (L, 2) soft: candidate locations (x, y); NULL for ram */
+    float *grid;              /* (L, 2) soft: candidate locations (x, y), selfattn: patch centres;
+                               * NULL for ram */
 
     int R;                    /* complete records: min of the record datasets' lengths */
     int32_t *epoch;           /* (R) */
@@ -50,14 +53,14 @@ typedef struct sc_vlog {
     int rec;                  /* the record loaded by sc_vlog_load, -1 for none */
     float *loc;               /* (G, T, 2) its locations (ram) */
     float *probs;             /* (G, T, C) its class probabilities after each glimpse */
-    float *att;               /* (G, T, L) its attention weights (soft) */
+    float *att;               /* (G, T, L) its attention weights (soft, selfattn) */
 } sc_vlog;
 
 /* Opens the run log at path and reads its glimpse images and record columns.
  * Refuses, with a message naming the file (SC_EIO: missing or unreadable;
  * SC_EFORMAT otherwise): not HDF5, not a saccade run log (a checkpoint is
  * named as such), another schema version, a model kind without glimpses
- * ("fc") or unknown, no /glimpses group (log.glimpse_images = 0), a soft run
+ * ("fc") or unknown, no /glimpses group (log.glimpse_images = 0), a soft or selfattn run
  * without /glimpses/attention and /glimpses/grid, datasets of the wrong type
  * or shape. R = 0 (nothing recorded yet) is not an error. *out is NULL on
  * failure; free with sc_vlog_free. */

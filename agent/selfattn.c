@@ -1,0 +1,585 @@
+/* selfattn.c - the patch transformer of selfattn.h: forward, backward,
+ * inference. Dimension letters as there: B batch, T tokens, P patch values,
+ * D model width, H heads, hs head size, F MLP width, NL blocks, C classes.
+ *
+ * Activations are (B, T, *) rows: token t of example b is row b T + t, so
+ * every linear layer runs as one sgemm over B T rows; per-block activations
+ * are (NL, NB T, *) slices of one buffer, block l at l NB T *. The residual
+ * stream is stored at every block's input (xs, (NL + 1, NB T, D)), the
+ * attention weights of every block for the backward (att, (NL, NB, H, T, T)).
+ * Backward keeps one stream gradient (dx, (NB T, D)) that each layer norm's
+ * backward adds into, as the residual connections ask.
+ *
+ * Not here: threads (OpenBLAS's own), the trainer, the run log's layout
+ * (agent/model.c).
+ */
+#include "selfattn.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nets/attn.h"
+#include "nets/layers.h"
+
+#define LN_EPS 1e-5f  /* nn.LayerNorm's */
+
+/* parameter indices of one block */
+typedef struct sa_block_ix {
+    int ln1w, ln1b, Wqkv, bqkv, Wo, bo, ln2w, ln2b, W1, b1, W2, b2;
+} sa_block_ix;
+
+struct sc_sa {
+    sc_sa_cfg c;
+    sc_params ps;
+    int gh, gw, T, P, D, H, hs, F, NL, C, NB, tok;  /* tok: the logged token (mean readout) */
+    /* parameter indices (-1: absent for this configuration) */
+    int iWe, ibe, ipos, ilnfw, ilnfb, iu, iWq, ibq, iWkv, ibkv, iWro, ibro, iCw, iCb;
+    sa_block_ix blk[SC_SA_BLOCKS_MAX];
+    float *act;
+    float *grid;              /* (T, 2) */
+    float *sinpos;            /* (T, D) sin2d table; NULL otherwise */
+    float *xp;                /* (NB T, P) patches */
+    float *xs;                /* (NL + 1, NB T, D) residual stream at each block's input */
+    float *ln1, *mean1, *rstd1, *q, *k, *v, *att, *o, *xmid, *ln2, *mean2, *rstd2, *hpre, *gact;  /* per block */
+    float *z, *meanf, *rstdf; /* (NB T, D), (NB T) x 2: LNf(x_NL) */
+    float *qr, *kr, *vr, *attr, *orr;  /* query readout: (NB, D), (NB T, D) x 2, (NB, H, T), (NB, D) */
+    float *r, *logits, *logp; /* (NB, D), (NB, C) x 2 */
+    /* scratch */
+    float *wide;              /* (NB T, 3D): [q k v] before the split, dL/d[q k v] after the gather */
+    float *dx, *da, *dq, *dk, *dv;   /* (NB T, D) */
+    float *df1, *df2;         /* (NB T, F) */
+    float *mha_scratch;       /* T floats per query row: T^2 */
+    float *dr, *dqr, *dor;    /* (NB, D) */
+    float *dqsum;             /* (D) */
+    float *dlogits;           /* (NB, C) */
+    int *pred;
+    int last_B;
+};
+
+#define P(ix) sc_params_data(&m->ps, ix)
+#define G(ix) sc_params_grad(&m->ps, ix)
+
+/* ---- geometry ------------------------------------------------------------------- */
+
+int sc_sa_tokens(const sc_sa_cfg *c) {
+    if (c->patch < 1 || c->img_h < c->patch || c->img_w < c->patch || c->img_h % c->patch || c->img_w % c->patch)
+        return 0;
+    return (c->img_h / c->patch) * (c->img_w / c->patch);
+}
+
+void sc_sa_grid_fill(float *loc, int gh, int gw) {
+    for (int j = 0; j < gh; j++)
+        for (int i = 0; i < gw; i++) {
+            float *l = loc + 2 * ((size_t)j * gw + i);
+            l[0] = (float)(2 * i + 1) / (float)gw - 1.0f;  /* x_i = (2i + 1) / gw - 1 */
+            l[1] = (float)(2 * j + 1) / (float)gh - 1.0f;  /* y_j = (2j + 1) / gh - 1 */
+        }
+}
+
+/* channels [0, D/2): the column i, [D/2, D): the row j; in each half, D/4
+ * sines then D/4 cosines of pos w_f, w_f = 10000^(-f / (D/4)) */
+void sc_sa_sin2d_fill(float *pos, int gh, int gw, int D) {
+    const int Q = D / 4;
+    for (int j = 0; j < gh; j++)
+        for (int i = 0; i < gw; i++) {
+            float *p = pos + ((size_t)j * gw + i) * D;
+            for (int f = 0; f < Q; f++) {
+                const double w = pow(10000.0, -(double)f / Q);
+                p[f] = (float)sin(i * w);
+                p[Q + f] = (float)cos(i * w);
+                p[2 * Q + f] = (float)sin(j * w);
+                p[3 * Q + f] = (float)cos(j * w);
+            }
+        }
+}
+
+/* xp (B, T, P): token k = j gw + i holds the patch at (i p, j p), row-major. */
+static void patches_extract(float *xp, const float *x, int B, int H, int W, int p) {
+    const int gh = H / p, gw = W / p, P = p * p;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < gh; j++)
+            for (int i = 0; i < gw; i++) {
+                float *dst = xp + (((size_t)b * gh + j) * gw + i) * P;
+                const float *src = x + (size_t)b * H * W + (size_t)j * p * W + (size_t)i * p;
+                for (int u = 0; u < p; u++) memcpy(dst + u * p, src + (size_t)u * W, sizeof(float) * p);
+            }
+}
+
+/* ---- parameters ------------------------------------------------------------------- */
+
+static int add(sc_sa *m, const char *name, int rows, int cols, int fan_in, int *idx, sc_err *err) {
+    int i = sc_params_add(&m->ps, name, rows, cols, err);
+    if (i < 0) return i;
+    *idx = i;
+    return sc_params_set_fan_in(&m->ps, i, fan_in, err);
+}
+
+static int declare_params(sc_sa *m, sc_err *err) {
+    const int D = m->D, F = m->F;
+    int rc;
+    char name[SC_PARAM_NAME_MAX];
+    sc_params_init(&m->ps);
+    m->ipos = m->iu = m->iWq = m->ibq = m->iWkv = m->ibkv = m->iWro = m->ibro = -1;
+#define ADD(nm, r, k, fan, ix) if ((rc = add(m, nm, r, k, fan, &(ix), err)) != SC_OK) return rc
+    ADD("embed.W", D, m->P, m->P, m->iWe);
+    ADD("embed.b", 1, D, m->P, m->ibe);
+    if (m->c.pos_enc == SC_SA_POS_LEARNED) ADD("embed.pos", m->T, D, D, m->ipos);
+    for (int l = 0; l < m->NL; l++) {
+        sa_block_ix *bx = &m->blk[l];
+#define BADD(suffix, r, k, fan, ix) snprintf(name, sizeof name, "blk%d." suffix, l); ADD(name, r, k, fan, bx->ix)
+        BADD("ln1.w", 1, D, D, ln1w);
+        BADD("ln1.b", 1, D, D, ln1b);
+        BADD("attn.Wqkv", 3 * D, D, D, Wqkv);
+        BADD("attn.bqkv", 1, 3 * D, D, bqkv);
+        BADD("attn.Wo", D, D, D, Wo);
+        BADD("attn.bo", 1, D, D, bo);
+        BADD("ln2.w", 1, D, D, ln2w);
+        BADD("ln2.b", 1, D, D, ln2b);
+        BADD("mlp.W1", F, D, D, W1);
+        BADD("mlp.b1", 1, F, D, b1);
+        BADD("mlp.W2", D, F, F, W2);
+        BADD("mlp.b2", 1, D, F, b2);
+#undef BADD
+    }
+    ADD("lnf.w", 1, D, D, m->ilnfw);
+    ADD("lnf.b", 1, D, D, m->ilnfb);
+    if (m->c.readout == SC_SA_READOUT_QUERY) {
+        ADD("readout.u", 1, D, D, m->iu);
+        ADD("readout.Wq", D, D, D, m->iWq);
+        ADD("readout.bq", 1, D, D, m->ibq);
+        ADD("readout.Wkv", 2 * D, D, D, m->iWkv);
+        ADD("readout.bkv", 1, 2 * D, D, m->ibkv);
+        ADD("readout.Wo", D, D, D, m->iWro);
+        ADD("readout.bo", 1, D, D, m->ibro);
+    }
+    ADD("action.W", m->C, D, D, m->iCw);
+    ADD("action.b", 1, m->C, D, m->iCb);
+#undef ADD
+    return sc_params_alloc(&m->ps, err);
+}
+
+static void fill(float *w, size_t n, float v) {
+    for (size_t i = 0; i < n; i++) w[i] = v;
+}
+
+static void fill_normal(float *w, size_t n, float sd, sc_rng *r) {
+    for (size_t i = 0; i < n; i++) w[i] = sd * sc_rng_normal(r);
+}
+
+void sc_sa_init_params(sc_sa *m, sc_rng *r) {
+    sc_params *ps = &m->ps;
+    sc_params_init_linear(ps, r);  /* fan-ins recorded by add(); the rest is overwritten below */
+    for (int l = 0; l < m->NL; l++) {
+        const sa_block_ix *bx = &m->blk[l];
+        fill(P(bx->ln1w), (size_t)m->D, 1.0f);
+        fill(P(bx->ln1b), (size_t)m->D, 0.0f);
+        fill(P(bx->ln2w), (size_t)m->D, 1.0f);
+        fill(P(bx->ln2b), (size_t)m->D, 0.0f);
+    }
+    fill(P(m->ilnfw), (size_t)m->D, 1.0f);
+    fill(P(m->ilnfb), (size_t)m->D, 0.0f);
+    if (m->ipos >= 0) fill_normal(P(m->ipos), sc_params_size(ps, m->ipos), 0.02f, r);
+    if (m->iu >= 0) fill_normal(P(m->iu), sc_params_size(ps, m->iu), 0.02f, r);
+}
+
+/* ---- creation ---------------------------------------------------------------------- */
+
+void sc_sa_cfg_defaults(sc_sa_cfg *c) {
+    memset(c, 0, sizeof *c);
+    c->img_h = c->img_w = 28;
+    c->num_classes = 10;
+    c->patch = 4;
+    c->d_model = 64;
+    c->heads = 4;
+    c->blocks = 2;
+    c->mlp_hidden = 128;
+    c->pos_enc = SC_SA_POS_LEARNED;
+    c->readout = SC_SA_READOUT_QUERY;
+    c->causal = 0;
+    c->log_token = -1;
+    c->max_batch = 128;
+}
+
+static int check_cfg(const sc_sa_cfg *c, sc_err *err) {
+#define NEED(cond, ...) if (!(cond)) return sc_errf(err, SC_EARG, "selfattn: invalid configuration: " __VA_ARGS__)
+    NEED(c->img_h >= 1 && c->img_w >= 1, "img_h x img_w = %d x %d, expected positive sizes", c->img_h, c->img_w);
+    NEED(c->num_classes >= 2, "num_classes = %d, expected >= 2", c->num_classes);
+    NEED(c->patch >= 1 && c->patch <= c->img_h && c->patch <= c->img_w,
+         "patch = %d, expected 1..%d (the canvas side)", c->patch, c->img_h < c->img_w ? c->img_h : c->img_w);
+    NEED(c->img_h % c->patch == 0, "img_h = %d is not a multiple of patch = %d: the patches must tile the canvas",
+         c->img_h, c->patch);
+    NEED(c->img_w % c->patch == 0, "img_w = %d is not a multiple of patch = %d: the patches must tile the canvas",
+         c->img_w, c->patch);
+    NEED(c->heads >= 1, "heads = %d, expected >= 1", c->heads);
+    NEED(c->d_model >= 1 && c->d_model % c->heads == 0,
+         "d_model = %d is not a positive multiple of heads = %d (each head takes d_model / heads columns)",
+         c->d_model, c->heads);
+    NEED(c->blocks >= 1 && c->blocks <= SC_SA_BLOCKS_MAX, "blocks = %d, expected 1..%d", c->blocks,
+         SC_SA_BLOCKS_MAX);
+    NEED(c->mlp_hidden >= 1, "mlp_hidden = %d, expected >= 1", c->mlp_hidden);
+    NEED(c->pos_enc == SC_SA_POS_LEARNED || c->pos_enc == SC_SA_POS_SIN2D || c->pos_enc == SC_SA_POS_NONE,
+         "pos_enc = %d, expected SC_SA_POS_LEARNED (0), SC_SA_POS_SIN2D (1) or SC_SA_POS_NONE (2)", (int)c->pos_enc);
+    NEED(c->pos_enc != SC_SA_POS_SIN2D || c->d_model % 4 == 0,
+         "pos_enc = sin2d needs d_model a multiple of 4 (sines and cosines of x and y), got d_model = %d",
+         c->d_model);
+    NEED(c->readout == SC_SA_READOUT_MEAN || c->readout == SC_SA_READOUT_QUERY,
+         "readout = %d, expected SC_SA_READOUT_MEAN (0) or SC_SA_READOUT_QUERY (1)", (int)c->readout);
+    NEED(c->causal == 0 || c->causal == 1, "causal = %d, expected 0 or 1", c->causal);
+    NEED(c->max_batch >= 1, "max_batch = %d, expected >= 1", c->max_batch);
+    const size_t T = (size_t)sc_sa_tokens(c);
+    NEED(c->log_token >= -1 && (size_t)(c->log_token + 1) <= T, "log_token = %d, expected -1 (the centre patch) "
+         "or a token 0..%zu", c->log_token, T - 1);
+    /* every B T width and B H T T product is passed to the layers as an int */
+    const size_t P = (size_t)c->patch * c->patch, D = (size_t)c->d_model, F = (size_t)c->mlp_hidden;
+    size_t w = P > 3 * D ? P : 3 * D;
+    w = w > F ? w : F;
+    const double rows = (double)c->max_batch * (double)T;
+    NEED(rows * (double)w <= INT_MAX && rows * (double)T * c->heads <= INT_MAX && (double)T * T <= INT_MAX,
+         "max_batch %d x %zu tokens x width %zu (or x %d heads x %zu tokens) is over 2^31 - 1 floats per buffer; "
+         "lower max_batch, use larger patches or narrower layers", c->max_batch, T, w, c->heads, T);
+#undef NEED
+    return SC_OK;
+}
+
+int sc_sa_create(sc_sa **out, const sc_sa_cfg *cfg, sc_err *err) {
+    *out = NULL;
+    int rc = check_cfg(cfg, err);
+    if (rc != SC_OK) return rc;
+    sc_sa *m = calloc(1, sizeof *m);
+    if (!m) return sc_errf(err, SC_ENOMEM, "selfattn: out of memory allocating the model");
+    m->c = *cfg;
+    m->gh = cfg->img_h / cfg->patch;
+    m->gw = cfg->img_w / cfg->patch;
+    m->T = m->gh * m->gw;
+    m->P = cfg->patch * cfg->patch;
+    m->D = cfg->d_model;
+    m->H = cfg->heads;
+    m->hs = cfg->d_model / cfg->heads;
+    m->F = cfg->mlp_hidden;
+    m->NL = cfg->blocks;
+    m->C = cfg->num_classes;
+    m->NB = cfg->max_batch;
+    m->tok = cfg->log_token >= 0 ? cfg->log_token : (m->gh / 2) * m->gw + m->gw / 2;
+    if ((rc = declare_params(m, err)) != SC_OK) {
+        sc_sa_free(m);
+        return rc;
+    }
+    const size_t B = (size_t)m->NB, T = (size_t)m->T, BT = B * T, D = (size_t)m->D, F = (size_t)m->F;
+    const size_t NL = (size_t)m->NL, H = (size_t)m->H, C = (size_t)m->C, P = (size_t)m->P;
+    const int query = cfg->readout == SC_SA_READOUT_QUERY, sin2d = cfg->pos_enc == SC_SA_POS_SIN2D;
+    /* layout: sizes of every buffer, in the order of ptrs */
+    size_t sizes[] = {
+        T * 2, sin2d ? T * D : 0, BT * P, (NL + 1) * BT * D,                   /* grid sinpos xp xs */
+        NL * BT * D, NL * BT, NL * BT, NL * BT * D, NL * BT * D, NL * BT * D,  /* ln1 mean1 rstd1 q k v */
+        NL * B * H * T * T, NL * BT * D, NL * BT * D, NL * BT * D,             /* att o xmid ln2 */
+        NL * BT, NL * BT, NL * BT * F, NL * BT * F,                            /* mean2 rstd2 hpre gact */
+        BT * D, BT, BT,                                                        /* z meanf rstdf */
+        query ? B * D : 0, query ? BT * D : 0, query ? BT * D : 0, query ? B * H * T : 0,
+        query ? B * D : 0,                                                     /* qr kr vr attr orr */
+        B * D, B * C, B * C,                                                   /* r logits logp */
+        BT * 3 * D, BT * D, BT * D, BT * D, BT * D, BT * D, BT * F, BT * F,    /* wide dx da dq dk dv df1 df2 */
+        T * T, B * D, B * D, B * D, D, B * C};  /* mha_scratch dr dqr dor dqsum dlogits */
+    float **ptrs[] = {&m->grid, &m->sinpos, &m->xp, &m->xs, &m->ln1, &m->mean1, &m->rstd1, &m->q, &m->k, &m->v,
+                      &m->att, &m->o, &m->xmid, &m->ln2, &m->mean2, &m->rstd2, &m->hpre, &m->gact, &m->z,
+                      &m->meanf, &m->rstdf, &m->qr, &m->kr, &m->vr, &m->attr, &m->orr, &m->r, &m->logits,
+                      &m->logp, &m->wide, &m->dx, &m->da, &m->dq, &m->dk, &m->dv, &m->df1, &m->df2,
+                      &m->mha_scratch, &m->dr, &m->dqr, &m->dor, &m->dqsum, &m->dlogits};
+    const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
+    assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
+    size_t total = 0;
+    for (int i = 0; i < nbuf; i++) total += (sizes[i] + 15) & ~(size_t)15;
+    m->act = aligned_alloc(64, total * sizeof(float));
+    m->pred = malloc(B * sizeof(int));
+    if (!m->act || !m->pred) {
+        sc_sa_free(m);
+        return sc_errf(err, SC_ENOMEM, "selfattn: out of memory allocating %zu activation floats (%.0f MB)", total,
+                       (double)total * sizeof(float) / 1e6);
+    }
+    memset(m->act, 0, total * sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < nbuf; i++) {
+        *ptrs[i] = sizes[i] ? m->act + off : NULL;
+        off += (sizes[i] + 15) & ~(size_t)15;
+    }
+    sc_sa_grid_fill(m->grid, m->gh, m->gw);
+    if (sin2d) sc_sa_sin2d_fill(m->sinpos, m->gh, m->gw, m->D);
+    *out = m;
+    return SC_OK;
+}
+
+void sc_sa_free(sc_sa *m) {
+    if (!m) return;
+    sc_params_free(&m->ps);
+    free(m->act);
+    free(m->pred);
+    free(m);
+}
+
+const sc_sa_cfg *sc_sa_config(const sc_sa *m) { return &m->c; }
+sc_params *sc_sa_params(sc_sa *m) { return &m->ps; }
+const float *sc_sa_logp(const sc_sa *m) { return m->logp; }
+const float *sc_sa_grid(const sc_sa *m) { return m->grid; }
+
+const float *sc_sa_pos_table(const sc_sa *m) {
+    if (m->c.pos_enc == SC_SA_POS_LEARNED) return sc_params_data(&m->ps, m->ipos);
+    return m->sinpos;
+}
+
+/* Block l's slice of a per-block buffer of `width` floats per row. */
+static float *blk(float *base, int l, const sc_sa *m, size_t width) {
+    return base + (size_t)l * m->NB * m->T * width;
+}
+
+/* The logged attention rows of example b: H rows of T floats, row h at
+ * base + h * stride. */
+static const float *logged_rows(const sc_sa *m, int b, size_t *stride) {
+    const size_t T = (size_t)m->T, H = (size_t)m->H;
+    if (m->c.readout == SC_SA_READOUT_QUERY) {
+        *stride = T;
+        return m->attr + (size_t)b * H * T;  /* (B, H, 1, T) */
+    }
+    *stride = T * T;                        /* the last block's (B, H, T, T), query row tok */
+    return blk(m->att, m->NL - 1, m, H * T) + (size_t)b * H * T * T + (size_t)m->tok * T;
+}
+
+void sc_sa_logged_attention(const sc_sa *m, int b, float *att) {
+    size_t stride;
+    const float *p = logged_rows(m, b, &stride);
+    for (int h = 0; h < m->H; h++) memcpy(att + (size_t)h * m->T, p + h * stride, sizeof(float) * m->T);
+}
+
+/* ---- forward ------------------------------------------------------------------------ */
+
+/* [q k v] rows (n, 3D) into q, k, v (n, D) each. */
+static void split3(float *q, float *k, float *v, const float *qkv, int n, int D) {
+    for (int r = 0; r < n; r++) {
+        const float *s = qkv + (size_t)r * 3 * D;
+        memcpy(q + (size_t)r * D, s, sizeof(float) * D);
+        memcpy(k + (size_t)r * D, s + D, sizeof(float) * D);
+        memcpy(v + (size_t)r * D, s + 2 * D, sizeof(float) * D);
+    }
+}
+
+/* The inverse: dq, dk, dv (n, D) into rows (n, 3D); k/v only when q is NULL
+ * (the readout's [k v], rows (n, 2D)). */
+static void join(float *out, const float *q, const float *k, const float *v, int n, int D) {
+    const int W = q ? 3 * D : 2 * D;
+    for (int r = 0; r < n; r++) {
+        float *d = out + (size_t)r * W;
+        if (q) {
+            memcpy(d, q + (size_t)r * D, sizeof(float) * D);
+            d += D;
+        }
+        memcpy(d, k + (size_t)r * D, sizeof(float) * D);
+        memcpy(d + D, v + (size_t)r * D, sizeof(float) * D);
+    }
+}
+
+static void add_into(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stats *st) {
+    if (!m || !x || B < 1 || B > m->NB) return SC_EARG;
+    const int T = m->T, D = m->D, H = m->H, hs = m->hs, F = m->F, C = m->C, BT = B * T;
+    const size_t NBT = (size_t)m->NB * T;
+    m->last_B = B;
+
+    /* x_0 = patches We^T + be + pos */
+    patches_extract(m->xp, x, B, m->c.img_h, m->c.img_w, m->c.patch);
+    sc_linear_forward(m->xs, m->xp, P(m->iWe), P(m->ibe), BT, m->P, D);
+    const float *pos = sc_sa_pos_table(m);
+    if (pos)
+        for (int b = 0; b < B; b++) add_into(m->xs + (size_t)b * T * D, pos, (size_t)T * D);
+
+    for (int l = 0; l < m->NL; l++) {
+        const sa_block_ix *bx = &m->blk[l];
+        const float *xin = m->xs + l * NBT * D;
+        float *xout = m->xs + (l + 1) * NBT * D;
+        float *ln1 = blk(m->ln1, l, m, D), *q = blk(m->q, l, m, D), *k = blk(m->k, l, m, D);
+        float *v = blk(m->v, l, m, D), *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
+        float *ln2 = blk(m->ln2, l, m, D), *hpre = blk(m->hpre, l, m, F), *gact = blk(m->gact, l, m, F);
+        float *att = blk(m->att, l, m, (size_t)H * T);
+        /* a = LN1(x);  [q k v] = a Wqkv^T + bqkv;  o = MHA(q, k, v) */
+        sc_layernorm_forward(ln1, blk(m->mean1, l, m, 1), blk(m->rstd1, l, m, 1), xin, P(bx->ln1w), P(bx->ln1b),
+                             BT, D, LN_EPS);
+        sc_linear_forward(m->wide, ln1, P(bx->Wqkv), P(bx->bqkv), BT, D, 3 * D);
+        split3(q, k, v, m->wide, BT, D);
+        sc_mha_forward(o, att, q, k, v, B, T, T, H, hs, m->c.causal);
+        /* x' = x + o Wo^T + bo */
+        sc_linear_forward(xmid, o, P(bx->Wo), P(bx->bo), BT, D, D);
+        add_into(xmid, xin, (size_t)BT * D);
+        /* x_{l+1} = x' + GELU(LN2(x') W1^T + b1) W2^T + b2 */
+        sc_layernorm_forward(ln2, blk(m->mean2, l, m, 1), blk(m->rstd2, l, m, 1), xmid, P(bx->ln2w),
+                             P(bx->ln2b), BT, D, LN_EPS);
+        sc_linear_forward(hpre, ln2, P(bx->W1), P(bx->b1), BT, D, F);
+        sc_gelu_forward(gact, hpre, BT * F);
+        sc_linear_forward(xout, gact, P(bx->W2), P(bx->b2), BT, F, D);
+        add_into(xout, xmid, (size_t)BT * D);
+    }
+    /* z = LNf(x_NL) */
+    sc_layernorm_forward(m->z, m->meanf, m->rstdf, m->xs + m->NL * NBT * D, P(m->ilnfw), P(m->ilnfb), BT, D,
+                         LN_EPS);
+
+    if (m->c.readout == SC_SA_READOUT_MEAN) {
+        /* r = (1/T) sum_t z_t */
+        for (int b = 0; b < B; b++) {
+            float *rb = m->r + (size_t)b * D;
+            memset(rb, 0, sizeof(float) * D);
+            for (int t = 0; t < T; t++) add_into(rb, m->z + ((size_t)b * T + t) * D, (size_t)D);
+            for (int j = 0; j < D; j++) rb[j] /= (float)T;
+        }
+    } else {
+        /* q_r = u Wq^T + bq (one row, the same for every example); [k_r v_r] = z Wkv^T + bkv */
+        sc_linear_forward(m->qr, P(m->iu), P(m->iWq), P(m->ibq), 1, D, D);
+        for (int b = 1; b < B; b++) memcpy(m->qr + (size_t)b * D, m->qr, sizeof(float) * D);
+        sc_linear_forward(m->wide, m->z, P(m->iWkv), P(m->ibkv), BT, D, 2 * D);
+        for (int rw = 0; rw < BT; rw++) {
+            memcpy(m->kr + (size_t)rw * D, m->wide + (size_t)rw * 2 * D, sizeof(float) * D);
+            memcpy(m->vr + (size_t)rw * D, m->wide + (size_t)rw * 2 * D + D, sizeof(float) * D);
+        }
+        /* o_r = MHA(q_r, k_r, v_r);  r = o_r Wo^T + bo */
+        sc_mha_forward(m->orr, m->attr, m->qr, m->kr, m->vr, B, 1, T, H, hs, 0);
+        sc_linear_forward(m->r, m->orr, P(m->iWro), P(m->ibro), B, D, D);
+    }
+
+    sc_linear_forward(m->logits, m->r, P(m->iCw), P(m->iCb), B, D, C);
+    float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
+    int correct = 0;
+    for (int b = 0; b < B; b++) {
+        const float *lp = m->logp + (size_t)b * C;
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (lp[c] > lp[best]) best = c;
+        m->pred[b] = best;
+        correct += labels && best == labels[b];
+    }
+    if (!labels || !st) return SC_OK;
+
+    memset(st, 0, sizeof *st);
+    st->xent = xent;
+    st->correct = correct;
+    st->reward = (double)correct / B;
+    double ent = 0.0, mx = 0.0;
+    for (int b = 0; b < B; b++) {
+        size_t stride;
+        const float *rows = logged_rows(m, b, &stride);
+        for (int h = 0; h < H; h++) {
+            const float *p = rows + h * stride;
+            float pmax = 0.0f;
+            for (int t = 0; t < T; t++) {
+                if (p[t] > 0.0f) ent -= (double)p[t] * log((double)p[t]);
+                pmax = p[t] > pmax ? p[t] : pmax;
+            }
+            mx += pmax;
+        }
+    }
+    st->att_entropy = ent / ((double)B * H);
+    st->att_max = mx / ((double)B * H);
+    return SC_OK;
+}
+
+/* ---- backward ------------------------------------------------------------------------ */
+
+void sc_sa_backward(sc_sa *m, const int *labels, int B) {
+    assert(B == m->last_B);
+    const int T = m->T, D = m->D, H = m->H, hs = m->hs, F = m->F, C = m->C, BT = B * T;
+    const size_t NBT = (size_t)m->NB * T;
+
+    /* logp = log_softmax(r Wc^T + bc) */
+    memset(m->dlogits, 0, sizeof(float) * B * C);
+    sc_softmax_xent_backward(m->dlogits, m->logp, labels, B, C, 1.0f);
+    memset(m->dr, 0, sizeof(float) * B * D);
+    sc_linear_backward(m->dr, G(m->iCw), G(m->iCb), m->dlogits, m->r, P(m->iCw), B, D, C);
+
+    /* the readout: dz (B T, D) into da */
+    float *dz = m->da;
+    if (m->c.readout == SC_SA_READOUT_MEAN) {
+        /* r = (1/T) sum_t z_t  =>  dz_t = dr / T */
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                float *d = dz + ((size_t)b * T + t) * D;
+                const float *s = m->dr + (size_t)b * D;
+                for (int j = 0; j < D; j++) d[j] = s[j] / (float)T;
+            }
+    } else {
+        /* r = o_r Wo^T + bo */
+        memset(m->dor, 0, sizeof(float) * B * D);
+        sc_linear_backward(m->dor, G(m->iWro), G(m->ibro), m->dr, m->orr, P(m->iWro), B, D, D);
+        /* o_r = MHA(q_r, k_r, v_r) */
+        memset(m->dqr, 0, sizeof(float) * B * D);
+        memset(m->dk, 0, sizeof(float) * BT * D);
+        memset(m->dv, 0, sizeof(float) * BT * D);
+        sc_mha_backward(m->dqr, m->dk, m->dv, m->dor, m->attr, m->qr, m->kr, m->vr, m->mha_scratch, B, 1, T, H, hs);
+        /* q_r = u Wq^T + bq, shared by the batch: its gradient is the sum over examples */
+        memset(m->dqsum, 0, sizeof(float) * D);
+        for (int b = 0; b < B; b++) add_into(m->dqsum, m->dqr + (size_t)b * D, (size_t)D);
+        sc_linear_backward(G(m->iu), G(m->iWq), G(m->ibq), m->dqsum, P(m->iu), P(m->iWq), 1, D, D);
+        /* [k_r v_r] = z Wkv^T + bkv */
+        join(m->wide, NULL, m->dk, m->dv, BT, D);
+        memset(dz, 0, sizeof(float) * BT * D);
+        sc_linear_backward(dz, G(m->iWkv), G(m->ibkv), m->wide, m->z, P(m->iWkv), BT, D, 2 * D);
+    }
+    /* z = LNf(x_NL): dx = dL/dx_NL */
+    memset(m->dx, 0, sizeof(float) * BT * D);
+    sc_layernorm_backward(m->dx, G(m->ilnfw), G(m->ilnfb), dz, m->xs + m->NL * NBT * D, m->meanf, m->rstdf,
+                          P(m->ilnfw), BT, D);
+
+    for (int l = m->NL - 1; l >= 0; l--) {
+        const sa_block_ix *bx = &m->blk[l];
+        const float *xin = m->xs + l * NBT * D;
+        const float *ln1 = blk(m->ln1, l, m, D), *q = blk(m->q, l, m, D), *k = blk(m->k, l, m, D);
+        const float *v = blk(m->v, l, m, D), *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
+        const float *ln2 = blk(m->ln2, l, m, D), *hpre = blk(m->hpre, l, m, F), *gact = blk(m->gact, l, m, F);
+        const float *att = blk(m->att, l, m, (size_t)H * T);
+        /* x_{l+1} = x' + GELU(h) W2^T + b2, h = LN2(x') W1^T + b1: dx holds dL/dx_{l+1}, which is also
+         * the residual's share of dL/dx' */
+        memset(m->df1, 0, sizeof(float) * BT * F);
+        sc_linear_backward(m->df1, G(bx->W2), G(bx->b2), m->dx, gact, P(bx->W2), BT, F, D);
+        memset(m->df2, 0, sizeof(float) * BT * F);
+        sc_gelu_backward(m->df2, m->df1, hpre, BT * F);
+        memset(m->da, 0, sizeof(float) * BT * D);
+        sc_linear_backward(m->da, G(bx->W1), G(bx->b1), m->df2, ln2, P(bx->W1), BT, D, F);
+        sc_layernorm_backward(m->dx, G(bx->ln2w), G(bx->ln2b), m->da, xmid, blk(m->mean2, l, m, 1),
+                              blk(m->rstd2, l, m, 1), P(bx->ln2w), BT, D);  /* dx = dL/dx' */
+        /* x' = x + o Wo^T + bo */
+        memset(m->da, 0, sizeof(float) * BT * D);
+        sc_linear_backward(m->da, G(bx->Wo), G(bx->bo), m->dx, o, P(bx->Wo), BT, D, D);
+        /* o = MHA(q, k, v) */
+        memset(m->dq, 0, sizeof(float) * BT * D);
+        memset(m->dk, 0, sizeof(float) * BT * D);
+        memset(m->dv, 0, sizeof(float) * BT * D);
+        sc_mha_backward(m->dq, m->dk, m->dv, m->da, att, q, k, v, m->mha_scratch, B, T, T, H, hs);
+        /* [q k v] = LN1(x) Wqkv^T + bqkv */
+        join(m->wide, m->dq, m->dk, m->dv, BT, D);
+        memset(m->da, 0, sizeof(float) * BT * D);
+        sc_linear_backward(m->da, G(bx->Wqkv), G(bx->bqkv), m->wide, ln1, P(bx->Wqkv), BT, D, 3 * D);
+        sc_layernorm_backward(m->dx, G(bx->ln1w), G(bx->ln1b), m->da, xin, blk(m->mean1, l, m, 1),
+                              blk(m->rstd1, l, m, 1), P(bx->ln1w), BT, D);  /* dx = dL/dx_l */
+    }
+
+    /* x_0 = patches We^T + be + pos; the patches are data */
+    sc_linear_backward(NULL, G(m->iWe), G(m->ibe), m->dx, m->xp, P(m->iWe), BT, m->P, D);
+    if (m->ipos >= 0) {
+        float *dpos = G(m->ipos);
+        for (int b = 0; b < B; b++) add_into(dpos, m->dx + (size_t)b * T * D, (size_t)T * D);
+    }
+}
+
+/* ---- inference ------------------------------------------------------------------------ */
+
+int sc_sa_predict(sc_sa *m, const float *x, const int *labels, int B, float *logp_out, int *pred_out) {
+    int rc = sc_sa_forward(m, x, NULL, B, NULL);
+    if (rc != SC_OK) return rc;
+    if (logp_out) memcpy(logp_out, m->logp, sizeof(float) * B * m->C);
+    int correct = 0;
+    for (int b = 0; b < B; b++) {
+        if (pred_out) pred_out[b] = m->pred[b];
+        correct += labels && labels[b] == m->pred[b];
+    }
+    return correct;
+}

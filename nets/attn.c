@@ -1,0 +1,338 @@
+/* attn.c - layer normalisation, GELU, row softmax and multi-head attention (see attn.h).
+ *
+ * Every _backward ADDS into its d* outputs and skips NULL ones. Multi-head
+ * attention exists twice: a BLAS version (one cblas_sgemm per (batch, head)
+ * and product, reading q, k, v and writing out in place through the leading
+ * dimension H*hs, no copies) and a naive loop version that is the
+ * specification the tests hold it to.
+ *
+ * What this file is not: it holds no parameters and allocates nothing; callers
+ * own every buffer (scratch included). Arithmetic is float throughout, with
+ * sums taken in a fixed order, so results are deterministic.
+ *
+ * Dimension letters: N rows, D feature width, R softmax rows, K softmax width,
+ * B batch, Tq query positions, Tk key positions, H heads, hs head size,
+ * C = H*hs the width of a q/k/v/out row.
+ */
+#include <cblas.h> /* first: openblas_config.h needs _GNU_SOURCE before any libc header */
+
+#include "attn.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+
+/* ---- layer normalisation ----------------------------------------------------- */
+
+/* x, y (N,D); gamma, beta (D); mean, rstd (N) */
+void sc_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                          const float *gamma, const float *beta, int N, int D, float eps) {
+    assert(N >= 0 && D > 0 && eps >= 0.0f);
+    const float invD = 1.0f / (float)D;
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * D;
+        float *yr = y + (size_t)n * D;
+        /* mu = sum x / D;  var = sum (x - mu)^2 / D. The mean is summed relative to
+         * x[0] (exact differences for a row far from 0), the variance in a second
+         * pass (no cancellation). */
+        const float x0 = xr[0];
+        float s = 0.0f;
+        for (int d = 0; d < D; d++) s += xr[d] - x0;
+        const float mu = x0 + s * invD;
+        float ss = 0.0f;
+        for (int d = 0; d < D; d++) {
+            const float c = xr[d] - mu;
+            ss += c * c;
+        }
+        const float rs = 1.0f / sqrtf(ss * invD + eps);
+        /* y = (x - mu) * rstd * gamma + beta */
+        for (int d = 0; d < D; d++) yr[d] = (xr[d] - mu) * rs * gamma[d] + beta[d];
+        mean[n] = mu;
+        rstd[n] = rs;
+    }
+}
+
+/* dy, x (N,D); mean, rstd (N); gamma (D); dx (N,D), dgamma, dbeta (D) accumulated. */
+void sc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                           const float *x, const float *mean, const float *rstd,
+                           const float *gamma, int N, int D) {
+    assert(N >= 0 && D > 0);
+    const float invD = 1.0f / (float)D;
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * D, *dyr = dy + (size_t)n * D;
+        const float mu = mean[n], rs = rstd[n];
+        /* forward: xhat = (x - mu) rstd;  y = xhat gamma + beta */
+        if (dbeta)
+            for (int d = 0; d < D; d++) dbeta[d] += dyr[d];
+        if (dgamma)
+            for (int d = 0; d < D; d++) dgamma[d] += dyr[d] * ((xr[d] - mu) * rs);
+        if (!dx) continue;
+        /* dxhat = dy gamma;
+         * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) */
+        float sg = 0.0f, sgx = 0.0f;
+        for (int d = 0; d < D; d++) {
+            const float g = dyr[d] * gamma[d];
+            sg += g;
+            sgx += g * ((xr[d] - mu) * rs);
+        }
+        const float mg = sg * invD, mgx = sgx * invD;
+        float *dxr = dx + (size_t)n * D;
+        for (int d = 0; d < D; d++)
+            dxr[d] += rs * (dyr[d] * gamma[d] - mg - ((xr[d] - mu) * rs) * mgx);
+    }
+}
+
+/* ---- GELU (tanh approximation) -------------------------------------------------- */
+
+#define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+
+/* in, out (N); out may equal in */
+void sc_gelu_forward(float *out, const float *in, int N) {
+    for (int i = 0; i < N; i++) {
+        const float x = in[i];
+        /* out = 0.5 x (1 + tanh(c (x + a x^3))) */
+        const float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
+        out[i] = 0.5f * x * (1.0f + t);
+    }
+}
+
+/* dout, in (N); din (N) accumulated */
+void sc_gelu_backward(float *din, const float *dout, const float *in, int N) {
+    if (!din) return;
+    for (int i = 0; i < N; i++) {
+        const float x = in[i];
+        const float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
+        /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2) */
+        const float g = 0.5f * (1.0f + t) +
+                        0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+        din[i] += dout[i] * g;
+    }
+}
+
+/* ---- softmax over rows ------------------------------------------------------------ */
+
+/* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s. */
+static void softmax_row(float *p, const float *s, int n, int K) {
+    float mx = s[0];
+    for (int j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    /* p = exp(s - max) / sum exp(s - max) */
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float e = expf(s[j] - mx);
+        p[j] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++) p[j] *= inv;
+    for (int j = n; j < K; j++) p[j] = 0.0f;
+}
+
+/* s, p (R,K); p may equal s */
+void sc_softmax_rows_forward(float *p, const float *s, int R, int K, int Tq, int causal) {
+    assert(R >= 0 && (K > 0 || R == 0));
+    assert(!causal || Tq == K);
+    for (int r = 0; r < R; r++) {
+        /* causal: query i = r % Tq sees keys 0..i */
+        const int n = causal ? r % Tq + 1 : K;
+        softmax_row(p + (size_t)r * K, s + (size_t)r * K, n, K);
+    }
+}
+
+/* dp, p (R,K); ds (R,K) accumulated */
+void sc_softmax_rows_backward(float *ds, const float *dp, const float *p, int R, int K) {
+    assert(R >= 0 && K >= 0);
+    if (!ds) return;
+    for (int r = 0; r < R; r++) {
+        const float *dpr = dp + (size_t)r * K, *pr = p + (size_t)r * K;
+        float *dsr = ds + (size_t)r * K;
+        /* forward: p = exp(s) / sum exp(s)  =>  ds = p (dp - sum_k dp p) */
+        float dot = 0.0f;
+        for (int j = 0; j < K; j++) dot += dpr[j] * pr[j];
+        for (int j = 0; j < K; j++) dsr[j] += pr[j] * (dpr[j] - dot);
+    }
+}
+
+/* In place: g (Tq,Tk) holds datt on entry and dscores = att (datt - sum_k datt att) on exit. */
+static void softmax_grad_inplace(float *g, const float *att, int Tq, int Tk) {
+    for (int i = 0; i < Tq; i++) {
+        float *gr = g + (size_t)i * Tk;
+        const float *ar = att + (size_t)i * Tk;
+        float dot = 0.0f;
+        for (int j = 0; j < Tk; j++) dot += gr[j] * ar[j];
+        for (int j = 0; j < Tk; j++) gr[j] = ar[j] * (gr[j] - dot);
+    }
+}
+
+/* ---- multi-head attention --------------------------------------------------------- */
+
+static void mha_check_dims(int B, int Tq, int Tk, int H, int hs) {
+    (void)B, (void)Tq, (void)Tk, (void)H, (void)hs; /* unused when NDEBUG */
+    assert(B >= 0 && Tq >= 0 && Tk > 0 && H > 0 && hs > 0);
+}
+
+/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
+void sc_mha_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                    int B, int Tq, int Tk, int H, int hs, int causal) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    assert(!causal || Tq == Tk);
+    if (B == 0 || Tq == 0) return;
+    const int C = H * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *qb = q + (size_t)b * Tq * C + (size_t)h * hs;
+            const float *kb = k + (size_t)b * Tk * C + (size_t)h * hs;
+            const float *vb = v + (size_t)b * Tk * C + (size_t)h * hs;
+            float *ob = out + (size_t)b * Tq * C + (size_t)h * hs;
+            float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            /* scores = q_h k_h^T / sqrt(hs);  att = softmax over keys (masked when causal) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
+                        scale, qb, C, kb, C, 0.0f, ab, Tk);
+            sc_softmax_rows_forward(ab, ab, Tq, Tk, Tq, causal);
+            /* out_h = att_h @ v_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
+                        1.0f, ab, Tk, vb, C, 0.0f, ob, C);
+        }
+}
+
+/* dout (B,Tq,C), att (B,H,Tq,Tk), q (B,Tq,C), k, v (B,Tk,C), scratch (Tq,Tk);
+ * dq (B,Tq,C), dk, dv (B,Tk,C) accumulated. */
+void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                     const float *q, const float *k, const float *v, float *scratch,
+                     int B, int Tq, int Tk, int H, int hs) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    if (B == 0 || Tq == 0) return;
+    const int C = H * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const size_t qoff = (size_t)b * Tq * C + (size_t)h * hs;
+            const size_t koff = (size_t)b * Tk * C + (size_t)h * hs;
+            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            const float *dob = dout + qoff;
+            /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
+            if (dv)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            1.0f, ab, Tk, dob, C, 1.0f, dv + koff, C);
+            if (!dq && !dk) continue;
+            /* datt = dout_h @ v_h^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
+                        1.0f, dob, C, v + koff, C, 0.0f, scratch, Tk);
+            /* forward: att = softmax(scores)  =>  dscores = att (datt - sum datt att);
+             * masked weights are 0, so their dscores are 0 */
+            softmax_grad_inplace(scratch, ab, Tq, Tk);
+            /* forward: scores = scale q_h k_h^T  =>  dq_h += scale dscores @ k_h,
+             *                                       dk_h += scale dscores^T @ q_h */
+            if (dq)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
+                            scale, scratch, Tk, k + koff, C, 1.0f, dq + qoff, C);
+            if (dk)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            scale, scratch, Tk, q + qoff, C, 1.0f, dk + koff, C);
+        }
+}
+
+/* ---- the naive references: plain loops, the specification --------------------------- */
+
+/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
+void sc_mha_forward_naive(float *out, float *att, const float *q, const float *k,
+                          const float *v, int B, int Tq, int Tk, int H, int hs, int causal) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    assert(!causal || Tq == Tk);
+    const int C = H * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            for (int i = 0; i < Tq; i++) {
+                const float *qi = q + ((size_t)b * Tq + i) * C + (size_t)h * hs;
+                float *ai = ab + (size_t)i * Tk;
+                const int n = causal ? i + 1 : Tk; /* keys query i may see */
+                /* a_ij = q_i . k_j / sqrt(hs), then softmax over j < n, 0 beyond */
+                float mx = -INFINITY;
+                for (int j = 0; j < n; j++) {
+                    const float *kj = k + ((size_t)b * Tk + j) * C + (size_t)h * hs;
+                    float s = 0.0f;
+                    for (int d = 0; d < hs; d++) s += qi[d] * kj[d];
+                    ai[j] = s * scale;
+                    if (ai[j] > mx) mx = ai[j];
+                }
+                float sum = 0.0f;
+                for (int j = 0; j < n; j++) {
+                    ai[j] = expf(ai[j] - mx);
+                    sum += ai[j];
+                }
+                for (int j = 0; j < n; j++) ai[j] /= sum;
+                for (int j = n; j < Tk; j++) ai[j] = 0.0f;
+                /* out_i = sum_j a_ij v_j */
+                float *oi = out + ((size_t)b * Tq + i) * C + (size_t)h * hs;
+                for (int d = 0; d < hs; d++) {
+                    float s = 0.0f;
+                    for (int j = 0; j < Tk; j++)
+                        s += ai[j] * v[((size_t)b * Tk + j) * C + (size_t)h * hs + d];
+                    oi[d] = s;
+                }
+            }
+        }
+}
+
+/* dout (B,Tq,C), att (B,H,Tq,Tk), q (B,Tq,C), k, v (B,Tk,C), scratch (Tq,Tk);
+ * dq (B,Tq,C), dk, dv (B,Tk,C) accumulated. */
+void sc_mha_backward_naive(float *dq, float *dk, float *dv, const float *dout,
+                           const float *att, const float *q, const float *k, const float *v,
+                           float *scratch, int B, int Tq, int Tk, int H, int hs) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    const int C = H * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+#define QROW(p, i) ((p) + ((size_t)b * Tq + (i)) * C + (size_t)h * hs)
+#define KROW(p, j) ((p) + ((size_t)b * Tk + (j)) * C + (size_t)h * hs)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            /* forward: out_i = sum_j a_ij v_j  =>  dv_j += sum_i a_ij dout_i */
+            if (dv)
+                for (int j = 0; j < Tk; j++)
+                    for (int d = 0; d < hs; d++) {
+                        float s = 0.0f;
+                        for (int i = 0; i < Tq; i++)
+                            s += ab[(size_t)i * Tk + j] * QROW(dout, i)[d];
+                        KROW(dv, j)[d] += s;
+                    }
+            if (!dq && !dk) continue;
+            /* da_ij = dout_i . v_j;  dscore_ij = a_ij (da_ij - sum_j' da_ij' a_ij') */
+            for (int i = 0; i < Tq; i++) {
+                float *gi = scratch + (size_t)i * Tk;
+                const float *ai = ab + (size_t)i * Tk;
+                for (int j = 0; j < Tk; j++) {
+                    float s = 0.0f;
+                    for (int d = 0; d < hs; d++) s += QROW(dout, i)[d] * KROW(v, j)[d];
+                    gi[j] = s;
+                }
+                float dot = 0.0f;
+                for (int j = 0; j < Tk; j++) dot += gi[j] * ai[j];
+                for (int j = 0; j < Tk; j++) gi[j] = ai[j] * (gi[j] - dot);
+            }
+            /* forward: score_ij = q_i . k_j / sqrt(hs)
+             *   =>  dq_i += sum_j dscore_ij k_j / sqrt(hs),
+             *       dk_j += sum_i dscore_ij q_i / sqrt(hs) */
+            if (dq)
+                for (int i = 0; i < Tq; i++)
+                    for (int d = 0; d < hs; d++) {
+                        float s = 0.0f;
+                        for (int j = 0; j < Tk; j++)
+                            s += scratch[(size_t)i * Tk + j] * KROW(k, j)[d];
+                        QROW(dq, i)[d] += scale * s;
+                    }
+            if (dk)
+                for (int j = 0; j < Tk; j++)
+                    for (int d = 0; d < hs; d++) {
+                        float s = 0.0f;
+                        for (int i = 0; i < Tq; i++)
+                            s += scratch[(size_t)i * Tk + j] * QROW(q, i)[d];
+                        KROW(dk, j)[d] += scale * s;
+                    }
+        }
+#undef QROW
+#undef KROW
+}
