@@ -40,6 +40,7 @@
 
 #include "env/retina.h"
 #include "nets/layers.h"
+#include "nets/vecmath.h"
 #include "policy.h"
 
 #define MAX_WORKERS 64
@@ -159,19 +160,9 @@ static int declare_params(sc_ram *m, sc_err *err) {
 #define D(gb, ix) ((gb) + m->ps.p[m->ix].offset)
 
 /* ---- elementwise kernels ------------------------------------------------------ *
- * 16 floats at a time through GCC's vector extension (one AVX-512 register,
- * or two/four narrower ones: the compiler splits it), then a scalar tail; -O2
- * does not vectorise loops of unknown length by itself. Loads and stores go
- * through memcpy, so any alignment is fine. A comparison gives a lane mask of
- * all ones or zeros, and x & mask is x or +0: exactly v > 0 ? v : 0. */
-
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
-
-static inline vf16 ld16(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
-static inline void st16(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
-/* v > 0 ? s : 0 per lane */
-static inline vf16 keep_pos(vf16 s, vf16 v) { const vf16 z = {0}; return (vf16)((vi16)s & (vi16)(v > z)); }
+ * 16 floats at a time (nets/vecmath.h), then a scalar tail; -O2 does not
+ * vectorise loops of unknown length by itself. keep_pos(s, v) is exactly
+ * v > 0 ? s : +0 per lane. */
 
 /* out[r, j] = max(out[r, j] + bias[j], 0) for r < rows, j < n; rows ld apart. */
 static void bias_relu(float *out, int ld, const float *bias, int rows, int n) {

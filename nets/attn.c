@@ -8,7 +8,9 @@
  *
  * What this file is not: it holds no parameters and allocates nothing; callers
  * own every buffer (scratch included). Arithmetic is float throughout, with
- * sums taken in a fixed order, so results are deterministic.
+ * sums taken in a fixed order, so results are deterministic. Elementwise loops
+ * and row sums take 16 floats at a time (nets/vecmath.h: exp16 and tanh16
+ * instead of libm's expf and tanhf, which dominated a self-attention step).
  *
  * Dimension letters: N rows, D feature width, R softmax rows, K softmax width,
  * B batch, Tq query positions, Tk key positions, H heads, hs head size,
@@ -21,6 +23,8 @@
 #include <assert.h>
 #include <math.h>
 #include <stddef.h>
+
+#include "vecmath.h"
 
 /* ---- layer normalisation ----------------------------------------------------- */
 
@@ -36,17 +40,26 @@ void sc_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
          * x[0] (exact differences for a row far from 0), the variance in a second
          * pass (no cancellation). */
         const float x0 = xr[0];
-        float s = 0.0f;
-        for (int d = 0; d < D; d++) s += xr[d] - x0;
+        vf16 vs = {0}, vss = {0};
+        int d = 0;
+        for (; d + 16 <= D; d += 16) vs += ld16(xr + d) - x0;
+        float s = hsum16(vs);
+        for (; d < D; d++) s += xr[d] - x0;
         const float mu = x0 + s * invD;
-        float ss = 0.0f;
-        for (int d = 0; d < D; d++) {
+        for (d = 0; d + 16 <= D; d += 16) {
+            const vf16 c = ld16(xr + d) - mu;
+            vss += c * c;
+        }
+        float ss = hsum16(vss);
+        for (; d < D; d++) {
             const float c = xr[d] - mu;
             ss += c * c;
         }
         const float rs = 1.0f / sqrtf(ss * invD + eps);
         /* y = (x - mu) * rstd * gamma + beta */
-        for (int d = 0; d < D; d++) yr[d] = (xr[d] - mu) * rs * gamma[d] + beta[d];
+        for (d = 0; d + 16 <= D; d += 16)
+            st16(yr + d, (ld16(xr + d) - mu) * rs * ld16(gamma + d) + ld16(beta + d));
+        for (; d < D; d++) yr[d] = (xr[d] - mu) * rs * gamma[d] + beta[d];
         mean[n] = mu;
         rstd[n] = rs;
     }
@@ -62,22 +75,38 @@ void sc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
         const float *xr = x + (size_t)n * D, *dyr = dy + (size_t)n * D;
         const float mu = mean[n], rs = rstd[n];
         /* forward: xhat = (x - mu) rstd;  y = xhat gamma + beta */
-        if (dbeta)
-            for (int d = 0; d < D; d++) dbeta[d] += dyr[d];
-        if (dgamma)
-            for (int d = 0; d < D; d++) dgamma[d] += dyr[d] * ((xr[d] - mu) * rs);
+        int d;
+        if (dbeta) {
+            for (d = 0; d + 16 <= D; d += 16) st16(dbeta + d, ld16(dbeta + d) + ld16(dyr + d));
+            for (; d < D; d++) dbeta[d] += dyr[d];
+        }
+        if (dgamma) {
+            for (d = 0; d + 16 <= D; d += 16)
+                st16(dgamma + d, ld16(dgamma + d) + ld16(dyr + d) * ((ld16(xr + d) - mu) * rs));
+            for (; d < D; d++) dgamma[d] += dyr[d] * ((xr[d] - mu) * rs);
+        }
         if (!dx) continue;
         /* dxhat = dy gamma;
          * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) */
-        float sg = 0.0f, sgx = 0.0f;
-        for (int d = 0; d < D; d++) {
+        vf16 vg = {0}, vgx = {0};
+        for (d = 0; d + 16 <= D; d += 16) {
+            const vf16 g = ld16(dyr + d) * ld16(gamma + d);
+            vg += g;
+            vgx += g * ((ld16(xr + d) - mu) * rs);
+        }
+        float sg = hsum16(vg), sgx = hsum16(vgx);
+        for (; d < D; d++) {
             const float g = dyr[d] * gamma[d];
             sg += g;
             sgx += g * ((xr[d] - mu) * rs);
         }
         const float mg = sg * invD, mgx = sgx * invD;
         float *dxr = dx + (size_t)n * D;
-        for (int d = 0; d < D; d++)
+        for (d = 0; d + 16 <= D; d += 16) {
+            const vf16 xh = (ld16(xr + d) - mu) * rs;
+            st16(dxr + d, ld16(dxr + d) + rs * (ld16(dyr + d) * ld16(gamma + d) - mg - xh * mgx));
+        }
+        for (; d < D; d++)
             dxr[d] += rs * (dyr[d] * gamma[d] - mg - ((xr[d] - mu) * rs) * mgx);
     }
 }
@@ -89,10 +118,15 @@ void sc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 
 /* in, out (N); out may equal in */
 void sc_gelu_forward(float *out, const float *in, int N) {
-    for (int i = 0; i < N; i++) {
+    int i = 0;
+    for (; i + 16 <= N; i += 16) {
+        const vf16 x = ld16(in + i);
+        st16(out + i, 0.5f * x * (1.0f + tanh16(GELU_C * (x + GELU_A * x * x * x))));
+    }
+    for (; i < N; i++) {
         const float x = in[i];
         /* out = 0.5 x (1 + tanh(c (x + a x^3))) */
-        const float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
+        const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
         out[i] = 0.5f * x * (1.0f + t);
     }
 }
@@ -100,9 +134,16 @@ void sc_gelu_forward(float *out, const float *in, int N) {
 /* dout, in (N); din (N) accumulated */
 void sc_gelu_backward(float *din, const float *dout, const float *in, int N) {
     if (!din) return;
-    for (int i = 0; i < N; i++) {
+    int i = 0;
+    for (; i + 16 <= N; i += 16) {
+        const vf16 x = ld16(in + i);
+        const vf16 t = tanh16(GELU_C * (x + GELU_A * x * x * x));
+        const vf16 g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+        st16(din + i, ld16(din + i) + ld16(dout + i) * g);
+    }
+    for (; i < N; i++) {
         const float x = in[i];
-        const float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
+        const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
         /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2) */
         const float g = 0.5f * (1.0f + t) +
                         0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
@@ -112,20 +153,43 @@ void sc_gelu_backward(float *din, const float *dout, const float *in, int N) {
 
 /* ---- softmax over rows ------------------------------------------------------------ */
 
+/* sum_j a[j] b[j], 16 lanes then the tail, in a fixed order */
+static float dot16(const float *a, const float *b, int n) {
+    vf16 acc = {0};
+    int j = 0;
+    for (; j + 16 <= n; j += 16) acc += ld16(a + j) * ld16(b + j);
+    float s = hsum16(acc);
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
 /* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s. */
 static void softmax_row(float *p, const float *s, int n, int K) {
+    int j = 0;
     float mx = s[0];
-    for (int j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    if (n >= 16) {
+        vf16 vm = ld16(s);
+        for (j = 16; j + 16 <= n; j += 16) vm = sel16(ld16(s + j) > vm, ld16(s + j), vm);
+        mx = hmax16(vm);
+    }
+    for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
     /* p = exp(s - max) / sum exp(s - max) */
-    float sum = 0.0f;
-    for (int j = 0; j < n; j++) {
-        const float e = expf(s[j] - mx);
+    vf16 vs = {0};
+    for (j = 0; j + 16 <= n; j += 16) {
+        const vf16 e = exp16(ld16(s + j) - mx);
+        st16(p + j, e);
+        vs += e;
+    }
+    float sum = hsum16(vs);
+    for (; j < n; j++) {
+        const float e = exp1(s[j] - mx);
         p[j] = e;
         sum += e;
     }
     const float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++) p[j] *= inv;
-    for (int j = n; j < K; j++) p[j] = 0.0f;
+    for (j = 0; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
+    for (; j < n; j++) p[j] *= inv;
+    for (j = n; j < K; j++) p[j] = 0.0f;
 }
 
 /* s, p (R,K); p may equal s */
@@ -147,9 +211,10 @@ void sc_softmax_rows_backward(float *ds, const float *dp, const float *p, int R,
         const float *dpr = dp + (size_t)r * K, *pr = p + (size_t)r * K;
         float *dsr = ds + (size_t)r * K;
         /* forward: p = exp(s) / sum exp(s)  =>  ds = p (dp - sum_k dp p) */
-        float dot = 0.0f;
-        for (int j = 0; j < K; j++) dot += dpr[j] * pr[j];
-        for (int j = 0; j < K; j++) dsr[j] += pr[j] * (dpr[j] - dot);
+        const float dot = dot16(dpr, pr, K);
+        int j = 0;
+        for (; j + 16 <= K; j += 16) st16(dsr + j, ld16(dsr + j) + ld16(pr + j) * (ld16(dpr + j) - dot));
+        for (; j < K; j++) dsr[j] += pr[j] * (dpr[j] - dot);
     }
 }
 
@@ -158,9 +223,10 @@ static void softmax_grad_inplace(float *g, const float *att, int Tq, int Tk) {
     for (int i = 0; i < Tq; i++) {
         float *gr = g + (size_t)i * Tk;
         const float *ar = att + (size_t)i * Tk;
-        float dot = 0.0f;
-        for (int j = 0; j < Tk; j++) dot += gr[j] * ar[j];
-        for (int j = 0; j < Tk; j++) gr[j] = ar[j] * (gr[j] - dot);
+        const float dot = dot16(gr, ar, Tk);
+        int j = 0;
+        for (; j + 16 <= Tk; j += 16) st16(gr + j, ld16(ar + j) * (ld16(gr + j) - dot));
+        for (; j < Tk; j++) gr[j] = ar[j] * (gr[j] - dot);
     }
 }
 

@@ -18,19 +18,11 @@
 #include <math.h>
 #include <string.h>
 
-/* 16 floats as one vector (GCC's vector extension; one AVX-512 register, or
- * narrower ones the compiler pairs up): the elementwise loops below take 16 at
- * a time, then a scalar tail, since -O2 does not vectorise loops of unknown
- * length. Per element they compute what the scalar loop does (ReLU's backward
- * adds +0 where the scalar loop adds nothing: -0 may become +0). */
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
+#include "vecmath.h"
 
-static inline vf16 ld16(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
-static inline void st16(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
-/* per lane: v > 0 ? s : +0 (the comparison is a mask of all ones or zeros) */
-static inline vf16 keep_pos(vf16 s, vf16 v) { const vf16 z = {0}; return (vf16)((vi16)s & (v > z)); }
-
+/* The elementwise loops take 16 floats at a time (nets/vecmath.h), then a
+ * scalar tail. Per element they compute what the scalar loop does (ReLU's
+ * backward adds +0 where the scalar loop adds nothing: -0 may become +0). */
 /* ---- linear ---------------------------------------------------------------- */
 
 /* out[b,:] = b for every row (or 0 when b is NULL); the sgemm then adds in @ w^T. */
@@ -196,59 +188,10 @@ void sc_rnn_backward(float *dx, float *dhprev, float *dwx, float *dwh, float *db
 
 /* ---- LSTM cell ------------------------------------------------------------------ */
 
-/* The LSTM's gate nonlinearities, 16 lanes at a time: libm's expf and tanhf,
- * called per element, cost more than the cell's two sgemms at H = 256.
- * exp16 is Cephes' expf: n = round(x / ln 2), r = x - n ln 2 (ln 2 split in
- * two so that r is exact), exp(r) by a degree-6 polynomial on |r| <= ln2/2,
- * times 2^n built in the exponent bits; x is clamped to [-87, 88] (so 2^n
- * stays a normal float). Relative error about 2e-7 against exp (tested in
- * tests/test_nets_layers.c). sigmoid(x) = 1 / (1 + exp(-x)) and tanh(x) =
- * sign(x) (1 - e) / (1 + e) with e = exp(-2|x|), which keeps tanh's relative
- * error small near 0 only in absolute terms (about 1e-7), enough for a gate.
- * The scalar versions (the tail of a row whose width is not a multiple of 16)
- * compute the same formulas one lane at a time. */
-static inline vf16 sel16(vi16 m, vf16 a, vf16 b) { return (vf16)(((vi16)a & m) | ((vi16)b & ~m)); }
-
-static inline vf16 exp16(vf16 x) {
-    const vf16 hi = (vf16){0} + 88.0f, lo = (vf16){0} - 87.0f;
-    x = sel16(x > hi, hi, x);
-    x = sel16(x < lo, lo, x);
-    const vf16 t = x * 1.44269504088896341f + 0.5f;
-    vi16 n = __builtin_convertvector(t, vi16);        /* truncates toward 0 ... */
-    n += (vi16)(__builtin_convertvector(n, vf16) > t); /* ... so subtract 1 where that rounded up: floor */
-    const vf16 fn = __builtin_convertvector(n, vf16);
-    vf16 r = x - fn * 0.693359375f;
-    r = r - fn * -2.12194440e-4f;
-    vf16 p = (vf16){0} + 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * (vf16)((n + 127) << 23);
-}
-
-static inline vf16 sigmoid16(vf16 x) { return 1.0f / (1.0f + exp16(-x)); }
-
-static inline vf16 tanh16(vf16 x) {
-    const vi16 sign = (vi16)x & (vi16)((vf16){0} - 0.0f);   /* the sign bit */
-    const vf16 ax = (vf16)((vi16)x & ~sign);
-    const vf16 e = exp16(-2.0f * ax);
-    return (vf16)((vi16)((1.0f - e) / (1.0f + e)) | sign);
-}
-
-/* One lane of the above (the same arithmetic, so a row's tail agrees with its body). */
-static inline float exp1(float x) {
-    vf16 v = (vf16){0} + x;
-    return exp16(v)[0];
-}
-static inline float sigmoid1(float x) { return 1.0f / (1.0f + exp1(-x)); }
-static inline float tanh1(float x) {
-    float ax = fabsf(x), e = exp1(-2.0f * ax), t = (1.0f - e) / (1.0f + e);
-    return copysignf(t, x);
-}
-
+/* The gate nonlinearities run 16 lanes at a time through vecmath.h's exp16,
+ * sigmoid16 and tanh16 (libm's expf and tanhf per element cost more than the
+ * cell's two sgemms at H = 256); the tail of a row whose width is not a
+ * multiple of 16 uses their one-value forms. */
 
 /* x (B,IN), hprev/cprev (B,H) or NULL, wx (4H,IN), wh (4H,H), b (4H);
  * h, c (B,H), gates (B,4H) = post-activation i, f, g, o. */
