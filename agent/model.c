@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nets/blas.h"
+#include "nets/layers.h"
 
 #define TRACE_PROBE_BATCH 16  /* images per pass of the soft model's per-step probe */
 
@@ -247,10 +248,9 @@ void sc_model_backward(sc_model *m, const int *labels, int B, float std) {
 /* ---- inference ---------------------------------------------------------------------- */
 
 static int argmax(const float *v, int n) {
-    int best = 0;
-    for (int k = 1; k < n; k++)
-        if (v[k] > v[best]) best = k;
-    return best;
+    int k;
+    sc_argmax_rows(&k, v, NULL, 1, n);
+    return k;
 }
 
 int sc_model_predict(sc_model *m, const float *x, const int *labels, int B, int M, float std, sc_rng *r,

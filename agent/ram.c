@@ -509,14 +509,9 @@ static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
     w->xent = sc_softmax_xent_forward(logp, w->logits, m->labels ? m->labels + b0 : NULL, Bk, C);
     if (m->step_probs)
         memcpy(m->step_logp + ((size_t)(T - 1) * NB + b0) * C, logp, sizeof(float) * Bk * C);
-    for (int b = 0; b < Bk; b++) {
-        const float *lp = logp + (size_t)b * C;
-        int best = 0;
-        for (int k = 1; k < C; k++)
-            if (lp[k] > lp[best]) best = k;
-        m->pred[b0 + b] = best;
-        m->reward[b0 + b] = m->labels && best == m->labels[b0 + b] ? 1.0f : 0.0f;
-    }
+    sc_argmax_rows(m->pred + b0, logp, NULL, Bk, C);
+    for (int b = 0; b < Bk; b++)  /* R = 1 for a correct prediction */
+        m->reward[b0 + b] = m->labels && m->pred[b0 + b] == m->labels[b0 + b] ? 1.0f : 0.0f;
     PROF(heads);
 }
 
@@ -834,16 +829,7 @@ int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, f
         if (rc != SC_OK) return rc;
         for (int i = 0; i < B * C; i++) logp_avg[i] += m->logp[i] / (float)M;
     }
-    int correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *lp = logp_avg + (size_t)b * C;
-        int best = 0;
-        for (int k = 1; k < C; k++)
-            if (lp[k] > lp[best]) best = k;
-        if (pred) pred[b] = best;
-        correct += labels && labels[b] == best;
-    }
-    return correct;
+    return sc_argmax_rows(pred, logp_avg, labels, B, C);
 }
 
 double sc_ram_macs(const sc_ram_cfg *c) {

@@ -449,15 +449,7 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stat
 
     sc_linear_forward(m->logits, m->r, P(m->iCw), P(m->iCb), B, D, C);
     float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
-    int correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *lp = m->logp + (size_t)b * C;
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (lp[c] > lp[best]) best = c;
-        m->pred[b] = best;
-        correct += labels && best == labels[b];
-    }
+    int correct = sc_argmax_rows(m->pred, m->logp, labels, B, C);
     if (!labels || !st) return SC_OK;
 
     memset(st, 0, sizeof *st);

@@ -399,15 +399,7 @@ int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_sof
     const float *hT = m->h + (size_t)(T - 1) * NB * H;
     sc_linear_forward(m->logits, hT, P(iCw), P(iCb), B, H, C);
     float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
-    int correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *lp = m->logp + (size_t)b * C;
-        int best = 0;
-        for (int k = 1; k < C; k++)
-            if (lp[k] > lp[best]) best = k;
-        m->pred[b] = best;
-        correct += labels && best == labels[b];
-    }
+    int correct = sc_argmax_rows(m->pred, m->logp, labels, B, C);
     if (!labels || !st) return SC_OK;
 
     memset(st, 0, sizeof *st);

@@ -280,6 +280,22 @@ void sc_lstm_backward(float *dx, float *dhprev, float *dcprev, float *dwx, float
     if (hprev) sc_linear_backward(dhprev, dwh, NULL, da, hprev, wh, B, H, G);
 }
 
+/* ---- argmax ---------------------------------------------------------------------------- */
+
+/* x (B,C); pred (B) or NULL; labels (B) or NULL */
+int sc_argmax_rows(int *pred, const float *x, const int *labels, int B, int C) {
+    int correct = 0;
+    for (int b = 0; b < B; b++) {
+        const float *row = x + (size_t)b * C;
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (row[k] > row[best]) best = k;
+        if (pred) pred[b] = best;
+        correct += labels && labels[b] == best;
+    }
+    return correct;
+}
+
 /* ---- softmax + cross-entropy ----------------------------------------------------- */
 
 /* logits (B,C) -> logp (B,C); labels (B) in [0, C) or NULL. */

@@ -70,6 +70,12 @@ float sc_softmax_xent_forward(float *logp, const float *logits, const int *label
 void sc_softmax_xent_backward(float *dlogits, const float *logp, const int *labels,
                               int B, int C, float scale);
 
+/* ---- argmax ----------------------------------------------------------------------
+ * pred (B) = the index of each row's largest value in x (B,C) (the first of equal
+ * maxima; pred may be NULL). Returns how many rows' argmax equals labels (B) when
+ * labels is non-NULL, else 0: the classifiers' predictions and correct counts. */
+int sc_argmax_rows(int *pred, const float *x, const int *labels, int B, int C);
+
 /* ---- mean squared error ---------------------------------------------------
  * Returns mean over N of (pred - target)^2;  dpred += scale * 2 (pred - target) / N. */
 float sc_mse_forward(const float *pred, const float *target, int N);

@@ -636,6 +636,26 @@ START_TEST(test_lstm_gates_accuracy) {
 }
 END_TEST
 
+/* argmax per row: the first of equal maxima, negative rows, the correct count with and
+ * without labels, pred may be NULL. */
+START_TEST(test_argmax_rows) {
+    const float x[4 * 3] = {0.1f, 0.7f, 0.2f,     /* 1 */
+                            -3.0f, -1.0f, -2.0f,  /* 1 */
+                            5.0f, 5.0f, 1.0f,     /* ties: the first, 0 */
+                            0.0f, 0.0f, 0.5f};    /* 2 */
+    const int labels[4] = {1, 0, 0, 2};
+    int pred[4] = {-1, -1, -1, -1};
+    ck_assert_int_eq(sc_argmax_rows(pred, x, labels, 4, 3), 3);
+    ck_assert_int_eq(pred[0], 1);
+    ck_assert_int_eq(pred[1], 1);
+    ck_assert_int_eq(pred[2], 0);
+    ck_assert_int_eq(pred[3], 2);
+    ck_assert_int_eq(sc_argmax_rows(pred, x, NULL, 4, 3), 0);
+    ck_assert_int_eq(sc_argmax_rows(NULL, x, labels, 4, 3), 3);
+    ck_assert_int_eq(sc_argmax_rows(NULL, x, labels, 2, 3), 1);
+}
+END_TEST
+
 /* ---- LSTM unrolled over T steps ---------------------------------------------------------- */
 
 typedef struct lstm_seq_ctx {
@@ -970,6 +990,7 @@ static Suite *layers_suite(void) {
     tcase_add_test(tv, test_activations_in_place);
     tcase_add_test(tv, test_lstm_forward_values);
     tcase_add_test(tv, test_lstm_gates_accuracy);
+    tcase_add_test(tv, test_argmax_rows);
     tcase_add_test(tv, test_softmax_xent_huge_logits);
     tcase_add_test(tv, test_linear_blas_matches_naive);
     tcase_add_test(tv, test_null_outputs_skipped);
