@@ -39,8 +39,10 @@ static const char *USAGE =
     "        (e.g. --set train.epochs=50). --stop-after N: stop after N epochs of\n"
     "        this session, checkpointed (for time-limited jobs).\n"
     "  eval RUN.h5 [--samples M] [--split test|val] [--last] [--set train.threads=N]\n"
+    "               [--set model.first_loc=random|center]\n"
     "        evaluate the best parameters of a run (--last: the latest); RUN.h5 may\n"
-    "        also be its checkpoint RUN.ckpt.h5.\n"
+    "        also be its checkpoint RUN.ckpt.h5. model.first_loc: a RAM's first\n"
+    "        glimpse at test time (default: as it was trained).\n"
     "  compare RUN.h5 [RUN.h5 ...] [--png FILE]\n"
     "        one row per finished run: model, data, glimpses, test error (M=1 and M),\n"
     "        MFLOPs and pixels read per image, measured us per image, parameters,\n"
@@ -327,7 +329,7 @@ static int cmd_eval(int argc, char **argv) {
     if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "eval needs a run log RUN.h5");
     if (argc > 256) return usage_error("%s", "too many arguments");
     int M = -1, last = 0;
-    const char *split = "test", *threads = NULL;
+    const char *split = "test", *threads = NULL, *first_loc = NULL;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
             char *end;
@@ -340,9 +342,14 @@ static int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--last")) {
             last = 1;
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            if (strncmp(argv[i + 1], "train.threads=", 14))
-                return usage_error("eval only accepts --set train.threads=N (the run fixes the rest), got '%s'", argv[i + 1]);
-            threads = argv[++i];
+            if (!strncmp(argv[i + 1], "train.threads=", 14)) {
+                threads = argv[++i];
+            } else if (!strncmp(argv[i + 1], "model.first_loc=", 16)) {
+                first_loc = argv[++i];
+            } else {
+                return usage_error("eval only accepts --set train.threads=N and --set model.first_loc=random|center "
+                                   "(the run fixes the rest), got '%s'", argv[i + 1]);
+            }
         } else {
             return usage_error("unknown option '%s' for eval", argv[i]);
         }
@@ -356,7 +363,8 @@ static int cmd_eval(int argc, char **argv) {
         return fail(&err);
     }
     sc_config c = ck.config;
-    if (threads && sc_config_set(&c, threads, &err) != SC_OK) {
+    if ((threads && sc_config_set(&c, threads, &err) != SC_OK) ||
+        (first_loc && sc_config_set(&c, first_loc, &err) != SC_OK)) {
         sc_ckpt_free(&ck);
         return fail(&err);
     }
