@@ -114,6 +114,8 @@ static const sc_key keys[] = {
             "standard deviation of the Gaussian location policy (coordinates in [-1,1])"),
     K_FLOAT("model", "loc_std_final", loc_std_final, "0", 0, 1,
             "0 = fixed std; else the std decays linearly to this value over training"),
+    K_FLOAT("model", "loc_std_anneal", loc_std_anneal, "1", 0.01, 1,
+            "share of training over which the std decays to loc_std_final, then stays there"),
     K_ENUM("model", "first_loc", first_loc, "random", "random|center",
            "first glimpse location: uniform at random or the center"),
     K_BOOL("model", "baseline", baseline, "true",

@@ -42,6 +42,7 @@ typedef struct sc_config {
     int loc_net_hidden;      /* mlp hidden width */
     float loc_std;           /* policy std */
     float loc_std_final;     /* 0 = no annealing; else std decays linearly to it over training */
+    float loc_std_anneal;    /* share of training (0.01..1) over which it decays; then it stays */
     char first_loc[8];       /* random | center */
     int baseline;            /* bool */
     int reinforce;           /* bool; false = random glimpses */

@@ -404,7 +404,8 @@ static void lr_from_config(sc_lr_sched *s, const sc_config *c, long steps_per_ep
 
 float sc_policy_std(const sc_config *c, long step, long total) {
     if (c->loc_std_final <= 0.0f || total <= 1) return c->loc_std;
-    double f = (double)step / (double)(total - 1);
+    /* linear from loc_std at step 0 to loc_std_final at step anneal (total - 1), then flat */
+    double f = (double)step / ((double)c->loc_std_anneal * (double)(total - 1));
     if (f > 1.0) f = 1.0;
     return (float)(c->loc_std + f * (c->loc_std_final - c->loc_std));
 }

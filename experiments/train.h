@@ -115,7 +115,8 @@ double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M);
 double sc_measure_inference(sc_eval_ctx *e, const int *pool, int n, int split, int runs);
 
 /* The location policy's std after `step` of `total` training steps: loc_std,
- * or its linear annealing to loc_std_final. */
+ * or its linear annealing to loc_std_final over the first loc_std_anneal of
+ * the steps, then loc_std_final. */
 float sc_policy_std(const sc_config *c, long step, long total);
 
 /* The batch size sc_train evaluates with: [train] eval_batch, or when 0

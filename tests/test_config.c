@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 60 /* 8 [data] + 31 [model] + 17 [train] + 4 [log] */
+#define NKEYS_EXPECTED 61 /* 8 [data] + 32 [model] + 17 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -92,6 +92,7 @@ START_TEST(test_defaults) {
     ck_assert_int_eq(c.loc_net_hidden, 64);
     ck_assert(c.loc_std == 0.1f);
     ck_assert(c.loc_std_final == 0.0f);
+    ck_assert(c.loc_std_anneal == 1.0f);
     ck_assert_str_eq(c.first_loc, "random");
     ck_assert_int_eq(c.baseline, 1);
     ck_assert_int_eq(c.reinforce, 1);

@@ -303,6 +303,26 @@ START_TEST(train_learns_and_is_deterministic) {
 }
 END_TEST
 
+/* The policy std's schedule: fixed without loc_std_final; linear from loc_std at step 0 to
+ * loc_std_final at the last step; with loc_std_anneal = a, at step a (total - 1) and flat after. */
+START_TEST(policy_std_schedule) {
+    sc_config c;
+    sc_config_defaults(&c);
+    c.loc_std = 0.2f;
+    ck_assert_float_eq(sc_policy_std(&c, 0, 1001), 0.2f);
+    ck_assert_float_eq(sc_policy_std(&c, 1000, 1001), 0.2f);
+    c.loc_std_final = 0.04f;
+    ck_assert_float_eq_tol(sc_policy_std(&c, 0, 1001), 0.2f, 1e-7f);
+    ck_assert_float_eq_tol(sc_policy_std(&c, 500, 1001), 0.12f, 1e-6f);
+    ck_assert_float_eq_tol(sc_policy_std(&c, 1000, 1001), 0.04f, 1e-7f);
+    c.loc_std_anneal = 0.25f;
+    ck_assert_float_eq_tol(sc_policy_std(&c, 125, 1001), 0.12f, 1e-6f);
+    ck_assert_float_eq_tol(sc_policy_std(&c, 250, 1001), 0.04f, 1e-7f);
+    for (long s = 250; s <= 1000; s += 50) ck_assert_float_eq_tol(sc_policy_std(&c, s, 1001), 0.04f, 1e-7f);
+    for (long s = 1; s <= 250; s++) ck_assert(sc_policy_std(&c, s, 1001) < sc_policy_std(&c, s - 1, 1001));
+}
+END_TEST
+
 START_TEST(train_missing_data_is_an_error) {
     sc_config c;
     sc_config_defaults(&c);
@@ -454,6 +474,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(t, 600);
     tcase_add_test(t, train_learns_and_is_deterministic);
     tcase_add_test(t, train_missing_data_is_an_error);
+    tcase_add_test(t, policy_std_schedule);
     suite_add_tcase(s, t);
     TCase *c = tcase_create("cli");
     tcase_set_timeout(c, 600);
