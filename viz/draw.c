@@ -417,9 +417,12 @@ static void draw_footer(dc *d, const sc_vlog *v, const sc_view_state *s) {
     char lab[96];
     snprintf(lab, sizeof lab, "epoch %d (%d of %d)", v->epoch[s->rec], s->rec + 1, v->R);
     text(d, d->f->small, lab, t.x + t.w + 14, t.y - 5, TEXT);
-    const char *hint = s->status ? s->status
-                                 : "\u2190/\u2192 glimpse   space play   \u2191/\u2193 epoch   n/p page   "
-                                   "+/- size   s save PNG   h help   q quit";
+    char keys[192];
+    const char *unit = v->kind == SC_VLOG_SELFATTN ? "head" : v->kind == SC_VLOG_SOFT ? "step" : "glimpse";
+    snprintf(keys, sizeof keys,
+             "\u2190/\u2192 %s   space play   \u2191/\u2193 epoch   n/p page   +/- size   s save PNG   h help   q quit",
+             unit);
+    const char *hint = s->status ? s->status : keys;
     text(d, d->f->small, hint, SC_VIEW_PAD, y0 + 30, s->status ? TEXT : DIM);
 }
 
