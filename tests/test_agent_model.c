@@ -33,37 +33,9 @@
 #include "nets/blas.h"
 #include "tests/testutil.h"
 
-/* ---- counters behind the linker's --wrap (CMakeLists.txt) ------------------------ */
+/* ---- counters behind the linker's --wrap: n_alloc, n_fopen, n_thread ---------------- */
 
-static long n_alloc, n_fopen, n_thread;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t k, size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-FILE *__real_fopen(const char *path, const char *mode);
-int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg);
-
-void *__wrap_malloc(size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_malloc(n); }
-void *__wrap_calloc(size_t k, size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_calloc(k, n); }
-void *__wrap_realloc(void *p, size_t n) { __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return __real_realloc(p, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) {
-    __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED);
-    return __real_aligned_alloc(a, n);
-}
-int __wrap_posix_memalign(void **p, size_t a, size_t n) {
-    __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED);
-    return __real_posix_memalign(p, a, n);
-}
-FILE *__wrap_fopen(const char *path, const char *mode) {
-    __atomic_add_fetch(&n_fopen, 1, __ATOMIC_RELAXED);
-    return __real_fopen(path, mode);
-}
-int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg) {
-    __atomic_add_fetch(&n_thread, 1, __ATOMIC_RELAXED);
-    return __real_pthread_create(t, a, f, arg);
-}
+#include "tests/wrapcount.h"
 
 /* ---- small models of each kind ------------------------------------------------------ */
 
