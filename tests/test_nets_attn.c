@@ -35,128 +35,10 @@
  * float, so the loss carries rounding noise of ~1e-7 relative; with this step a
  * correct backward stays well below TOL (see SACCADE_TEST_VERBOSE), while a
  * wrong sign, factor or missing term gives errors of order 0.05 to 1. */
-#define EPS_FD 1e-2f
-#define ABS_FLOOR 1e-2 /* rel = |a - n| / max(|a| + |n|, ABS_FLOOR) */
-#define TOL 3e-3       /* worst relative error allowed */
+#define TOL GRADCASE_TOL
 #define LN_EPS 1e-5f
 
-/* ---- scratch memory: every buffer of a test, freed at its end ------------------ */
-
-#define ARENA_MAX 512
-static void *arena[ARENA_MAX];
-static int arena_n;
-
-static float *fbuf(size_t n) {
-    ck_assert_int_lt(arena_n, ARENA_MAX);
-    float *p = calloc(n > 0 ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    arena[arena_n++] = p;
-    return p;
-}
-
-/* n floats uniform in (-a, a). */
-static float *frand(sc_rng *r, size_t n, float a) {
-    float *p = fbuf(n);
-    for (size_t i = 0; i < n; i++) p[i] = a * (2.0f * sc_rng_uniform(r) - 1.0f);
-    return p;
-}
-
-static float *fcopy(const float *src, size_t n) {
-    float *p = fbuf(n);
-    memcpy(p, src, n * sizeof *p);
-    return p;
-}
-
-static void arena_free(void) {
-    for (int i = 0; i < arena_n; i++) free(arena[i]);
-    arena_n = 0;
-}
-
-static double dot(const float *a, const float *b, size_t n) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
-
-static int verbose(void) {
-    const char *v = getenv("SACCADE_TEST_VERBOSE");
-    return v && v[0] && v[0] != '0';
-}
-
-/* ---- the generic gradient-check case --------------------------------------------- */
-
-#define MAXV 4
-
-typedef struct gvar {
-    const char *name; /* the input or parameter, e.g. "gamma" */
-    float *x;         /* its values (probed by the checker) */
-    float *g;         /* its gradient buffer (backward adds here) */
-    size_t n;
-} gvar;
-
-typedef struct gcase {
-    const char *name;
-    void *ctx;
-    double (*loss)(void *ctx);   /* forward, then L */
-    void (*backward)(void *ctx); /* forward, then backward adding into every g */
-    int nv;
-    gvar v[MAXV];
-} gcase;
-
-static void add_var(gcase *c, const char *name, float *x, float *g, size_t n) {
-    ck_assert_int_lt(c->nv, MAXV);
-    c->v[c->nv++] = (gvar){name, x, g, n};
-}
-
-/* Runs backward twice (must double), then gradchecks every variable with the
- * analytic gradient times wrong_scale. Returns the worst max_rel_err; asserts it
- * is below TOL only when wrong_scale == 1. */
-static double run_case_scaled(const gcase *c, float wrong_scale) {
-    float *g1[MAXV];
-    for (int k = 0; k < c->nv; k++) memset(c->v[k].g, 0, c->v[k].n * sizeof(float));
-    c->backward(c->ctx);
-    for (int k = 0; k < c->nv; k++) g1[k] = fcopy(c->v[k].g, c->v[k].n);
-
-    /* backward adds: a second call doubles every gradient */
-    c->backward(c->ctx);
-    for (int k = 0; k < c->nv; k++) {
-        const gvar *v = &c->v[k];
-        float gmax = 0.0f;
-        for (size_t i = 0; i < v->n; i++) gmax = fmaxf(gmax, fabsf(g1[k][i]));
-        ck_assert_msg(gmax > 1e-3f,
-                      "%s: d%s is identically ~0 (max %g): the check would be vacuous",
-                      c->name, v->name, gmax);
-        for (size_t i = 0; i < v->n; i++)
-            ck_assert_msg(fabsf(v->g[i] - 2.0f * g1[k][i]) <= 1e-5f * gmax,
-                          "%s: d%s[%zu] after two backward calls is %g, want 2 x %g "
-                          "(backward must add into d-buffers)",
-                          c->name, v->name, i, v->g[i], g1[k][i]);
-    }
-
-    double worst = 0.0;
-    for (int k = 0; k < c->nv; k++) {
-        const gvar *v = &c->v[k];
-        for (size_t i = 0; i < v->n; i++) g1[k][i] *= wrong_scale;
-        sc_gradcheck_report rep;
-        int rc = sc_gradcheck(c->loss, c->ctx, v->x, g1[k], v->n, 0, EPS_FD, ABS_FLOOR, &rep);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_uint_eq(rep.checked, v->n);
-        if (verbose())
-            printf("  %-36s d%-6s n=%4zu  max rel %.2e  max abs %.2e  norm rel %.2e%s\n", c->name,
-                   v->name, v->n, rep.max_rel_err, rep.max_abs_err, rep.norm_rel_err,
-                   wrong_scale != 1.0f ? "  (wrong on purpose)" : "");
-        if (wrong_scale == 1.0f) {
-            ck_assert_msg(rep.max_rel_err < TOL,
-                          "%s: d%s[%zu] analytic %.7g vs numeric %.7g: relative error %.3g > %.3g",
-                          c->name, v->name, rep.worst_index, rep.worst_analytic,
-                          rep.worst_numeric, rep.max_rel_err, TOL);
-        }
-        if (rep.max_rel_err > worst) worst = rep.max_rel_err;
-    }
-    return worst;
-}
-
-static void run_case(const gcase *c) { run_case_scaled(c, 1.0f); }
+#include "tests/gradcase.h"
 
 /* ---- layer normalisation ------------------------------------------------------------ */
 
@@ -187,7 +69,7 @@ static void make_ln_case(gcase *g, ln_ctx *c, char *name, size_t namelen, int N,
     *c = (ln_ctx){N, D, frand(&r, n, 2.0f), frand(&r, D, 1.5f), frand(&r, D, 1.0f), fbuf(n),
                   fbuf(N), fbuf(N), frand(&r, n, 1.0f), fbuf(n), fbuf(D), fbuf(D)};
     snprintf(name, namelen, "layernorm N%d D%d", N, D);
-    *g = (gcase){name, c, ln_loss, ln_bwd, 0, {{0}}};
+    *g = (gcase){name, c, ln_loss, ln_bwd, 0, {{0}}, GRADCASE_EPS, TOL};
     add_var(g, "x", c->x, c->dx, n);
     add_var(g, "gamma", c->gamma, c->dgamma, D);
     add_var(g, "beta", c->beta, c->dbeta, D);
@@ -235,7 +117,7 @@ static void make_gelu_case(gcase *g, gelu_ctx *c, char *name, size_t namelen, in
     sc_rng_seed(&r, seed);
     *c = (gelu_ctx){N, frand(&r, N, 4.0f), fbuf(N), frand(&r, N, 1.0f), fbuf(N)};
     snprintf(name, namelen, "gelu N%d", N);
-    *g = (gcase){name, c, gelu_loss, gelu_bwd, 0, {{0}}};
+    *g = (gcase){name, c, gelu_loss, gelu_bwd, 0, {{0}}, GRADCASE_EPS, TOL};
     add_var(g, "in", c->in, c->din, N);
 }
 
@@ -308,7 +190,7 @@ static void make_sm_case(gcase *g, sm_ctx *c, char *name, size_t namelen, int R,
     size_t n = (size_t)R * K;
     *c = (sm_ctx){R, K, Tq, causal, frand(&r, n, 2.0f), fbuf(n), frand(&r, n, 1.0f), fbuf(n)};
     snprintf(name, namelen, "softmax_rows R%d K%d%s", R, K, causal ? " causal" : "");
-    *g = (gcase){name, c, sm_loss, sm_bwd, 0, {{0}}};
+    *g = (gcase){name, c, sm_loss, sm_bwd, 0, {{0}}, GRADCASE_EPS, TOL};
     add_var(g, "s", c->s, c->ds, n);
 }
 
@@ -429,7 +311,7 @@ static void make_mha_case(gcase *g, mha_ctx *c, char *name, size_t namelen, int 
     c->dv = fbuf(nk);
     snprintf(name, namelen, "mha%s B%d Tq%d Tk%d H%d hs%d%s", naive ? "_naive" : "", B, Tq, Tk, H,
              hs, causal ? " causal" : "");
-    *g = (gcase){name, c, mha_loss, mha_bwd, 0, {{0}}};
+    *g = (gcase){name, c, mha_loss, mha_bwd, 0, {{0}}, GRADCASE_EPS, TOL};
     add_var(g, "q", c->q, c->dq, nq);
     add_var(g, "k", c->k, c->dk, nk);
     add_var(g, "v", c->v, c->dv, nk);
@@ -492,8 +374,8 @@ START_TEST(test_gradcheck_catches_wrong_gradients) {
     memset(mc.dk, 0, (size_t)2 * 4 * 6 * sizeof(float));
     mc.causal = 1;
     sc_gradcheck_report rep;
-    ck_assert_int_eq(sc_gradcheck(mha_loss, &mc, mc.k, wrong, (size_t)2 * 4 * 6, 0, EPS_FD,
-                                  ABS_FLOOR, &rep), 0);
+    ck_assert_int_eq(sc_gradcheck(mha_loss, &mc, mc.k, wrong, (size_t)2 * 4 * 6, 0, GRADCASE_EPS,
+                                  GRADCASE_ABS_FLOOR, &rep), 0);
     if (verbose()) printf("  mha unmasked dk vs causal loss: max rel %.2e\n", rep.max_rel_err);
     ck_assert_msg(rep.max_rel_err > 10 * TOL, "unmasked gradient not caught: %g", rep.max_rel_err);
     arena_free();

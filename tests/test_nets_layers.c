@@ -35,117 +35,14 @@
 #define EPS_SMOOTH 1e-2f     /* tanh, sigmoid, LSTM, linear, losses */
 #define EPS_RELU 1e-3f       /* keeps probes well inside RELU_MARGIN */
 #define RELU_MARGIN 0.05f
-#define ABS_FLOOR 1e-2       /* rel = |a - n| / max(|a| + |n|, ABS_FLOOR) */
-#define TOL 3e-3             /* worst relative error allowed */
+#define TOL GRADCASE_TOL
 #define TOL_XENT 1e-2        /* softmax_xent returns its loss as float: ~1e-7 of noise */
 
-/* ---- scratch memory: every buffer of a test, freed at its end ------------------ */
+#include "tests/gradcase.h"
 
-#define ARENA_MAX 256
-static void *arena[ARENA_MAX];
-static int arena_n;
-
-static float *fbuf(size_t n) {
-    ck_assert_int_lt(arena_n, ARENA_MAX);
-    float *p = calloc(n > 0 ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    arena[arena_n++] = p;
-    return p;
-}
-
-/* n floats uniform in (-a, a). */
-static float *frand(sc_rng *r, size_t n, float a) {
-    float *p = fbuf(n);
-    for (size_t i = 0; i < n; i++) p[i] = a * (2.0f * sc_rng_uniform(r) - 1.0f);
-    return p;
-}
-
+/* refills p with n floats uniform in (-a, a) */
 static void frefill(sc_rng *r, float *p, size_t n, float a) {
     for (size_t i = 0; i < n; i++) p[i] = a * (2.0f * sc_rng_uniform(r) - 1.0f);
-}
-
-static void arena_free(void) {
-    for (int i = 0; i < arena_n; i++) free(arena[i]);
-    arena_n = 0;
-}
-
-static double dot(const float *a, const float *b, size_t n) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
-
-static int verbose(void) {
-    const char *v = getenv("SACCADE_TEST_VERBOSE");
-    return v && v[0] && v[0] != '0';
-}
-
-/* ---- the generic gradient-check case --------------------------------------------- */
-
-#define MAXV 8
-
-typedef struct gvar {
-    const char *name;  /* the input or parameter, e.g. "wx" */
-    float *x;          /* its values (probed by the checker) */
-    float *g;          /* its gradient buffer (backward adds here) */
-    size_t n;
-} gvar;
-
-typedef struct gcase {
-    const char *name;
-    void *ctx;
-    double (*loss)(void *ctx);    /* forward, then L */
-    void (*backward)(void *ctx);  /* forward, then backward adding into every g */
-    int nv;
-    gvar v[MAXV];
-    float eps;
-    double tol;  /* worst relative error allowed */
-} gcase;
-
-static void add_var(gcase *c, const char *name, float *x, float *g, size_t n) {
-    ck_assert_int_lt(c->nv, MAXV);
-    c->v[c->nv++] = (gvar){name, x, g, n};
-}
-
-static void run_case(const gcase *c) {
-    float *g1[MAXV];
-    for (int k = 0; k < c->nv; k++) memset(c->v[k].g, 0, c->v[k].n * sizeof(float));
-    c->backward(c->ctx);
-    for (int k = 0; k < c->nv; k++) {
-        g1[k] = fbuf(c->v[k].n);
-        memcpy(g1[k], c->v[k].g, c->v[k].n * sizeof(float));
-    }
-
-    /* backward adds: a second call doubles every gradient */
-    c->backward(c->ctx);
-    for (int k = 0; k < c->nv; k++) {
-        const gvar *v = &c->v[k];
-        float gmax = 0.0f;
-        for (size_t i = 0; i < v->n; i++) gmax = fmaxf(gmax, fabsf(g1[k][i]));
-        ck_assert_msg(gmax > 1e-3f,
-                      "%s: d%s is identically ~0 (max %g): the check would be vacuous",
-                      c->name, v->name, gmax);
-        for (size_t i = 0; i < v->n; i++)
-            ck_assert_msg(fabsf(v->g[i] - 2.0f * g1[k][i]) <= 1e-5f * gmax,
-                          "%s: d%s[%zu] after two backward calls is %g, want 2 x %g "
-                          "(backward must add into d-buffers)",
-                          c->name, v->name, i, v->g[i], g1[k][i]);
-    }
-
-    for (int k = 0; k < c->nv; k++) {
-        const gvar *v = &c->v[k];
-        sc_gradcheck_report rep;
-        int rc = sc_gradcheck(c->loss, c->ctx, v->x, g1[k], v->n, 0, c->eps, ABS_FLOOR, &rep);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_uint_eq(rep.checked, v->n);
-        if (verbose())
-            printf("  %-28s d%-7s n=%4zu  max rel %.2e  max abs %.2e\n", c->name, v->name, v->n,
-                   rep.max_rel_err, rep.max_abs_err);
-        ck_assert_msg(rep.max_rel_err < c->tol,
-                      "%s: d%s[%zu] analytic %.7g vs numeric %.7g: relative error %.3g > %.3g",
-                      c->name, v->name, rep.worst_index, rep.worst_analytic, rep.worst_numeric,
-                      rep.max_rel_err, c->tol);
-    }
 }
 
 /* ---- linear ------------------------------------------------------------------------ */
