@@ -461,12 +461,8 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stat
         size_t stride;
         const float *rows = logged_rows(m, b, &stride);
         for (int h = 0; h < H; h++) {
-            const float *p = rows + h * stride;
-            float pmax = 0.0f;
-            for (int t = 0; t < T; t++) {
-                if (p[t] > 0.0f) ent -= (double)p[t] * log((double)p[t]);
-                pmax = p[t] > pmax ? p[t] : pmax;
-            }
+            float pmax;
+            ent += sc_prob_entropy(rows + h * stride, T, &pmax);
             mx += pmax;
         }
     }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "env/retina.h"
+#include "nets/attn.h"
 #include "nets/layers.h"
 
 struct sc_soft {
@@ -409,12 +410,8 @@ int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_sof
     double ent = 0.0, mx = 0.0;
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
-            const float *p = m->p + ((size_t)t * NB + b) * L;
-            float pmax = 0.0f;
-            for (int i = 0; i < L; i++) {
-                if (p[i] > 0.0f) ent -= (double)p[i] * log((double)p[i]);
-                pmax = p[i] > pmax ? p[i] : pmax;
-            }
+            float pmax;
+            ent += sc_prob_entropy(m->p + ((size_t)t * NB + b) * L, L, &pmax);
             mx += pmax;
         }
     st->att_entropy = ent / ((double)T * B);

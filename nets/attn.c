@@ -402,3 +402,17 @@ void sc_mha_backward_naive(float *dq, float *dk, float *dv, const float *dout,
 #undef QROW
 #undef KROW
 }
+
+/* ---- statistics of a probability row ------------------------------------------------- */
+
+/* p (n) */
+double sc_prob_entropy(const float *p, int n, float *pmax) {
+    double ent = 0.0;
+    float mx = 0.0f;
+    for (int i = 0; i < n; i++) {
+        if (p[i] > 0.0f) ent -= (double)p[i] * log((double)p[i]);
+        mx = p[i] > mx ? p[i] : mx;
+    }
+    *pmax = mx;
+    return ent;
+}

@@ -68,4 +68,9 @@ void sc_mha_backward_naive(float *dq, float *dk, float *dv, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
                            float *scratch, int B, int Tq, int Tk, int H, int hs);
 
+/* ---- statistics of a probability row ----
+ * The entropy -sum p log p (nats; zeros add 0) of p (n), and its largest value
+ * into *pmax: how spread attention weights are (log n = uniform, 0 = one key). */
+double sc_prob_entropy(const float *p, int n, float *pmax);
+
 #endif

@@ -634,6 +634,19 @@ START_TEST(test_limits_softmax_causal_needs_square) {
 END_TEST
 #endif
 
+/* entropy and max of a probability row: uniform (log n, 1/n), one-hot (0, 1), a hand case */
+START_TEST(test_prob_entropy) {
+    float pm;
+    const float u[4] = {0.25f, 0.25f, 0.25f, 0.25f}, one[3] = {0.0f, 1.0f, 0.0f}, q[2] = {0.75f, 0.25f};
+    ck_assert_double_eq_tol(sc_prob_entropy(u, 4, &pm), log(4.0), 1e-7);
+    ck_assert_float_eq(pm, 0.25f);
+    ck_assert_double_eq_tol(sc_prob_entropy(one, 3, &pm), 0.0, 1e-12);
+    ck_assert_float_eq(pm, 1.0f);
+    ck_assert_double_eq_tol(sc_prob_entropy(q, 2, &pm), -(0.75 * log(0.75) + 0.25 * log(0.25)), 1e-7);
+    ck_assert_float_eq(pm, 0.75f);
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("nets_attn");
     TCase *tc = tcase_create("gradients");
@@ -653,6 +666,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tv, test_mha_causal_mask);
     tcase_add_test(tv, test_mha_huge_scores);
     tcase_add_test(tv, test_layernorm_normalises);
+    tcase_add_test(tv, test_prob_entropy);
     suite_add_tcase(s, tv);
 
 #ifndef NDEBUG /* asserts exist only in builds without NDEBUG (Debug, sanitizer) */
