@@ -109,20 +109,12 @@ int sc_fc_create(sc_fc **out, const sc_fc_cfg *cfg, sc_err *err) {
     const size_t K = (size_t)cfg->layers, HID = cfg->layers ? (size_t)cfg->hidden : 0;
     size_t sizes[] = {B * N, K * B * HID, B * C, B * C, B * HID, B * HID, B * HID, B * C};
     float **ptrs[] = {&m->x, &m->a, &m->logits, &m->logp, &m->da, &m->daprev, &m->dpre, &m->dlogits};
-    const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
-    size_t total = 0;
-    for (int i = 0; i < nbuf; i++) total += (sizes[i] + 15) & ~(size_t)15;
-    m->act = aligned_alloc(64, total * sizeof(float));
+    size_t total;
+    m->act = sc_carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]), &total);
     m->pred = malloc(B * sizeof(int));
     if (!m->act || !m->pred) {
         sc_fc_free(m);
         return sc_errf(err, SC_ENOMEM, "fc: out of memory allocating %zu activation floats", total);
-    }
-    memset(m->act, 0, total * sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < nbuf; i++) {
-        *ptrs[i] = m->act + off;
-        off += (sizes[i] + 15) & ~(size_t)15;
     }
     *out = m;
     return SC_OK;

@@ -246,25 +246,6 @@ static int check_cfg(const sc_ram_cfg *c, sc_err *err) {
     return SC_OK;
 }
 
-static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-/* Carves n buffers of sizes[i] floats (each 64-byte aligned) out of one zeroed
- * allocation; returns it or NULL. */
-static float *carve(float ***ptrs, const size_t *sizes, int n) {
-    size_t total = 0;
-    for (int i = 0; i < n; i++) total += up16(sizes[i]);
-    if (total == 0) total = 16;
-    float *mem = aligned_alloc(64, total * sizeof(float));
-    if (!mem) return NULL;
-    memset(mem, 0, total * sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        *ptrs[i] = sizes[i] ? mem + off : NULL;
-        off += up16(sizes[i]);
-    }
-    return mem;
-}
-
 static void ws_free(ram_ws *w) {
     free(w->mem);
     free(w->grad);
@@ -290,15 +271,15 @@ static int ws_alloc(sc_ram *m, ram_ws *w, int nb, int with_grad) {
     float **ptrs[] = {&w->lc, &w->rho, &w->cat, &w->g, &w->h, &w->cc, &w->gates, &w->lz,
                       &w->logits, &w->dlogits, &w->dh, &w->dhprev, &w->dc, &w->dcprev, &w->dg,
                       &w->dgpre, &w->dbig, &w->dmupre, &w->dbase, &w->weight, &w->core_scratch};
-    w->mem = carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]));
+    w->mem = sc_carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]), NULL);
     if (!w->mem) return SC_ENOMEM;
     if (with_grad) {
-        w->grad = aligned_alloc(64, up16(m->ps.n) * sizeof(float));
-        if (!w->grad) {
+        float **gp[] = {&w->grad};
+        const size_t gn[] = {m->ps.n};  /* one buffer: w->grad is the allocation itself */
+        if (!sc_carve(gp, gn, 1, NULL)) {
             ws_free(w);
             return SC_ENOMEM;
         }
-        memset(w->grad, 0, up16(m->ps.n) * sizeof(float));
     }
     return SC_OK;
 }
@@ -322,7 +303,7 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     size_t sizes[] = {T * B * 2, T * B * 2, T * B * 2, T * B * 2, T * B, T * B, B * C, T * B * C, B};
     float **ptrs[] = {&m->loc, &m->samp, &m->noise, &m->mu, &m->base, &m->logpi, &m->logp, &m->step_logp,
                       &m->reward};
-    m->shared = carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]));
+    m->shared = sc_carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]), NULL);
     m->pred = malloc(B * sizeof(int));
     if (!m->shared || !m->pred || ws_alloc(m, &m->ws[0], m->NB, 0) != SC_OK) {
         sc_ram_free(m);

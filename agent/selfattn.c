@@ -290,20 +290,13 @@ int sc_sa_create(sc_sa **out, const sc_sa_cfg *cfg, sc_err *err) {
                       &m->mha_scratch, &m->dr, &m->dqr, &m->dor, &m->dqsum, &m->dlogits};
     const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
     assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
-    size_t total = 0;
-    for (int i = 0; i < nbuf; i++) total += (sizes[i] + 15) & ~(size_t)15;
-    m->act = aligned_alloc(64, total * sizeof(float));
+    size_t total;
+    m->act = sc_carve(ptrs, sizes, nbuf, &total);
     m->pred = malloc(B * sizeof(int));
     if (!m->act || !m->pred) {
         sc_sa_free(m);
         return sc_errf(err, SC_ENOMEM, "selfattn: out of memory allocating %zu activation floats (%.0f MB)", total,
                        (double)total * sizeof(float) / 1e6);
-    }
-    memset(m->act, 0, total * sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < nbuf; i++) {
-        *ptrs[i] = sizes[i] ? m->act + off : NULL;
-        off += (sizes[i] + 15) & ~(size_t)15;
     }
     sc_sa_grid_fill(m->grid, m->gh, m->gw);
     if (sin2d) sc_sa_sin2d_fill(m->sinpos, m->gh, m->gw, m->D);

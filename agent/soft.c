@@ -305,20 +305,13 @@ int sc_soft_create(sc_soft **out, const sc_soft_cfg *cfg, sc_err *err) {
                       &m->dq, &m->dhl, &m->dlogits, &m->core_scratch};
     const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
     assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
-    size_t total = 0;
-    for (int i = 0; i < nbuf; i++) total += (sizes[i] + 15) & ~(size_t)15;
-    m->act = aligned_alloc(64, total * sizeof(float));
+    size_t total;
+    m->act = sc_carve(ptrs, sizes, nbuf, &total);
     m->pred = malloc(B * sizeof(int));
     if (!m->act || !m->pred) {
         sc_soft_free(m);
         return sc_errf(err, SC_ENOMEM, "soft: out of memory allocating %zu activation floats (%.0f MB)", total,
                        (double)total * sizeof(float) / 1e6);
-    }
-    memset(m->act, 0, total * sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < nbuf; i++) {
-        *ptrs[i] = m->act + off;
-        off += (sizes[i] + 15) & ~(size_t)15;
     }
     sc_soft_grid_fill(m->grid, cfg->grid);
     *out = m;

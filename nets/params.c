@@ -162,3 +162,23 @@ void sc_init_xavier(float *w, size_t n, int fan_in, int fan_out, sc_rng *r) {
     float a = sqrtf(6.0f / (float)(fan_in + fan_out));
     sc_init_uniform(w, n, a, r);
 }
+
+/* ---- activation buffers ------------------------------------------------------- */
+
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+float *sc_carve(float ***ptrs, const size_t *sizes, int n, size_t *total) {
+    size_t t = 0;
+    for (int i = 0; i < n; i++) t += up16(sizes[i]);
+    if (t == 0) t = 16;
+    if (total) *total = t;
+    float *mem = aligned_alloc(64, t * sizeof(float));
+    if (!mem) return NULL;
+    memset(mem, 0, t * sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        *ptrs[i] = sizes[i] ? mem + off : NULL;
+        off += up16(sizes[i]);
+    }
+    return mem;
+}

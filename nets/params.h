@@ -72,4 +72,12 @@ void sc_init_zero(float *w, size_t n);
 void sc_init_uniform(float *w, size_t n, float a, sc_rng *r);               /* U(-a, a) */
 void sc_init_xavier(float *w, size_t n, int fan_in, int fan_out, sc_rng *r); /* U(+-sqrt(6/(in+out))) */
 
+/* A model's activations: one zeroed allocation, 64-byte aligned, carved into
+ * n buffers; *ptrs[i] gets sizes[i] floats (each buffer starts on a 64-byte
+ * boundary), or NULL when sizes[i] is 0. *total (may be NULL) receives the
+ * allocation's size in floats, also on failure. Returns the allocation (the
+ * caller frees it with free()) or NULL when out of memory (the pointers are
+ * then left as they were). */
+float *sc_carve(float ***ptrs, const size_t *sizes, int n, size_t *total);
+
 #endif

@@ -228,6 +228,26 @@ START_TEST(test_init_linear_fan_in) {
 }
 END_TEST
 
+/* sc_carve: each buffer 64-byte aligned, zeroed, disjoint and in order; zero sizes get NULL */
+START_TEST(test_carve) {
+    float *a = (float *)1, *b = (float *)1, *c = (float *)1, *d = (float *)1;
+    float **ptrs[] = {&a, &b, &c, &d};
+    const size_t sizes[] = {5, 0, 16, 33};
+    size_t total = 0;
+    float *mem = sc_carve(ptrs, sizes, 4, &total);
+    ck_assert_ptr_nonnull(mem);
+    ck_assert_uint_eq(total, 16 + 0 + 16 + 48);
+    ck_assert_ptr_eq(a, mem);
+    ck_assert_ptr_null(b);
+    ck_assert_ptr_eq(c, mem + 16);
+    ck_assert_ptr_eq(d, mem + 32);
+    for (int k = 0; k < 4; k++)
+        if (*ptrs[k]) ck_assert_uint_eq((uintptr_t)*ptrs[k] % 64, 0);
+    for (size_t i = 0; i < total; i++) ck_assert_float_eq(mem[i], 0.0f);
+    free(mem);
+}
+END_TEST
+
 static Suite *params_suite(void) {
     Suite *s = suite_create("nets_params");
     TCase *tc = tcase_create("params");
@@ -235,6 +255,7 @@ static Suite *params_suite(void) {
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_init_ranges);
     tcase_add_test(tc, test_init_linear_fan_in);
+    tcase_add_test(tc, test_carve);
     suite_add_tcase(s, tc);
     return s;
 }
