@@ -22,6 +22,7 @@
 #include "canvas.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "idx.h"
@@ -48,6 +49,12 @@ int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err)
     if (src->h != src->w || src->h < 1)
         return sc_errf(err, SC_EARG, "canvas: images are %dx%d (expected square images)", src->h, src->w);
     int side = src->h;
+    if (cfg->shift < 0 || cfg->shift >= side)
+        return sc_errf(err, SC_EARG, "canvas: shift %d (expected 0..%d for %dx%d images)", cfg->shift, side - 1,
+                       side, side);
+    if (cfg->shift > 0 && cfg->kind != SC_CANVAS_PLAIN)
+        return sc_errf(err, SC_EARG, "canvas: shift %d applies to the plain canvas only (translated and "
+                       "cluttered canvases place the digit at random already; expected 0)", cfg->shift);
     switch (cfg->kind) {
     case SC_CANVAS_PLAIN:
         return SC_OK;
@@ -91,9 +98,26 @@ void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_im
     for (int b = 0; b < B; b++) {
         float *o = out + (size_t)b * cpix;
         const uint8_t *img = src->pix + (size_t)idx[b] * npix;
-        if (cfg->kind == SC_CANVAS_PLAIN) {
+        if (cfg->kind == SC_CANVAS_PLAIN && cfg->shift == 0) {
             sc_u8_to_float(o, img, npix);
             if (pos) pos[2 * b] = pos[2 * b + 1] = 0;
+            continue;
+        }
+        if (cfg->kind == SC_CANVAS_PLAIN) {
+            /* out[y][x] = img[y - dy][x - dx] where that is inside the image, else 0 */
+            sc_rng r;
+            sc_rng_derive(&r, seed, keys[b]);
+            const int s = cfg->shift;
+            int dx = (int)sc_rng_int(&r, (uint32_t)(2 * s + 1)) - s;
+            int dy = (int)sc_rng_int(&r, (uint32_t)(2 * s + 1)) - s;
+            memset(o, 0, npix * sizeof *o);
+            int x0 = dx > 0 ? dx : 0, y0 = dy > 0 ? dy : 0;
+            int ox = dx > 0 ? 0 : -dx, oy = dy > 0 ? 0 : -dy;
+            add_patch(o, w, x0, y0, img, w, ox, oy, w - abs(dx), h - abs(dy));
+            if (pos) {
+                pos[2 * b] = dx;
+                pos[2 * b + 1] = dy;
+            }
             continue;
         }
         sc_rng r;

@@ -1,6 +1,9 @@
 /* canvas.h - the paper's input tasks, built per batch from bytes.
  *
- *   plain       the image as is (canvas size = image size)
+ *   plain       the image as is (canvas size = image size); with shift > 0 moved
+ *               by a uniformly random (dx, dy) in [-shift, shift]^2, pixels that
+ *               leave the canvas lost and the uncovered ones blank (augmentation:
+ *               the trainer uses it for training canvases only)
  *   translated  the image placed at a uniformly random position on a blank
  *               size x size canvas (wholly inside)
  *   cluttered   translated, plus `distractors` patches: each a d x d crop at a
@@ -27,6 +30,7 @@ typedef struct sc_canvas_cfg {
     int size;            /* canvas side W (ignored for plain: W = image side) */
     int distractors;     /* cluttered: number of distractor patches */
     int distractor_size; /* cluttered: side d of each patch (paper: 8) */
+    int shift;           /* plain: random translation by up to shift pixels per axis (0 = none) */
 } sc_canvas_cfg;
 
 /* Side of the canvases cfg produces for images of side img_side. */
@@ -40,7 +44,8 @@ int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err)
 
 /* out (B, W, W) floats in [0,1] for images src[idx[b]]; distractor sources are
  * drawn from pool[0..npool). pos (B,2) may be NULL; else receives the target's
- * top-left (x, y) on the canvas. Call sc_canvas_check once before. */
+ * top-left (x, y) on the canvas (plain: its shift (dx, dy)). Call sc_canvas_check
+ * once before. */
 void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
                      const int *idx, const uint64_t *keys, int B, const int *pool, int npool,
                      uint64_t seed);

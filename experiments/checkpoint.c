@@ -125,6 +125,7 @@ static int write_all(hid_t f, const char *log_name, const sc_config *c, const sc
     if (write_set(f, "best_params", ps, best) < 0) return -1;
     if (write_set(f, "optim/m", ps, opt->m) < 0) return -1;
     if (opt->v && write_set(f, "optim/v", ps, opt->v) < 0) return -1;
+    if (opt->ema && write_set(f, "optim/ema", ps, opt->ema) < 0) return -1;
     return 0;
 }
 
@@ -218,7 +219,8 @@ void sc_ckpt_free(sc_ckpt *ck) {
     free(ck->best);
     free(ck->m);
     free(ck->v);
-    ck->params = ck->best = ck->m = ck->v = NULL;
+    free(ck->ema);
+    ck->params = ck->best = ck->m = ck->v = ck->ema = NULL;
 }
 
 /* Reads tensor set grp (every name of ck's table) into a new buffer. */
@@ -424,6 +426,11 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
         if ((rc = read_set(f, "optim/m", ck, &ck->m, path, err)) != SC_OK) goto out;
         if (!strcmp(ck->optimizer, "adam") && (rc = read_set(f, "optim/v", ck, &ck->v, path, err)) != SC_OK)
             goto out;
+        /* the parameter average exists when the run had [train] ema > 0 */
+        if (H5Lexists(f, "optim/ema", H5P_DEFAULT) > 0 &&
+            (rc = read_set(f, "optim/ema", ck, &ck->ema, path, err)) != SC_OK)
+            goto out;
+        sc_h5_forget();
     }
 out:
     free(s);

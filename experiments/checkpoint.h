@@ -72,6 +72,7 @@ typedef struct sc_ckpt {
     int rows[SC_PARAMS_MAX], cols[SC_PARAMS_MAX];
     size_t n;                 /* floats per set */
     float *params, *best, *m, *v;  /* NULL when not loaded (v also for SGD) */
+    float *ema;               /* the parameter average ([train] ema > 0), else NULL */
 } sc_ckpt;
 
 enum {
@@ -98,7 +99,7 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err);
  * names path and the first tensor that differs. */
 int sc_ckpt_check_params(const sc_ckpt *ck, const sc_params *ps, const char *path, sc_err *err);
 
-/* Copies the ck-layout set src (ck->params, ck->best, ck->m or ck->v) into the
+/* Copies the ck-layout set src (ck->params, ck->best, ck->m, ck->v or ck->ema) into the
  * ps-layout buffer dst (ps->n floats; padding left as it is). Call
  * sc_ckpt_check_params first. */
 void sc_ckpt_unpack(const sc_ckpt *ck, const float *src, const sc_params *ps, float *dst);

@@ -83,6 +83,9 @@ static const sc_key keys[] = {
           "distractor patches per cluttered image"),
     K_INT("data", "distractor_size", distractor_size, "8", 2, 28,
           "side of each distractor patch, cut from other random digits"),
+    K_INT("data", "shift", shift, "0", 0, 8,
+          "plain canvas only: move each training image by a random (dx, dy) in [-shift, shift]^2 pixels, "
+          "new every epoch (augmentation; validation and test images are not moved); 0 = off"),
     K_INT("data", "val_size", val_size, "5000", 0, 30000,
           "training images held out for validation"),
     K_INT("data", "max_train", max_train, "0", 0, 60000,
@@ -181,6 +184,10 @@ static const sc_key keys[] = {
     K_FLOAT("train", "weight_decay", weight_decay, "0", 0, 1, "L2 penalty on the weights"),
     K_FLOAT("train", "clip", clip, "0", 0, 1e6,
             "clip the global gradient norm to this value; 0 = off"),
+    K_FLOAT("train", "ema", ema, "0", 0, 0.99999,
+            "Polyak averaging: keep an exponential moving average of the parameters with this decay per step "
+            "(e.g. 0.999, about the last 1,000 steps) and validate, keep as best and test the average instead "
+            "of the raw parameters; 0 = off"),
     K_INT("train", "early_stop", early_stop, "0", 0, 100000,
           "stop after this many epochs without validation improvement; 0 = off"),
     K_INT("train", "log_every", log_every, "100", 1, 1000000,
@@ -734,6 +741,11 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
                        "[data] canvas = %.*s with canvas_size = %d: the canvas must hold a 28x28 "
                        "digit, expected canvas_size >= 28",
                        (int)sizeof c->canvas, c->canvas, c->canvas_size);
+    if (!plain && c->shift > 0)
+        return sc_errf(err, SC_ECONFIG,
+                       "[data] shift = %d with canvas = %.*s: shift moves plain canvases only (translated and "
+                       "cluttered ones place the digit at random already), expected shift = 0",
+                       c->shift, (int)sizeof c->canvas, c->canvas);
     if (strncmp(c->lr_schedule, "linear", sizeof c->lr_schedule) == 0 && c->lr_final > c->lr) {
         char a[32], b[32];
         format_float(c->lr_final, a, sizeof a);

@@ -25,6 +25,7 @@ typedef struct sc_config {
     int canvas_size;         /* W for translated/cluttered */
     int distractors;         /* cluttered */
     int distractor_size;     /* cluttered */
+    int shift;               /* plain: training-time random translation, pixels */
     int val_size;            /* held-out training images */
     int max_train;           /* 0 = all; else use only the first max_train training images */
 
@@ -78,6 +79,7 @@ typedef struct sc_config {
     float momentum;
     float weight_decay;
     float clip;              /* 0 = off */
+    float ema;               /* parameter moving-average decay; 0 = off */
     int early_stop;          /* epochs without validation improvement; 0 = off */
     int log_every;           /* steps between progress lines */
 

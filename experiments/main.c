@@ -40,8 +40,9 @@ static const char *USAGE =
     "        this session, checkpointed (for time-limited jobs).\n"
     "  eval RUN.h5 [--samples M] [--split test|val] [--last] [--set train.threads=N]\n"
     "               [--set model.first_loc=random|center]\n"
-    "        evaluate the best parameters of a run (--last: the latest); RUN.h5 may\n"
-    "        also be its checkpoint RUN.ckpt.h5. model.first_loc: a RAM's first\n"
+    "        evaluate the best parameters of a run (--last: the latest, or with\n"
+    "        [train] ema the latest average); RUN.h5 may also be its checkpoint\n"
+    "        RUN.ckpt.h5. model.first_loc: a RAM's first\n"
     "        glimpse at test time (default: as it was trained).\n"
     "  compare RUN.h5 [RUN.h5 ...] [--png FILE]\n"
     "        one row per finished run: model, data, glimpses, test error (M=1 and M),\n"
@@ -384,7 +385,8 @@ static int cmd_eval(int argc, char **argv) {
     if (rc == SC_OK) rc = sc_ckpt_check_params(&ck, sc_model_params(m), ckpt, &err);
     if (rc == SC_OK) {
         sc_params *ps = sc_model_params(m);
-        sc_ckpt_unpack(&ck, last ? ck.params : ck.best, ps, ps->data);
+        /* --last of a run with [train] ema: the latest average, the parameters it validated */
+        sc_ckpt_unpack(&ck, last ? (ck.ema ? ck.ema : ck.params) : ck.best, ps, ps->data);
     }
     const int stochastic = m && sc_model_describe(m)->stochastic;
     if (M < 0) M = c.mc_samples;
@@ -410,7 +412,8 @@ static int cmd_eval(int argc, char **argv) {
         const int *pool = test ? ds.test_idx : ds.val_idx;
         int n = test ? ds.n_test : ds.n_val;
         if (last)
-            printf("%s: the latest parameters, epoch %d (step %lld)\n", ckpt, ck.st.epoch, (long long)ck.st.step);
+            printf("%s: the latest %s, epoch %d (step %lld)\n", ckpt,
+                   ck.ema ? "parameter average ([train] ema)" : "parameters", ck.st.epoch, (long long)ck.st.step);
         else
             printf("%s: the best parameters, from epoch %d (validation error %.2f%%, M=1) of %d trained\n", ckpt,
                    ck.st.best_epoch, ck.st.best_val_err, ck.st.epoch);

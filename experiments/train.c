@@ -362,6 +362,7 @@ typedef struct run {
     sc_optim opt;
     sc_batcher batcher;
     float *canvas, *logp, *best;
+    float *live;       /* the raw parameters while the average is evaluated ([train] ema) */
     int *idx, *labels, *pred;
     uint64_t *keys;
     /* the glimpse set: G fixed images, their canvases and one record's arrays */
@@ -379,7 +380,7 @@ static void run_free(run *r) {
     sc_model_free(r->model);
     sc_optim_free(&r->opt);
     sc_batcher_free(&r->batcher);
-    free(r->canvas); free(r->logp); free(r->best);
+    free(r->canvas); free(r->logp); free(r->best); free(r->live);
     free(r->idx); free(r->labels); free(r->pred); free(r->keys);
     free(r->gcanvas); free(r->glocs); free(r->gprobs); free(r->greward); free(r->gatt);
     free(r->glabels); free(r->gindex); free(r->gpred); free(r->gidx); free(r->glab); free(r->gimg);
@@ -632,6 +633,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sc_canvas_cfg_from_config(&cc, c);
     if ((rc = sc_canvas_check(&cc, &R.ds.train, err)) != SC_OK) goto fail;
     const int side = sc_canvas_side(&cc, R.ds.train.w);
+    /* training canvases may be moved (augmentation); validation, test and glimpse sets never */
+    sc_canvas_cfg cc_train = cc;
+    cc_train.shift = c->shift;
+    if ((rc = sc_canvas_check(&cc_train, &R.ds.train, err)) != SC_OK) goto fail;
     const int B = c->batch_size;
     const int EB = sc_eval_batch(c), NB = sc_model_batch(c);
     sc_model_cfg mc;
@@ -657,11 +662,12 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     R.canvas = malloc(sizeof(float) * NB * npix);
     R.logp = malloc(sizeof(float) * NB * R.ds.num_classes);
     R.best = malloc(sizeof(float) * ps->n);
+    R.live = c->ema > 0.0f ? malloc(sizeof(float) * ps->n) : NULL;
     R.idx = malloc(sizeof(int) * NB);
     R.labels = malloc(sizeof(int) * NB);
     R.pred = malloc(sizeof(int) * NB);
     R.keys = malloc(sizeof(uint64_t) * NB);
-    if (!R.canvas || !R.logp || !R.best || !R.idx || !R.labels || !R.pred || !R.keys) {
+    if (!R.canvas || !R.logp || !R.best || (c->ema > 0.0f && !R.live) || !R.idx || !R.labels || !R.pred || !R.keys) {
         rc = sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", NB, side, side);
         goto fail;
     }
@@ -684,6 +690,11 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         sc_ckpt_unpack(&R.ck, R.ck.best, ps, R.best);
         sc_ckpt_unpack(&R.ck, R.ck.m, ps, R.opt.m);
         if (R.opt.v) sc_ckpt_unpack(&R.ck, R.ck.v, ps, R.opt.v);
+        if (c->ema > 0.0f) {
+            /* the checkpoint's average, or (ema switched on at resume) the parameters as its start */
+            if ((rc = sc_optim_enable_ema(&R.opt, c->ema, ps->data, err)) != SC_OK) goto fail;
+            if (R.ck.ema) sc_ckpt_unpack(&R.ck, R.ck.ema, ps, R.opt.ema);
+        }
         R.opt.t = S.optim_t;
         lr.cur = S.lr_cur;
         lr.best = S.lr_best;
@@ -694,6 +705,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         sc_rng_derive(&rinit, seed, STREAM_INIT);
         sc_model_init_params(R.model, &rinit);
         memcpy(R.best, ps->data, sizeof(float) * ps->n);
+        if (c->ema > 0.0f && (rc = sc_optim_enable_ema(&R.opt, c->ema, ps->data, err)) != SC_OK) goto fail;
         sc_rng_derive(&S.rloc, seed, STREAM_LOC);
         S.best_val_err = INFINITY;
         S.best_std = sc_policy_std(c, 0, total_steps);
@@ -802,7 +814,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                 R.labels[b] = R.ds.train.labels[R.idx[b]];
                 R.keys[b] = sc_canvas_key(SPLIT_TRAIN, epoch, R.idx[b]);
             }
-            sc_canvas_build(R.canvas, NULL, &cc, &R.ds.train, R.idx, R.keys, n, R.ds.train_idx,
+            sc_canvas_build(R.canvas, NULL, &cc_train, &R.ds.train, R.idx, R.keys, n, R.ds.train_idx,
                             R.ds.n_train, seed);
             std = sc_policy_std(c, S.step, total_steps);
             sc_model_stats st;
@@ -869,6 +881,12 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                                    row_images / (now_s() - t_row > 1e-9 ? now_s() - t_row : 1e-9), err)) != SC_OK)
             goto fail_signals;
 
+        /* with [train] ema the average is what is validated, kept as best and shown:
+         * it takes the parameters' place until the checkpoint below */
+        if (R.opt.ema) {
+            memcpy(R.live, ps->data, sizeof(float) * ps->n);
+            memcpy(ps->data, R.opt.ema, sizeof(float) * ps->n);
+        }
         ev.std = sc_policy_std(c, S.step, total_steps);
         double v1 = sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, 1);
         double vm = M > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, M) : v1;
@@ -911,6 +929,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                                      (float)(ep_images / ep_time), (float)ep_time};
             if ((rc = sc_runlog_append_eval(R.log, &er, err)) != SC_OK) goto fail_signals;
         }
+        if (R.opt.ema) memcpy(ps->data, R.live, sizeof(float) * ps->n);
         if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
         if (end_reason == SC_END_EARLY_STOP) {
             printf("early stop: no validation improvement for %d epochs\n", S.bad_epochs);

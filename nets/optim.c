@@ -150,12 +150,41 @@ void sc_optim_step(sc_optim *o, float *p, const float *g, float lr) {
         adam_step_wd(p, g, o->m, o->v, o->n, lr, o->b1, o->b2, o->eps, o->weight_decay, o->t);
     else
         sc_sgd_step(p, g, o->m, o->n, lr, o->momentum, o->weight_decay);
+    if (o->ema) sc_ema_update(o->ema, p, o->n, sc_ema_decay(o->ema_decay, o->t));
+}
+
+float sc_ema_decay(float decay, long t) {
+    float warm = (float)((1.0 + (double)t) / (10.0 + (double)t));
+    return warm < decay ? warm : decay;
+}
+
+void sc_ema_update(float *avg, const float *p, size_t n, float d) {
+    const float w = 1.0f - d;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        vf16 a = ld16(avg + i);
+        st16(avg + i, a + w * (ld16(p + i) - a));
+    }
+    for (; i < n; i++) avg[i] += w * (p[i] - avg[i]);
+}
+
+int sc_optim_enable_ema(sc_optim *o, float decay, const float *p, sc_err *err) {
+    if (!(decay > 0.0f && decay < 1.0f))
+        return sc_errf(err, SC_EARG, "optim: moving-average decay %g (expected 0 < decay < 1)", (double)decay);
+    if (!o->ema && !(o->ema = alloc_moment(o->n)))
+        return sc_errf(err, SC_ENOMEM, "optim: cannot allocate the parameter average (%zu floats)", o->n);
+    memcpy(o->ema, p, sizeof(float) * o->n);
+    o->ema_decay = decay;
+    return SC_OK;
 }
 
 void sc_optim_free(sc_optim *o) {
     if (!o) return;
     free(o->m);
     free(o->v);
+    free(o->ema);
+    o->ema = NULL;
+    o->ema_decay = 0.0f;
     o->m = o->v = NULL;
     o->n = 0;
     o->t = 0;

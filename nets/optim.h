@@ -29,13 +29,28 @@ typedef struct sc_optim {
     sc_opt_kind kind;
     size_t n;
     float *m, *v;          /* moments, n floats each (v NULL for SGD) */
+    float *ema;            /* moving average of the parameters, n floats (NULL when off) */
     long t;                /* steps taken */
     float momentum, b1, b2, eps, weight_decay;
+    float ema_decay;       /* d of sc_ema_update; 0 when off */
 } sc_optim;
 
 /* Allocates zeroed moments. Defaults: momentum 0.9, b1 0.9, b2 0.999, eps 1e-8, wd 0. */
 int sc_optim_create(sc_optim *o, sc_opt_kind kind, size_t n, sc_err *err);
 void sc_optim_step(sc_optim *o, float *p, const float *g, float lr);  /* increments t */
+
+/* Polyak averaging: keeps o->ema, an exponential moving average of the
+ * parameters p (n floats, copied now as its start), updated by every
+ * sc_optim_step after the step with the decay sc_ema_decay(decay, t).
+ * decay in (0, 1). */
+int sc_optim_enable_ema(sc_optim *o, float decay, const float *p, sc_err *err);
+
+/* The decay used after step t (1-based): min(decay, (1 + t) / (10 + t)), so
+ * the average forgets its starting point quickly in the first steps. */
+float sc_ema_decay(float decay, long t);
+
+/* avg = d avg + (1 - d) p over n floats. */
+void sc_ema_update(float *avg, const float *p, size_t n, float d);
 void sc_optim_free(sc_optim *o);  /* accepts NULL */
 
 /* Learning-rate schedules. Steps count optimizer steps; epochs count epochs. */

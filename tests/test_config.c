@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 61 /* 8 [data] + 32 [model] + 17 [train] + 4 [log] */
+#define NKEYS_EXPECTED 63 /* 9 [data] + 32 [model] + 18 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -844,6 +844,13 @@ START_TEST(test_validate) {
     c.canvas_size = 20;
     c.glimpse_size = 4;
     expect_invalid(&c, "canvas = cluttered", "canvas_size = 20");
+
+    /* shift moves plain canvases only */
+    sc_config_defaults(&c);
+    c.shift = 2;
+    expect_valid(&c);
+    snprintf(c.canvas, sizeof c.canvas, "translated");
+    expect_invalid(&c, "[data] shift = 2 with canvas = translated", "expected shift = 0");
 
     /* single-key ranges and words are checked again for configs changed in code */
     sc_config_defaults(&c);

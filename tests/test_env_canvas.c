@@ -73,6 +73,67 @@ START_TEST(test_plain) {
 }
 END_TEST
 
+/* shift s: each canvas is its image moved by the (dx, dy) reported in pos, with
+ * |dx|, |dy| <= s; every one of the (2s+1)^2 moves occurs about equally often;
+ * the same key gives the same move, another key (the next epoch) another. */
+START_TEST(test_plain_shift) {
+    const int n = 3, s = 3, B = 900;
+    sc_images im = blank_images(n, 28);
+    for (int i = 0; i < n; i++) random_image(&im, i, 1, 300);   /* every pixel nonzero */
+    sc_canvas_cfg cfg = {.kind = SC_CANVAS_PLAIN, .shift = s};
+    sc_err err = {0};
+    ck_assert_msg(sc_canvas_check(&cfg, &im, &err) == SC_OK, "%s", err.msg);
+    int *idx = malloc(sizeof(int) * B), *pos = malloc(sizeof(int) * 2 * B), *pos2 = malloc(sizeof(int) * 2 * B);
+    uint64_t *keys = malloc(sizeof(uint64_t) * B);
+    float *out = alloc_canvas(B, 28), *out2 = alloc_canvas(B, 28);
+    ck_assert(idx && pos && pos2 && keys);
+    for (int b = 0; b < B; b++) {
+        idx[b] = b % n;
+        keys[b] = sc_canvas_key(0, 1, b);
+    }
+    sc_canvas_build(out, pos, &cfg, &im, idx, keys, B, NULL, 0, 11);
+    int count[7][7] = {{0}};
+    for (int b = 0; b < B; b++) {
+        int dx = pos[2 * b], dy = pos[2 * b + 1];
+        ck_assert_msg(abs(dx) <= s && abs(dy) <= s, "b=%d: move (%d, %d) beyond %d", b, dx, dy, s);
+        count[dy + s][dx + s]++;
+        const uint8_t *p = im.pix + (size_t)idx[b] * 784;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++) {
+                int sy = y - dy, sx = x - dx;
+                float want = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? (float)p[sy * 28 + sx] / 255.0f : 0.0f;
+                REQUIRE(out[(size_t)b * 784 + y * 28 + x] == want, "b=%d move (%d,%d) pixel (%d,%d): %g vs %g",
+                        b, dx, dy, x, y, out[(size_t)b * 784 + y * 28 + x], want);
+            }
+    }
+    /* 900 draws over 49 cells, about 18.4 each: chi-square with 48 dof stays
+     * below 90 with probability > 0.9998 */
+    double chi = 0, e = (double)B / 49;
+    for (int i = 0; i < 7; i++)
+        for (int j = 0; j < 7; j++) {
+            ck_assert_msg(count[i][j] > 0, "move (%d, %d) never drawn", j - s, i - s);
+            chi += (count[i][j] - e) * (count[i][j] - e) / e;
+        }
+    ck_assert_msg(chi < 90, "moves not uniform: chi-square %.1f over 48 dof", chi);
+    /* same keys, reversed batch: same canvases; next epoch's keys: other moves */
+    for (int b = 0; b < B; b++) {
+        idx[b] = (B - 1 - b) % n;
+        keys[b] = sc_canvas_key(0, 1, B - 1 - b);
+    }
+    sc_canvas_build(out2, pos2, &cfg, &im, idx, keys, B, NULL, 0, 11);
+    for (int b = 0; b < B; b++)
+        REQUIRE(!memcmp(out + (size_t)b * 784, out2 + (size_t)(B - 1 - b) * 784, 784 * sizeof(float)),
+                "key %d: another canvas in another batch position", b);
+    int same = 0;
+    for (int b = 0; b < B; b++) keys[b] = sc_canvas_key(0, 2, b), idx[b] = b % n;
+    sc_canvas_build(out2, pos2, &cfg, &im, idx, keys, B, NULL, 0, 11);
+    for (int b = 0; b < B; b++) same += pos[2 * b] == pos2[2 * b] && pos[2 * b + 1] == pos2[2 * b + 1];
+    ck_assert_msg(same < B / 10, "%d of %d moves repeat in the next epoch (expected about 1 in 49)", same, B);
+    free(idx); free(pos); free(pos2); free(keys); free(out); free(out2);
+    sc_images_free(&im);
+}
+END_TEST
+
 START_TEST(test_translated) {
     const int s = 28, W = 60, n = 4;
     sc_images im = blank_images(n, s);
@@ -321,6 +382,9 @@ START_TEST(test_check_limits) {
         {{.kind = SC_CANVAS_CLUTTERED, .size = 60, .distractors = 4, .distractor_size = 0}, "distractor size 0"},
         {{.kind = SC_CANVAS_CLUTTERED, .size = 60, .distractors = -1, .distractor_size = 8}, "-1 distractors"},
         {{.kind = (sc_canvas_kind)7, .size = 60}, "unknown kind 7"},
+        {{.kind = SC_CANVAS_PLAIN, .shift = 28}, "shift 28"},
+        {{.kind = SC_CANVAS_PLAIN, .shift = -1}, "shift -1"},
+        {{.kind = SC_CANVAS_TRANSLATED, .size = 60, .shift = 2}, "plain canvas only"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = sc_canvas_check(&bad[i].cfg, &im, &err);
@@ -342,6 +406,7 @@ static Suite *make_suite(void) {
     TCase *tc = tcase_create("canvas");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_plain);
+    tcase_add_test(tc, test_plain_shift);
     tcase_add_test(tc, test_translated);
     tcase_add_test(tc, test_cluttered_count);
     tcase_add_test(tc, test_cluttered_crop);

@@ -105,6 +105,57 @@ START_TEST(test_optim_object) {
 }
 END_TEST
 
+/* Polyak averaging: the warm-up decay, the update against a scalar recursion in
+ * double (n = 37: two 16-wide blocks and a tail), and the optimizer keeping the
+ * average of the parameters after each step. */
+START_TEST(test_ema) {
+    ck_assert_float_eq_tol(sc_ema_decay(0.999f, 1), 2.0f / 11.0f, 1e-7f);
+    ck_assert_float_eq_tol(sc_ema_decay(0.999f, 90), 91.0f / 100.0f, 1e-7f);
+    ck_assert_float_eq(sc_ema_decay(0.999f, 100000), 0.999f);
+    ck_assert_float_eq(sc_ema_decay(0.5f, 100), 0.5f);
+
+    enum { N = 37 };
+    float avg[N], p[N];
+    double ref[N];
+    for (int i = 0; i < N; i++) avg[i] = (float)(ref[i] = 0.1 * i - 1.0);
+    for (int step = 0; step < 50; step++) {
+        for (int i = 0; i < N; i++) p[i] = (float)sin(0.3 * step + i);
+        sc_ema_update(avg, p, N, 0.9f);
+        for (int i = 0; i < N; i++) ref[i] = 0.9 * ref[i] + 0.1 * (double)p[i];
+    }
+    for (int i = 0; i < N; i++) ck_assert_msg(fabs(avg[i] - ref[i]) < 1e-5, "i=%d: %g vs %g", i, avg[i], ref[i]);
+
+    /* SGD without momentum on f = p^2/2 (g = p): p_t = 0.9^t p_0, the average
+     * follows avg_t = d_t avg_{t-1} + (1 - d_t) p_t from avg_0 = p_0 */
+    sc_err err = {0};
+    sc_optim o;
+    ck_assert_int_eq(sc_optim_create(&o, SC_OPT_SGD, 1, &err), SC_OK);
+    o.momentum = 0.0f;
+    float q = 2.0f;
+    ck_assert_int_eq(sc_optim_enable_ema(&o, 0.95f, &q, &err), SC_OK);
+    ck_assert_float_eq(o.ema[0], 2.0f);
+    double a = 2.0, pq = 2.0;
+    for (long t = 1; t <= 40; t++) {
+        float g = q;
+        sc_optim_step(&o, &q, &g, 0.1f);
+        pq *= 0.9;
+        double d = fmin(0.95, (1.0 + t) / (10.0 + t));
+        a = d * a + (1 - d) * pq;
+        ck_assert_msg(fabs(o.ema[0] - a) < 1e-5, "t=%ld: %g vs %g", t, o.ema[0], a);
+    }
+    ck_assert_msg(o.ema[0] > q, "the average (%g) lags the decaying parameter (%g)", o.ema[0], q);
+    sc_optim_free(&o);
+    ck_assert_ptr_null(o.ema);
+
+    ck_assert_int_eq(sc_optim_create(&o, SC_OPT_ADAM, 1, &err), SC_OK);
+    ck_assert_int_eq(sc_optim_enable_ema(&o, 1.0f, &q, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "decay 1") && strstr(err.msg, "expected"), "%s", err.msg);
+    ck_assert_int_eq(sc_optim_enable_ema(&o, 0.0f, &q, &err), SC_EARG);
+    ck_assert_ptr_null(o.ema);
+    sc_optim_free(&o);
+}
+END_TEST
+
 START_TEST(test_clip_grad_norm) {
     float g[2] = {3.0f, 4.0f};
     ck_assert_float_eq_tol(sc_clip_grad_norm(g, 2, 10.0f), 5.0f, 1e-6f); /* below: untouched */
@@ -210,6 +261,7 @@ static Suite *optim_suite(void) {
     tcase_add_test(tc, test_sgd_momentum_weight_decay);
     tcase_add_test(tc, test_adam_two_steps);
     tcase_add_test(tc, test_optim_object);
+    tcase_add_test(tc, test_ema);
     tcase_add_test(tc, test_clip_grad_norm);
     tcase_add_test(tc, test_lr_constant_linear_step);
     tcase_add_test(tc, test_lr_plateau);

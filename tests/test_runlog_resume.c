@@ -99,6 +99,9 @@ static void same_checkpoints(const char *a_log, const char *b_log) {
     ck_assert_msg(!memcmp(a.m, b.m, sizeof(float) * a.n), "%s vs %s: first moments differ", a_log, b_log);
     ck_assert((a.v == NULL) == (b.v == NULL));
     if (a.v) ck_assert_msg(!memcmp(a.v, b.v, sizeof(float) * a.n), "%s vs %s: second moments differ", a_log, b_log);
+    ck_assert((a.ema == NULL) == (b.ema == NULL));
+    if (a.ema)
+        ck_assert_msg(!memcmp(a.ema, b.ema, sizeof(float) * a.n), "%s vs %s: parameter averages differ", a_log, b_log);
     const sc_ckpt_state *x = &a.st, *y = &b.st;
     ck_assert_int_eq(x->epoch, y->epoch);
     ck_assert_int_eq(x->batch_in_epoch, 0);
@@ -185,13 +188,33 @@ static void same_logs(const char *a_log, const char *b_log) {
     H5Fclose(c.b);
 }
 
+/* A run with [train] ema: its checkpoint holds the average apart from the
+ * parameters, and the best parameters are the average of the best epoch
+ * (checked when that epoch is the last, where the average is known). */
+static void ema_is_what_was_validated(const char *log) {
+    char p[700], k[800];
+    in_tmp(p, sizeof p, log);
+    ck_assert_int_eq(sc_run_checkpoint_name(p, k, sizeof k), 0);
+    sc_ckpt a;
+    sc_err err = {0};
+    ck_assert_msg(sc_ckpt_load(k, SC_CKPT_ALL, &a, &err) == SC_OK, "%s", err.msg);
+    ck_assert_ptr_nonnull(a.ema);
+    ck_assert_msg(memcmp(a.ema, a.params, sizeof(float) * a.n) != 0, "the average equals the parameters");
+    if (a.st.best_epoch == a.st.epoch)
+        ck_assert_msg(!memcmp(a.best, a.ema, sizeof(float) * a.n), "best epoch %d: best is not the average",
+                      a.st.best_epoch);
+    else
+        ck_assert_msg(memcmp(a.best, a.params, sizeof(float) * a.n) != 0, "best is the raw parameters");
+    sc_ckpt_free(&a);
+}
+
 /* ---- in-process: stop at an epoch's end, resume ------------------------------------ */
 
 START_TEST(resume_is_bit_identical) {
     if (!have_fashion()) return;
     make_tmpdir();
     static const char *const adam[] = {"train.lr_schedule=linear", "train.lr_final=1e-4", "model.loc_std=0.2",
-                                       "model.loc_std_final=0.05", NULL};
+                                       "model.loc_std_final=0.05", "train.ema=0.99", NULL};
     static const char *const sgd[] = {"train.optimizer=sgd", "train.lr=0.05", "train.momentum=0.9",
                                       "train.lr_schedule=plateau", "train.lr_patience=1", "train.clip=1",
                                       "train.weight_decay=1e-4", "model.core=lstm", "model.loc_net=mlp",
@@ -216,6 +239,7 @@ START_TEST(resume_is_bit_identical) {
         ck_assert(!part.paused);
         same_checkpoints("full.h5", "part.h5");
         same_logs("full.h5", "part.h5");
+        if (v == 0) ema_is_what_was_validated("full.h5");
         ck_assert(full.test_err_m1 == part.test_err_m1 && full.test_err_mc == part.test_err_mc);
         ck_assert_int_eq(part.epochs_run, 4);
         /* the sessions are on record */
