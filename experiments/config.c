@@ -188,6 +188,11 @@ static const sc_key keys[] = {
             "Polyak averaging: keep an exponential moving average of the parameters with this decay per step "
             "(e.g. 0.999, about the last 1,000 steps) and validate, keep as best and test the average instead "
             "of the raw parameters; 0 = off"),
+    K_ENUM("train", "keep", keep, "best", "best|last",
+           "the parameters a run ends with, tests and `eval` uses by default: best = those of the epoch with "
+           "the lowest validation error (M=1), last = the final ones (the average with ema); with a schedule "
+           "that decays the rate to near zero, last avoids picking the luckiest of hundreds of noisy "
+           "validation errors"),
     K_INT("train", "early_stop", early_stop, "0", 0, 100000,
           "stop after this many epochs without validation improvement; 0 = off"),
     K_INT("train", "log_every", log_every, "100", 1, 1000000,

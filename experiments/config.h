@@ -70,6 +70,7 @@ typedef struct sc_config {
     int batch_size;
     int eval_batch;          /* images per evaluation batch; 0 = by model kind */
     char optimizer[8];       /* adam | sgd */
+    char keep[8];            /* best | last: the parameters a run ends with */
     float lr;
     char lr_schedule[16];    /* constant | linear | step | plateau */
     float lr_final;

@@ -38,10 +38,11 @@ static const char *USAGE =
     "        run's config unless CONFIG or --set change keys that may change\n"
     "        (e.g. --set train.epochs=50). --stop-after N: stop after N epochs of\n"
     "        this session, checkpointed (for time-limited jobs).\n"
-    "  eval RUN.h5 [--samples M] [--split test|val] [--last] [--set train.threads=N]\n"
+    "  eval RUN.h5 [--samples M] [--split test|val] [--best|--last] [--set train.threads=N]\n"
     "               [--set model.first_loc=random|center]\n"
-    "        evaluate the best parameters of a run (--last: the latest, or with\n"
-    "        [train] ema the latest average); RUN.h5 may also be its checkpoint\n"
+    "        evaluate the parameters a run kept ([train] keep): --best those of\n"
+    "        its best validation epoch, --last the latest (with [train] ema their\n"
+    "        average); RUN.h5 may also be its checkpoint\n"
     "        RUN.ckpt.h5. model.first_loc: a RAM's first\n"
     "        glimpse at test time (default: as it was trained).\n"
     "  compare RUN.h5 [RUN.h5 ...] [--png FILE]\n"
@@ -311,10 +312,17 @@ static int cmd_train(int argc, char **argv) {
         printf("best validation error %.2f%% at epoch %d of %d\n", res.best_val_err, res.best_epoch, res.epochs_run);
     else
         printf("no epoch completed: the initial parameters were tested\n");
-    if (!strcmp(c.kind, "ram"))
-        printf("test error: %.2f%% (M=1), %.2f%% (M=%d)\n", res.test_err_m1, res.test_err_mc, c.mc_samples);
+    char kept[96];
+    if (!strcmp(c.keep, "last"))
+        snprintf(kept, sizeof kept, "of the last %s (epoch %d)", c.ema > 0 ? "parameter average" : "parameters",
+                 res.kept_epoch);
     else
-        printf("test error: %.2f%% (M=1; model kind %s is deterministic)\n", res.test_err_m1, c.kind);
+        snprintf(kept, sizeof kept, "of the best parameters (epoch %d)", res.kept_epoch);
+    if (!strcmp(c.kind, "ram"))
+        printf("test error %s: %.2f%% (M=1), %.2f%% (M=%d)\n", kept, res.test_err_m1, res.test_err_mc,
+               c.mc_samples);
+    else
+        printf("test error %s: %.2f%% (M=1; model kind %s is deterministic)\n", kept, res.test_err_m1, c.kind);
     printf("training throughput: %.0f images/s; wall time %.1f s\n", res.images_per_s, res.wall_s);
     printf("inference: %.1f us per image (batch of %d, warm, median of 5)\n", res.us_per_image, sc_eval_batch(&c));
     printf("run log: %s\ncheckpoint: %s\n", opts.log_path, res.checkpoint);
@@ -329,7 +337,7 @@ static int cmd_train(int argc, char **argv) {
 static int cmd_eval(int argc, char **argv) {
     if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "eval needs a run log RUN.h5");
     if (argc > 256) return usage_error("%s", "too many arguments");
-    int M = -1, last = 0;
+    int M = -1, last = -1;  /* -1: as the run's [train] keep */
     const char *split = "test", *threads = NULL, *first_loc = NULL;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
@@ -342,6 +350,8 @@ static int cmd_eval(int argc, char **argv) {
             if (strcmp(split, "test") && strcmp(split, "val")) return usage_error("--split expects test or val, got '%s'", split);
         } else if (!strcmp(argv[i], "--last")) {
             last = 1;
+        } else if (!strcmp(argv[i], "--best")) {
+            last = 0;
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
             if (!strncmp(argv[i + 1], "train.threads=", 14)) {
                 threads = argv[++i];
@@ -359,6 +369,14 @@ static int cmd_eval(int argc, char **argv) {
     char ckpt[4096];
     if (sc_run_locate(argv[2], ckpt, sizeof ckpt, &err) != SC_OK) return fail(&err);
     sc_ckpt ck;
+    if (last < 0) {
+        if (sc_ckpt_load(ckpt, SC_CKPT_HEADER, &ck, &err) != SC_OK) {
+            sc_ckpt_free(&ck);
+            return fail(&err);
+        }
+        last = !strcmp(ck.config.keep, "last");
+        sc_ckpt_free(&ck);
+    }
     if (sc_ckpt_load(ckpt, last ? SC_CKPT_ALL : SC_CKPT_BEST, &ck, &err) != SC_OK) {
         sc_ckpt_free(&ck);
         return fail(&err);

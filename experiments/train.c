@@ -795,6 +795,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     const double train_seconds0 = S.train_seconds;
     const int64_t images0 = S.images_total;
     int end_reason = SC_END_FINISHED, session_epochs = 0;
+    double last_val = NAN;  /* the latest epoch's validation error in this session */
 
     for (int epoch = S.epoch + 1; epoch <= c->epochs && !g_stop; epoch++) {
         sc_batcher_epoch(&R.batcher, epoch);
@@ -905,6 +906,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             fflush(stdout);
         }
         double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - a->reward / nb);
+        last_val = metric;
         sc_lr_epoch_end(&lr, metric);
         int is_best = metric < S.best_val_err;
         if (is_best) {
@@ -954,18 +956,27 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     double tsec = S.train_seconds - train_seconds0;
     res->images_per_s = tsec > 0 ? (double)(S.images_total - images0) / tsec : 0.0;
 
-    /* test error of the best parameters, at the std they were validated with */
-    memcpy(ps->data, R.best, sizeof(float) * ps->n);
+    /* test error of the kept parameters: the best ones at the std they were validated
+     * with, or ([train] keep = last) the final ones (their average with ema) */
+    const int keep_last = !strcmp(c->keep, "last");
+    if (keep_last) {
+        if (R.opt.ema) memcpy(ps->data, R.opt.ema, sizeof(float) * ps->n);
+        ev.std = sc_policy_std(c, S.step, total_steps);
+    } else {
+        memcpy(ps->data, R.best, sizeof(float) * ps->n);
+        ev.std = S.best_std;
+    }
+    res->kept_epoch = keep_last ? S.epoch : S.best_epoch;
+    res->kept_val_err = keep_last ? last_val : S.best_val_err;
     ev.src = &R.ds.test;
     ev.distractor_pool = R.ds.test_idx;
     ev.npool = R.ds.n_test;
-    ev.std = S.best_std;
     res->test_err_m1 = sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 1);
     res->test_err_mc = M > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, M) : res->test_err_m1;
     res->us_per_image = sc_measure_inference(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 5);
     res->wall_s = now_s() - t_start;
     if (R.log) {
-        sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), S.best_epoch, (float)S.best_val_err,
+        sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), res->kept_epoch, (float)res->kept_val_err,
                                  (float)res->test_err_m1, (float)res->test_err_mc, M, (int8_t)end_reason,
                                  (float)res->us_per_image, S.train_seconds};
         if ((rc = sc_runlog_append_test(R.log, &tr, err)) != SC_OK) goto fail;

@@ -43,6 +43,8 @@ typedef struct sc_train_result {
     int epochs_run;           /* epochs completed */
     double best_val_err;      /* validation error (M=1) of the best epoch, % */
     int best_epoch;
+    int kept_epoch;           /* epoch of the tested parameters ([train] keep: best_epoch or the last) */
+    double kept_val_err;      /* their validation error, % (NaN: keep = last and no epoch in this session) */
     double test_err_m1;       /* test error with one sample, % */
     double test_err_mc;       /* test error averaging mc_samples samples, % */
     double images_per_s;      /* training throughput over the whole run */

@@ -411,11 +411,11 @@ START_TEST(cli_train_then_eval) {
     cmd_out r = run_saccade("train f.ini --out f.h5");
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "[model]"));          /* the resolved config */
-    ck_assert_ptr_nonnull(strstr(r.out, "test error:"));
+    ck_assert_ptr_nonnull(strstr(r.out, "test error of the best parameters (epoch 1): "));
     ck_assert_ptr_nonnull(strstr(r.out, "(M=2)"));
     double e1 = -1, em = -1;
-    const char *t = strstr(r.out, "test error:");
-    ck_assert_int_eq(sscanf(t, "test error: %lf%% (M=1), %lf%%", &e1, &em), 2);
+    const char *t = strstr(r.out, "test error of the best parameters (epoch 1): ");
+    ck_assert_int_eq(sscanf(strchr(t, ':'), ": %lf%% (M=1), %lf%%", &e1, &em), 2);
     free_out(&r);
     char logp[700], ckp[700];
     snprintf(logp, sizeof logp, "%s/f.h5", tmpdir);
@@ -439,6 +439,27 @@ START_TEST(cli_train_then_eval) {
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1)", &f1), 1);
     ck_assert_double_eq_tol(f1, e1, 1e-9);
+    free_out(&r);
+
+    /* [train] keep = last with ema: the run tests its last average, and eval
+     * defaults to it; --best takes the best epoch's parameters instead */
+    r = run_saccade("train f.ini --out g.h5 --set train.epochs=2 --set train.keep=last --set train.ema=0.9");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    t = strstr(r.out, "test error of the last parameter average (epoch 2): ");
+    ck_assert_msg(t != NULL, "%s", r.out);
+    ck_assert_int_eq(sscanf(strchr(t, ':'), ": %lf%% (M=1), %lf%%", &e1, &em), 2);
+    free_out(&r);
+    r = run_saccade("eval g.h5");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.out, "the latest parameter average ([train] ema), epoch 2") != NULL, "%s", r.out);
+    t = strstr(r.out, "test error on");
+    ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1), %lf%%", &f1, &fm), 2);
+    ck_assert_double_eq_tol(f1, e1, 1e-9);
+    ck_assert_double_eq_tol(fm, em, 1e-9);
+    free_out(&r);
+    r = run_saccade("eval g.h5 --best --samples 1");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.out, "the best parameters, from epoch") != NULL, "%s", r.out);
     free_out(&r);
     remove_tmpdir();
 }
