@@ -631,12 +631,11 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
 
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, c);
-    if ((rc = sc_canvas_check(&cc, &R.ds.train, err)) != SC_OK) goto fail;
-    const int side = sc_canvas_side(&cc, R.ds.train.w);
     /* training canvases may be moved (augmentation); validation, test and glimpse sets never */
     sc_canvas_cfg cc_train = cc;
     cc_train.shift = c->shift;
     if ((rc = sc_canvas_check(&cc_train, &R.ds.train, err)) != SC_OK) goto fail;
+    const int side = sc_canvas_side(&cc, R.ds.train.w);
     const int B = c->batch_size;
     const int EB = sc_eval_batch(c), NB = sc_model_batch(c);
     sc_model_cfg mc;

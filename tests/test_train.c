@@ -400,6 +400,20 @@ START_TEST(cli_rejects_bad_input) {
 }
 END_TEST
 
+/* `saccade <args>` (an eval) names the parameters it loads (`which`) and
+ * prints the test figures e1 (M=1) and em (M). */
+static void eval_reproduces(const char *args, const char *which, double e1, double em) {
+    cmd_out r = run_saccade(args);
+    ck_assert_msg(r.status == 0, "%s: status %d, stderr: %s", args, r.status, r.err);
+    ck_assert_msg(strstr(r.out, which) != NULL, "%s: '%s' not in %s", args, which, r.out);
+    double f1 = -2, fm = -2;
+    const char *t = strstr(r.out, "test error on");
+    ck_assert_msg(t && sscanf(t, "test error on 10000 images: %lf%% (M=1), %lf%%", &f1, &fm) == 2, "%s", r.out);
+    ck_assert_double_eq_tol(f1, e1, 1e-9);
+    ck_assert_double_eq_tol(fm, em, 1e-9);
+    free_out(&r);
+}
+
 START_TEST(cli_train_then_eval) {
     if (!have_fashion()) return;
     make_tmpdir();
@@ -422,16 +436,9 @@ START_TEST(cli_train_then_eval) {
     snprintf(ckp, sizeof ckp, "%s/f.ckpt.h5", tmpdir);
     ck_assert_int_eq(access(logp, R_OK), 0);
     ck_assert_int_eq(access(ckp, R_OK), 0);
-    r = run_saccade("eval f.h5");
-    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
-    double f1 = -2, fm = -2;
-    t = strstr(r.out, "test error");
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1), %lf%%", &f1, &fm), 2);
     /* eval of the saved best model reproduces the trainer's test figures */
-    ck_assert_double_eq_tol(f1, e1, 1e-9);
-    ck_assert_double_eq_tol(fm, em, 1e-9);
-    free_out(&r);
+    eval_reproduces("eval f.h5", "the best parameters, from epoch 1", e1, em);
+    double f1 = -2;
     /* the checkpoint itself is accepted too */
     r = run_saccade("eval f.ckpt.h5 --samples 1");
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
@@ -449,14 +456,7 @@ START_TEST(cli_train_then_eval) {
     ck_assert_msg(t != NULL, "%s", r.out);
     ck_assert_int_eq(sscanf(strchr(t, ':'), ": %lf%% (M=1), %lf%%", &e1, &em), 2);
     free_out(&r);
-    r = run_saccade("eval g.h5");
-    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
-    ck_assert_msg(strstr(r.out, "the latest parameter average ([train] ema), epoch 2") != NULL, "%s", r.out);
-    t = strstr(r.out, "test error on");
-    ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1), %lf%%", &f1, &fm), 2);
-    ck_assert_double_eq_tol(f1, e1, 1e-9);
-    ck_assert_double_eq_tol(fm, em, 1e-9);
-    free_out(&r);
+    eval_reproduces("eval g.h5", "the latest parameter average ([train] ema), epoch 2", e1, em);
     r = run_saccade("eval g.h5 --best --samples 1");
     ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
     ck_assert_msg(strstr(r.out, "the best parameters, from epoch") != NULL, "%s", r.out);
