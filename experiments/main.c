@@ -348,10 +348,10 @@ static int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--split") && i + 1 < argc) {
             split = argv[++i];
             if (strcmp(split, "test") && strcmp(split, "val")) return usage_error("--split expects test or val, got '%s'", split);
-        } else if (!strcmp(argv[i], "--last")) {
-            last = 1;
-        } else if (!strcmp(argv[i], "--best")) {
-            last = 0;
+        } else if (!strcmp(argv[i], "--last") || !strcmp(argv[i], "--best")) {
+            int want = !strcmp(argv[i], "--last");
+            if (last == !want) return usage_error("%s", "eval takes --best or --last, not both");
+            last = want;
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
             if (!strncmp(argv[i + 1], "train.threads=", 14)) {
                 threads = argv[++i];

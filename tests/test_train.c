@@ -385,6 +385,10 @@ START_TEST(cli_rejects_bad_input) {
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "bad.ini: not an HDF5 file") != NULL, "stderr: %s", r.err);
     free_out(&r);
+    r = run_saccade("eval bad.ini --best --last");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "--best or --last, not both") != NULL, "stderr: %s", r.err);
+    free_out(&r);
     r = run_saccade("train good.ini --save x.model");
     ck_assert_int_eq(r.status, 2);
     ck_assert_msg(strstr(r.err, "--out") != NULL, "stderr: %s", r.err);
