@@ -153,6 +153,12 @@ const float *sc_model_grid(const sc_model *m) {
     return m->sa ? sc_sa_grid(m->sa) : NULL;
 }
 
+double sc_model_baseline_ema(const sc_model *m) { return m->ram ? sc_ram_baseline_ema(m->ram) : NAN; }
+
+void sc_model_set_baseline_ema(sc_model *m, double b) {
+    if (m->ram) sc_ram_set_baseline_ema(m->ram, b);
+}
+
 int sc_model_set_threads(sc_model *m, int threads, sc_err *err) {
     if (m->c.kind == SC_MODEL_RAM) {
         /* data-parallel workers, each calling OpenBLAS from its own thread */

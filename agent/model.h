@@ -125,6 +125,12 @@ const float *sc_model_grid(const sc_model *m);
  * model is left with one worker). A bad count changes nothing. */
 int sc_model_set_threads(sc_model *m, int threads, sc_err *err);
 
+/* Training state a model keeps outside its parameters, for checkpoints: the
+ * RAM's ema baseline (sc_ram_baseline_ema; NaN when it has none yet), NaN for
+ * every other kind. Setting it is a no-op for kinds that have none. */
+double sc_model_baseline_ema(const sc_model *m);
+void sc_model_set_baseline_ema(sc_model *m, double b);
+
 /* One forward pass over x (B, H, W), 1 <= B <= max_batch, with the loss when
  * labels (B) is non-NULL (st, if non-NULL, then receives the statistics).
  * ram: draws l_0 and the policy noise from r at policy std `std`; soft and fc

@@ -55,6 +55,7 @@ typedef struct ram_ws {
     float *lc, *rho, *cat, *g, *h, *cc, *gates, *lz;             /* (T, Bk, *) */
     float *logits, *dlogits, *dh, *dhprev, *dc, *dcprev, *dg;    /* (Bk, *) */
     float *dgpre, *dbig, *dmupre, *dbase, *weight, *core_scratch;
+    float *dhrf;            /* (T, Bk, H): REINFORCE's dL/dh_t (reinforce_full), else NULL */
     float *grad;            /* private gradients (workers >= 1), NULL for worker 0 */
     double xent;            /* mean cross-entropy of its rows in the last forward */
 } ram_ws;
@@ -77,6 +78,7 @@ struct sc_ram {
     float *loc, *samp, *noise, *mu, *base, *logpi, *logp, *step_logp, *reward;
     int *pred;
     int last_B, last_has_labels, step_probs;
+    double base_ema;    /* the ema baseline (NaN before its first update) */
     sc_ram_prof *prof;  /* profiling accumulator (worker 0's view), NULL when off */
     /* workers */
     int W;
@@ -144,9 +146,11 @@ static int declare_params(sc_ram *m, sc_err *err) {
         }
         ADD("loc.W2", 2, LIN, LIN, iL2w);
         ADD("loc.b2", 1, 2, LIN, iL2b);
-        if (c->baseline) {
+        if (c->baseline && c->baseline_kind == SC_BASELINE_STATE) {
             ADD("baseline.W", 1, c->hidden, c->hidden, iBw);
             ADD("baseline.b", 1, 1, c->hidden, iBb);
+        } else if (c->baseline && c->baseline_kind == SC_BASELINE_CONSTANT) {
+            ADD("baseline.b", 1, 1, 1, iBb);
         }
     }
     ADD("action.W", c->num_classes, c->hidden, c->hidden, iCw);
@@ -185,6 +189,13 @@ static void relu_mask(float *d, const float *s, const float *a, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) st16(d + i, keep_pos(ld16(s + i), ld16(a + i)));
     for (; i < n; i++) d[i] = a[i] > 0.0f ? s[i] : 0.0f;
+}
+
+/* d[i] += s[i] for i < n. */
+static void add_into(float *d, const float *s, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) st16(d + i, ld16(d + i) + ld16(s + i));
+    for (; i < n; i++) d[i] += s[i];
 }
 
 /* db[j] += sum_r d[r, j] for r < rows, j < n; rows ld apart (rows in order). */
@@ -242,6 +253,10 @@ static int check_cfg(const sc_ram_cfg *c, sc_err *err) {
     NEED(!c->loc_mlp || c->loc_net_hidden > 0, "loc_net_hidden must be positive");
     NEED(c->max_batch >= 1, "max_batch must be >= 1");
     NEED(c->core == SC_CORE_RNN || c->core == SC_CORE_LSTM, "core must be rnn or lstm");
+    NEED(c->baseline_kind >= SC_BASELINE_STATE && c->baseline_kind <= SC_BASELINE_EMA,
+         "baseline kind must be state, constant or ema");
+    NEED(c->baseline_kind != SC_BASELINE_EMA || (c->baseline_decay > 0.0f && c->baseline_decay < 1.0f),
+         "baseline_decay must be in (0, 1)");
 #undef NEED
     return SC_OK;
 }
@@ -267,10 +282,11 @@ static int ws_alloc(sc_ram *m, ram_ws *w, int nb, int with_grad) {
         T * B * 2, T * B * G, T * B * HC, T * B * GO, T * B * H, lstm ? T * B * H : 0, lstm ? T * B * 4 * H : 0,
         T * B * LH,
         B * C, B * C, B * H, B * H, lstm ? B * H : 0, lstm ? B * H : 0, B * GO,
-        T * B * GO, T * B * big, T * B * 2, T * B, B, lstm ? B * 4 * H : 0};
+        T * B * GO, T * B * big, T * B * 2, T * B, B, lstm ? B * 4 * H : 0,
+        c->reinforce && c->reinforce_full ? T * B * H : 0};
     float **ptrs[] = {&w->lc, &w->rho, &w->cat, &w->g, &w->h, &w->cc, &w->gates, &w->lz,
                       &w->logits, &w->dlogits, &w->dh, &w->dhprev, &w->dc, &w->dcprev, &w->dg,
-                      &w->dgpre, &w->dbig, &w->dmupre, &w->dbase, &w->weight, &w->core_scratch};
+                      &w->dgpre, &w->dbig, &w->dmupre, &w->dbase, &w->weight, &w->core_scratch, &w->dhrf};
     w->mem = sc_carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]), NULL);
     if (!w->mem) return SC_ENOMEM;
     if (with_grad) {
@@ -295,6 +311,7 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     m->HC = cfg->glimpse_hidden + cfg->loc_hidden;
     m->NB = cfg->max_batch;
     m->W = 1;
+    m->base_ema = NAN;
     if ((rc = declare_params(m, err)) != SC_OK) {
         sc_ram_free(m);
         return rc;
@@ -370,7 +387,8 @@ static void loc_hidden_forward(float *hl, int ld, const float *l, const float *w
 }
 
 /* The location net and the baseline on h (rows, H):
- * mu (rows, 2) = tanh(f(h)); base (rows) = h Wb^T + bb (or 0); lz the MLP layer. */
+ * mu (rows, 2) = tanh(f(h)); base (rows) = h Wb^T + bb, bb, the ema or 0 (see
+ * ram.h); lz the MLP layer. */
 static void heads_forward(sc_ram *m, float *mu, float *base, float *lz, const float *h, int rows) {
     const sc_ram_cfg *c = &m->c;
     const int H = c->hidden;
@@ -391,9 +409,14 @@ static void heads_forward(sc_ram *m, float *mu, float *base, float *lz, const fl
             mu[2 * r + 1] = tanhf(b2[1] + dot(hr, w2 + H, H));
         }
     }
-    if (c->baseline) {
+    if (c->baseline && c->baseline_kind == SC_BASELINE_STATE) {
         const float *wb = P(iBw), bb = P(iBb)[0];
         for (int r = 0; r < rows; r++) base[r] = bb + dot(h + (size_t)r * H, wb, H);
+    } else if (c->baseline && c->baseline_kind != SC_BASELINE_STATE) {
+        const float bb = c->baseline_kind == SC_BASELINE_CONSTANT ? P(iBb)[0]
+                         : isnan(m->base_ema)                     ? 0.0f
+                                                                  : (float)m->base_ema;
+        for (int r = 0; r < rows; r++) base[r] = bb;
     } else {
         memset(base, 0, sizeof(float) * rows);
     }
@@ -516,8 +539,9 @@ static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
     const float *hT = w->h + (size_t)(T - 1) * Bk * H;
     sc_linear_backward(w->dh, D(gb, iCw), D(gb, iCb), w->dlogits, hT, P(iCw), Bk, H, C);
 
-    /* location net (REINFORCE) and baseline (MSE), both on detached h_t, for all
-     * t < T-1 at once: h_0..h_{T-2} are the first (T-1) Bk rows of w->h */
+    /* location net (REINFORCE) and baseline (MSE), both on detached h_t (the
+     * location net on h_t itself with reinforce_full: dhrf = its dL/dh_t), for
+     * all t < T-1 at once: h_0..h_{T-2} are the first (T-1) Bk rows of w->h */
     if (c->reinforce && T > 1) {
         const int R = (T - 1) * Bk;
         const float n = (float)Bt * (T - 1);
@@ -537,17 +561,24 @@ static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
             if (c->baseline)
                 for (int b = 0; b < Bk; b++) w->dbase[tk + b] = 2.0f * (bt[b] - rw[b]) / n;
         }
+        float *dhrf = w->dhrf;  /* NULL: h_t detached */
+        if (dhrf) memset(dhrf, 0, sizeof(float) * R * H);
         if (c->loc_mlp) {
             float *dlz = w->dbig;  /* (R, LH) */
             memset(dlz, 0, sizeof(float) * R * LH);
             sc_linear_backward(dlz, D(gb, iL2w), D(gb, iL2b), w->dmupre, w->lz, P(iL2w), R, LH, 2);
             relu_mask(dlz, dlz, w->lz, (size_t)R * LH);
-            sc_linear_backward(NULL, D(gb, iL1w), D(gb, iL1b), dlz, w->h, P(iL1w), R, H, LH);
+            sc_linear_backward(dhrf, D(gb, iL1w), D(gb, iL1b), dlz, w->h, P(iL1w), R, H, LH);
         } else {
-            sc_linear_backward(NULL, D(gb, iL2w), D(gb, iL2b), w->dmupre, w->h, P(iL2w), R, H, 2);
+            sc_linear_backward(dhrf, D(gb, iL2w), D(gb, iL2b), w->dmupre, w->h, P(iL2w), R, H, 2);
         }
-        if (c->baseline) sc_linear_backward(NULL, D(gb, iBw), D(gb, iBb), w->dbase, w->h, P(iBw), R, H, 1);
+        if (c->baseline && c->baseline_kind == SC_BASELINE_STATE)
+            sc_linear_backward(NULL, D(gb, iBw), D(gb, iBb), w->dbase, w->h, P(iBw), R, H, 1);
+        else if (c->baseline && c->baseline_kind == SC_BASELINE_CONSTANT)
+            col_sums(D(gb, iBb), w->dbase, 1, R, 1);  /* b = bb  =>  dbb = sum dL/db */
     }
+    /* dL/dh_t of steps t < T-1 from REINFORCE, added as BPTT reaches step t */
+    const float *dhrf = c->reinforce && T > 1 ? w->dhrf : NULL;
 
     /* backprop through time: dh holds dL/dh_t (dc dL/dc_t for the lstm); per
      * glimpse only what the recurrence needs, dgpre_t = dL/d(pre-ReLU g_t) kept
@@ -556,6 +587,7 @@ static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
         memset(w->dc, 0, sizeof(float) * Bk * H);
         for (int t = T - 1; t >= 0; t--) {
             const size_t tk = (size_t)t * Bk;
+            if (dhrf && t < T - 1) add_into(w->dh, dhrf + tk * H, (size_t)Bk * H);
             const float *g = w->g + tk * GO, *hprev = t ? w->h + (tk - Bk) * H : NULL;
             const float *cprev = t ? w->cc + (tk - Bk) * H : NULL;
             memset(w->dg, 0, sizeof(float) * Bk * GO);
@@ -573,6 +605,7 @@ static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
         for (int t = T - 1; t >= 0; t--) {
             const size_t tk = (size_t)t * Bk;
             float *dat = da + tk * H;
+            if (dhrf && t < T - 1) add_into(w->dh, dhrf + tk * H, (size_t)Bk * H);
             /* h_t = ReLU(a_t)  =>  da_t = dh_t [h_t > 0] */
             relu_mask(dat, w->dh, w->h + tk * H, (size_t)Bk * H);
             /* a_t = g_t Wx^T + h_{t-1} Wh^T + b  =>  dg_t = da_t Wx, dh_{t-1} = da_t Wh */
@@ -760,7 +793,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
         }
         const double n = (double)B * (T - 1);
         st->reinforce = rf / B;
-        st->baseline_mse = c->baseline ? mse / n : 0.0;
+        st->baseline_mse = mse / n;
         st->adv_var = m2 / n - (m1 / n) * (m1 / n);
         double mabs = 0.0, spread = 0.0;
         for (int t = 0; t < T - 1; t++)
@@ -789,14 +822,21 @@ void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
     /* worker k's gradients into the store, k = 1, 2, ... in order */
     float *g = m->ps.grad;
     const size_t n = m->ps.n;
-    for (int k = 1; k < m->W; k++) {
-        if (m->ws[k].B <= 0) continue;
-        const float *gk = m->ws[k].grad;
-        size_t i = 0;
-        for (; i + 16 <= n; i += 16) st16(g + i, ld16(g + i) + ld16(gk + i));
-        for (; i < n; i++) g[i] += gk[i];
+    for (int k = 1; k < m->W; k++)
+        if (m->ws[k].B > 0) add_into(g, m->ws[k].grad, n);
+    /* the ema baseline learns from the batch just trained on: b <- d b + (1 - d) mean R */
+    const sc_ram_cfg *c = &m->c;
+    if (c->reinforce && c->baseline && c->baseline_kind == SC_BASELINE_EMA && m->last_has_labels) {
+        double r = 0.0;
+        for (int b = 0; b < B; b++) r += m->reward[b];
+        r /= B;
+        const double d = c->baseline_decay;
+        m->base_ema = isnan(m->base_ema) ? r : d * m->base_ema + (1.0 - d) * r;
     }
 }
+
+double sc_ram_baseline_ema(const sc_ram *m) { return m->base_ema; }
+void sc_ram_set_baseline_ema(sc_ram *m, double b) { m->base_ema = b; }
 
 /* ---- inference ---------------------------------------------------------------- */
 
@@ -821,7 +861,7 @@ double sc_ram_macs(const sc_ram_cfg *c) {
     double loc = 0.0;
     if (c->reinforce) {
         loc = c->loc_mlp ? H * c->loc_net_hidden + c->loc_net_hidden * 2.0 : H * 2.0;
-        if (c->baseline) loc += H;
+        if (c->baseline && c->baseline_kind == SC_BASELINE_STATE) loc += H;
     }
     return T * per_glimpse + (T - 1) * loc + H * c->num_classes;
 }

@@ -9,10 +9,18 @@
  *   for t < T-1 (a location that will be looked at):
  *     mu_t  = tanh(f(sg(h_t)))                         (B, 2)   f linear or 2-layer MLP
  *     s_t   = mu_t + std eps,  l_{t+1} = clamp(s_t, -1, 1)
- *     b_t   = sg(h_t) Wb^T + bb                        (B)      the baseline
+ *     b_t   = sg(h_t) Wb^T + bb                        (B)      the baseline (baseline_kind state)
  * and after the last glimpse logp = log_softmax(h_{T-1} Wc^T + bc).
  * sg() stops gradients: the core learns from the classifier only, the
- * location net from REINFORCE only, the baseline from its MSE only.
+ * location net from REINFORCE only, the baseline from its MSE only. With
+ * reinforce_full the location net reads h_t itself (no sg): the REINFORCE
+ * term's gradient also reaches the core and the glimpse network, the paper's
+ * full gradient of the hybrid loss (the baseline stays on sg(h_t)).
+ * Baselines (baseline_kind): state, b_t = linear(sg(h_t)) as above; constant,
+ * b_t = bb, one learned number trained by the same MSE (Torch7's RAM); ema,
+ * b_t = the exponential moving average of the batches' mean reward, updated
+ * after every backward with baseline_decay (no parameters; before the first
+ * update b = 0; the first update sets it to that batch's mean reward).
  * l_0 is uniform in [-1,1]^2 (or the centre). With reinforce off the model
  * takes random glimpses: every l_t uniform, no location net, no baseline.
  *
@@ -34,6 +42,7 @@
 #include "nets/rng.h"
 
 typedef enum { SC_CORE_RNN = 0, SC_CORE_LSTM = 1 } sc_core_kind;
+typedef enum { SC_BASELINE_STATE = 0, SC_BASELINE_CONSTANT = 1, SC_BASELINE_EMA = 2 } sc_baseline_kind;
 
 typedef struct sc_ram_cfg {
     int img_h, img_w;        /* canvas size */
@@ -53,13 +62,17 @@ typedef struct sc_ram_cfg {
     int reinforce;           /* 0: random glimpses, no location learning */
     float reinforce_weight;  /* w */
     int max_batch;           /* largest B passed to forward */
+    int baseline_kind;       /* SC_BASELINE_STATE, _CONSTANT or _EMA (when baseline) */
+    float baseline_decay;    /* ema: b <- decay b + (1 - decay) mean R, in (0, 1) */
+    int reinforce_full;      /* REINFORCE's gradient also trains the core and the glimpse net */
 } sc_ram_cfg;
 
 /* Per-batch statistics of the last forward with labels. */
 typedef struct sc_ram_stats {
     double xent;          /* mean cross-entropy */
     double reinforce;     /* mean REINFORCE surrogate -sum_t (R-b) log pi (without w) */
-    double baseline_mse;  /* mean (b - R)^2 */
+    double baseline_mse;  /* mean (b - R)^2 over (b, t), b = 0 without a baseline: the
+                           * advantage's second moment, which scales the estimator's variance */
     double reward;        /* mean R = training accuracy of this batch */
     double adv_var;       /* variance of R - b over (b, t) */
     int correct;          /* number of correct predictions */
@@ -93,6 +106,11 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
 /* Backward of the loss of the last forward (which must have had labels):
  * ADDS into sc_ram_params(m)->grad. std must equal the forward's. */
 void sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
+
+/* The ema baseline's state (NaN before the first update; NaN for the other
+ * kinds), and setting it (a checkpoint's value on resume). */
+double sc_ram_baseline_ema(const sc_ram *m);
+void sc_ram_set_baseline_ema(sc_ram *m, double b);
 
 /* Results of the last forward. Per-step buffers are (T, max_batch, *): step t
  * of example b is at (t * max_batch + b) * width; rows b >= B are stale. */

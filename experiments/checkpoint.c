@@ -118,6 +118,7 @@ static int write_all(hid_t f, const char *log_name, const sc_config *c, const sc
     bad |= sc_h5_attr_put_i64(f, "log_rows_train", st->log_rows_train);
     bad |= sc_h5_attr_put_i64(f, "log_rows_eval", st->log_rows_eval);
     bad |= sc_h5_attr_put_i64(f, "log_rows_glimpses", st->log_rows_glimpses);
+    bad |= sc_h5_attr_put_f64(f, "baseline_ema", st->baseline_ema);
     free(text);
     free(names);
     if (bad) return -1;
@@ -401,6 +402,11 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
         missing = "epoch_att";
     if (!missing && sc_h5_attr_exists(f, "row_att") > 0 && sc_h5_attr_get_f64s(f, "row_att", ratt, 2) < 0)
         missing = "row_att";
+    /* so was the ema baseline: absent = none yet */
+    st->baseline_ema = NAN;
+    if (!missing && sc_h5_attr_exists(f, "baseline_ema") > 0 &&
+        sc_h5_attr_get_f64(f, "baseline_ema", &st->baseline_ema) < 0)
+        missing = "baseline_ema";
     sc_h5_forget();
     if (missing) {
         rc = sc_errf(err, SC_EFORMAT, "%s: missing or malformed attribute '%s'", path, missing);

@@ -57,6 +57,7 @@ typedef struct sc_ckpt_state {
     sc_train_acc epoch_acc;   /* sums of the unfinished epoch */
     sc_train_acc row_acc;     /* sums of the unfinished /train row */
     int64_t log_rows_train, log_rows_eval, log_rows_glimpses; /* rows of the log it covers */
+    double baseline_ema;      /* the model's ema baseline (sc_model_baseline_ema; NaN = none) */
     double written_unix;      /* set by sc_ckpt_save */
 } sc_ckpt_state;
 

@@ -123,6 +123,16 @@ static const sc_key keys[] = {
            "first glimpse location: uniform at random or the center"),
     K_BOOL("model", "baseline", baseline, "true",
            "learn a baseline b_t to reduce the variance of REINFORCE"),
+    K_ENUM("model", "baseline_kind", baseline_kind, "state", "state|constant|ema",
+           "the baseline, when baseline = true: state = b_t linear in the core state h_t (learned by MSE), "
+           "constant = one learned number (Torch7's RAM), ema = the moving average of the batches' mean "
+           "reward (no parameters)"),
+    K_FLOAT("model", "baseline_decay", baseline_decay, "0.99", 0.5, 0.99999,
+            "ema baseline: b <- decay b + (1 - decay) mean reward after every step"),
+    K_ENUM("model", "reinforce_grad", reinforce_grad, "loc_net", "loc_net|full",
+           "what the REINFORCE term trains: loc_net = the location network only (its input h_t detached), "
+           "full = also the core and the glimpse network through h_t (the paper's gradient of the hybrid "
+           "loss; the baseline stays detached)"),
     K_BOOL("model", "reinforce", reinforce, "true",
            "train the location policy with REINFORCE; false = random glimpses"),
     K_FLOAT("model", "reinforce_weight", reinforce_weight, "1", 0, 100,

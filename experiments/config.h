@@ -46,6 +46,9 @@ typedef struct sc_config {
     float loc_std_anneal;    /* share of training (0.01..1) over which it decays; then it stays */
     char first_loc[8];       /* random | center */
     int baseline;            /* bool */
+    char baseline_kind[12];  /* state | constant | ema */
+    float baseline_decay;    /* ema baseline's decay per step */
+    char reinforce_grad[12]; /* loc_net | full */
     int reinforce;           /* bool; false = random glimpses */
     float reinforce_weight;
     int mc_samples;          /* M at test time */

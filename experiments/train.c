@@ -85,6 +85,11 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
     rc->reinforce = c->reinforce;
     rc->reinforce_weight = c->reinforce_weight;
     rc->max_batch = max_batch;
+    rc->baseline_kind = !strcmp(c->baseline_kind, "constant") ? SC_BASELINE_CONSTANT
+                        : !strcmp(c->baseline_kind, "ema")    ? SC_BASELINE_EMA
+                                                              : SC_BASELINE_STATE;
+    rc->baseline_decay = c->baseline_decay;
+    rc->reinforce_full = !strcmp(c->reinforce_grad, "full");
 }
 
 void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_side, int num_classes,
@@ -224,7 +229,7 @@ int sc_run_locate(const char *path, char *ckpt, size_t n, sc_err *err) {
 static const char *const SHAPE_KEYS[] = {
     "model.kind", "model.glimpses", "model.glimpse_size", "model.scales", "model.glimpse_hidden",
     "model.loc_hidden", "model.glimpse_out", "model.core", "model.hidden", "model.loc_net",
-    "model.loc_net_hidden", "model.baseline", "model.reinforce", "model.grid", "model.score",
+    "model.loc_net_hidden", "model.baseline", "model.baseline_kind", "model.reinforce", "model.grid", "model.score",
     "model.att_hidden", "model.fc_layers", "model.fc_hidden", "model.patch", "model.d_model", "model.heads",
     "model.blocks", "model.mlp_hidden", "model.pos_enc", "model.readout", "model.causal", "log.glimpse_images"};
 static const char *const FIXED_KEYS[] = {
@@ -522,8 +527,9 @@ static char *slurp_text(const char *path) {
     return buf;
 }
 
-/* The state of the schedule and optimizer into S, before a checkpoint. */
-static void state_sync(sc_ckpt_state *S, const sc_lr_sched *lr, const sc_optim *opt) {
+/* The state of the schedule, optimizer and model into S, before a checkpoint. */
+static void state_sync(sc_ckpt_state *S, const sc_lr_sched *lr, const sc_optim *opt, const sc_model *model) {
+    S->baseline_ema = sc_model_baseline_ema(model);
     S->lr_cur = lr->cur;
     S->lr_best = lr->best;
     S->lr_bad_epochs = lr->bad_epochs;
@@ -533,7 +539,7 @@ static void state_sync(sc_ckpt_state *S, const sc_lr_sched *lr, const sc_optim *
 static int save_checkpoint(run *R, const sc_config *c, sc_ckpt_state *S, const sc_lr_sched *lr,
                            const char *ckpt, const char *log_name, sc_err *err) {
     if (!R->log) return SC_OK;
-    state_sync(S, lr, &R->opt);
+    state_sync(S, lr, &R->opt, R->model);
     sc_runlog_rows rows;
     sc_runlog_rows_get(R->log, &rows);
     S->log_rows_train = rows.train;
@@ -698,6 +704,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         lr.cur = S.lr_cur;
         lr.best = S.lr_best;
         lr.bad_epochs = S.lr_bad_epochs;
+        sc_model_set_baseline_ema(R.model, S.baseline_ema);
         sc_ckpt_free(&R.ck);
     } else {
         sc_rng rinit;

@@ -4,7 +4,10 @@
  *   sampled locations held fixed, for rnn and lstm cores and linear and MLP
  *   location nets: classifier/core/glimpse parameters against the
  *   cross-entropy, location parameters against the REINFORCE term, baseline
- *   parameters against its MSE (the stop-gradients of ram.h);
+ *   parameters against its MSE (the stop-gradients of ram.h); with
+ *   reinforce_full the core and glimpse parameters against the cross-entropy
+ *   plus the REINFORCE term; the constant baseline's one parameter;
+ * - the ema baseline: its updates and its use as b;
  * - the location net gets no gradient from the cross-entropy and the core none
  *   from REINFORCE or the baseline (no leaks);
  * - samples are stored unclamped, locations clamped; no log-probability for a
@@ -37,7 +40,7 @@ typedef struct gc_ctx {
     float *x, *loc;
     int *labels, B;
     float std;
-    int term;  /* 0 xent, 1 reinforce (weighted), 2 baseline mse */
+    int term;  /* 0 xent, 1 reinforce (weighted), 2 baseline mse, 3 xent + reinforce */
 } gc_ctx;
 
 static double gc_loss(void *p) {
@@ -47,7 +50,8 @@ static double gc_loss(void *p) {
     sc_rng_seed(&r, 1);
     sc_ram_forward(c->m, c->x, c->labels, c->B, c->std, &r, c->loc, &st);
     const sc_ram_cfg *cfg = sc_ram_config(c->m);
-    return c->term == 0 ? st.xent : c->term == 1 ? cfg->reinforce_weight * st.reinforce : st.baseline_mse;
+    const double rf = cfg->reinforce_weight * st.reinforce;
+    return c->term == 0 ? st.xent : c->term == 1 ? rf : c->term == 2 ? st.baseline_mse : st.xent + rf;
 }
 
 /* Every coordinate by central differences (nets/gradcheck.h); callers judge
@@ -59,14 +63,19 @@ static sc_gradcheck_report check_tensor(gc_ctx *c, float *w, const float *a, siz
     return rep;
 }
 
-static int term_of(const char *name) {
+static int term_of(const char *name, int full) {
     if (!strncmp(name, "loc.", 4)) return 1;
     if (!strncmp(name, "baseline.", 9)) return 2;
-    return 0;
+    return full ? 3 : 0;
 }
 
-static void run_gradcheck(sc_core_kind core, int loc_mlp) {
+/* full: REINFORCE into the core and glimpse net, checked with a baseline that
+ * does not depend on h (constant): a state baseline's b moves with the core
+ * under finite differences, while its gradient is (rightly) stopped. */
+static void run_gradcheck_cfg(sc_core_kind core, int loc_mlp, int full, int baseline_kind) {
     sc_ram_cfg cfg = small_cfg(core, loc_mlp);
+    cfg.reinforce_full = full;
+    cfg.baseline_kind = baseline_kind;
     sc_ram *m;
     sc_err err = {0};
     ck_assert_int_eq(sc_ram_create(&m, &cfg, &err), SC_OK);
@@ -90,17 +99,20 @@ static void run_gradcheck(sc_core_kind core, int loc_mlp) {
     float *analytic = malloc(sizeof(float) * ps->n);
     memcpy(analytic, ps->grad, sizeof(float) * ps->n);
     for (int i = 0; i < ps->count; i++) {
-        c.term = term_of(ps->p[i].name);
+        c.term = term_of(ps->p[i].name, full);
         size_t n = sc_params_size(ps, i);
         sc_gradcheck_report tc = check_tensor(&c, sc_params_data(ps, i), analytic + ps->p[i].offset, n);
         ck_assert_msg(tc.norm_rel_err < 2e-2 && tc.frac_off < 0.1,
-                      "%s (core %d, mlp %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by > 5%%",
-                      ps->p[i].name, core, loc_mlp, tc.norm_rel_err, 100.0 * tc.frac_off);
+                      "%s (core %d, mlp %d, full %d, baseline %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of "
+                      "coordinates off by > 5%%",
+                      ps->p[i].name, core, loc_mlp, full, baseline_kind, tc.norm_rel_err, 100.0 * tc.frac_off);
         ck_assert_msg(tc.norm_analytic > 0.0, "%s has an all-zero gradient: the check would be vacuous", ps->p[i].name);
     }
     free(analytic);
     sc_ram_free(m);
 }
+
+static void run_gradcheck(sc_core_kind core, int loc_mlp) { run_gradcheck_cfg(core, loc_mlp, 0, SC_BASELINE_STATE); }
 
 START_TEST(gradcheck_rnn_linear) { run_gradcheck(SC_CORE_RNN, 0); }
 END_TEST
@@ -109,6 +121,97 @@ END_TEST
 START_TEST(gradcheck_lstm_linear) { run_gradcheck(SC_CORE_LSTM, 0); }
 END_TEST
 START_TEST(gradcheck_lstm_mlp) { run_gradcheck(SC_CORE_LSTM, 1); }
+END_TEST
+START_TEST(gradcheck_full_rnn_linear) { run_gradcheck_cfg(SC_CORE_RNN, 0, 1, SC_BASELINE_CONSTANT); }
+END_TEST
+START_TEST(gradcheck_full_rnn_mlp) { run_gradcheck_cfg(SC_CORE_RNN, 1, 1, SC_BASELINE_CONSTANT); }
+END_TEST
+START_TEST(gradcheck_full_lstm_linear) { run_gradcheck_cfg(SC_CORE_LSTM, 0, 1, SC_BASELINE_CONSTANT); }
+END_TEST
+START_TEST(gradcheck_full_lstm_mlp) { run_gradcheck_cfg(SC_CORE_LSTM, 1, 1, SC_BASELINE_CONSTANT); }
+END_TEST
+START_TEST(gradcheck_constant_baseline) { run_gradcheck_cfg(SC_CORE_RNN, 0, 0, SC_BASELINE_CONSTANT); }
+END_TEST
+
+/* With reinforce_full the core's gradient is the cross-entropy's plus the
+ * REINFORCE term's, and the two differ: the check above would also pass for a
+ * model that ignored the flag only if the REINFORCE part were zero. */
+START_TEST(full_gradient_changes_core_gradient) {
+    float *g[2];
+    size_t n = 0;
+    for (int full = 0; full < 2; full++) {
+        sc_ram_cfg cfg = small_cfg(SC_CORE_LSTM, 0);
+        cfg.reinforce_full = full;
+        cfg.baseline_kind = SC_BASELINE_CONSTANT;
+        sc_ram *m;
+        ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+        sc_rng r;
+        sc_rng_seed(&r, 5);
+        sc_ram_init_params(m, &r);
+        sc_params *ps = sc_ram_params(m);
+        const int B = 3;
+        float x[3 * 144];
+        int labels[3] = {2, 0, 1};
+        for (int i = 0; i < 3 * 144; i++) x[i] = sc_rng_uniform(&r);
+        sc_ram_stats st;
+        ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, &st), SC_OK);
+        sc_params_zero_grad(ps);
+        sc_ram_backward(m, labels, B, 0.2f);
+        int iwg = sc_params_find(ps, "glimpse.Wg");
+        n = sc_params_size(ps, iwg);
+        g[full] = malloc(sizeof(float) * n);
+        memcpy(g[full], sc_params_grad(ps, iwg), sizeof(float) * n);
+        sc_ram_free(m);
+    }
+    double diff = 0.0;
+    for (size_t i = 0; i < n; i++) diff += fabs((double)g[0][i] - g[1][i]);
+    ck_assert_msg(diff > 1e-6, "reinforce_full left glimpse.Wg's gradient unchanged (sum |diff| %.3g)", diff);
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
+
+/* The ema baseline: no parameters; b = 0 until the first backward, which sets
+ * it to the batch's mean reward; then b <- d b + (1 - d) mean R; the forward
+ * subtracts it (baseline_mse = mean (b - R)^2 shows which b was used). */
+START_TEST(ema_baseline_updates) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
+    cfg.baseline_kind = SC_BASELINE_EMA;
+    cfg.baseline_decay = 0.75f;
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    ck_assert_int_lt(sc_params_find(sc_ram_params(m), "baseline.b"), 0);
+    ck_assert(isnan(sc_ram_baseline_ema(m)));
+    sc_rng r;
+    sc_rng_seed(&r, 9);
+    sc_ram_init_params(m, &r);
+    const int B = 4;
+    float x[4 * 144];
+    for (int i = 0; i < 4 * 144; i++) x[i] = sc_rng_uniform(&r);
+    double expect = NAN;
+    for (int step = 0; step < 6; step++) {
+        int labels[4];
+        for (int b = 0; b < B; b++) labels[b] = (int)(sc_rng_uniform(&r) * 3.0f) % 3;
+        sc_ram_stats st;
+        ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, &st), SC_OK);
+        const double bused = isnan(expect) ? 0.0 : (double)(float)expect, R = st.reward;
+        /* every row's R is 0 or 1: mean (b - R)^2 = R (1 - b)^2 + (1 - R) b^2 */
+        const double mse = R * (1.0 - bused) * (1.0 - bused) + (1.0 - R) * bused * bused;
+        ck_assert_msg(fabs(st.baseline_mse - mse) < 1e-6, "step %d: baseline_mse %.9f, expected %.9f for b = %.6f",
+                      step, st.baseline_mse, mse, bused);
+        sc_params_zero_grad(sc_ram_params(m));
+        sc_ram_backward(m, labels, B, 0.2f);
+        expect = isnan(expect) ? R : 0.75 * expect + 0.25 * R;
+        ck_assert_msg(fabs(sc_ram_baseline_ema(m) - expect) < 1e-12, "step %d: ema %.9f, expected %.9f", step,
+                      sc_ram_baseline_ema(m), expect);
+    }
+    /* evaluation (no labels) does not move it */
+    float lp[4 * 3];
+    int pred[4];
+    ck_assert_int_ge(sc_ram_predict(m, x, NULL, B, 2, 0.2f, &r, lp, pred), 0);
+    ck_assert(fabs(sc_ram_baseline_ema(m) - expect) < 1e-12);
+    sc_ram_free(m);
+}
 END_TEST
 
 /* The REINFORCE term does change with the core's parameters (through mu and b),
@@ -205,7 +308,7 @@ START_TEST(single_glimpse_has_no_policy_term) {
     sc_params_zero_grad(ps);
     sc_ram_backward(m, labels, 2, 0.2f);
     for (int i = 0; i < ps->count; i++) {
-        if (term_of(ps->p[i].name) == 0) continue;
+        if (term_of(ps->p[i].name, 0) == 0) continue;
         const float *g = sc_params_grad(ps, i);
         for (size_t k = 0; k < sc_params_size(ps, i); k++) ck_assert_float_eq(g[k], 0.0f);
     }
@@ -231,7 +334,7 @@ START_TEST(macs_match_hand_count) {
      * per location (T-1 = 2): H*2 + H (baseline) = 21; classifier H*C = 21 */
     ck_assert_double_eq_tol(sc_ram_macs(&c), 3 * 243 + 2 * 21 + 21, 1e-9);
     /* the paper's MNIST model: 8x8 glimpse, 128/128/256, rnn 256, 6 glimpses */
-    sc_ram_cfg p = {28, 28, 10, 6, 8, 1, 128, 128, 256, SC_CORE_RNN, 256, 0, 0, 0, 1, 1, 1.0f, 1};
+    sc_ram_cfg p = {28, 28, 10, 6, 8, 1, 128, 128, 256, SC_CORE_RNN, 256, 0, 0, 0, 1, 1, 1.0f, 1, SC_BASELINE_STATE, 0.0f, 0};
     double per = 64.0 * 128 + 2 * 128 + 256.0 * 256 + 256.0 * 256 + 256.0 * 256;
     ck_assert_double_eq_tol(sc_ram_macs(&p), 6 * per + 5 * (512 + 256) + 2560, 1e-6);
 }
@@ -334,6 +437,13 @@ static Suite *make_suite(void) {
     tcase_add_test(g, gradcheck_lstm_linear);
     tcase_add_test(g, gradcheck_lstm_mlp);
     tcase_add_test(g, no_policy_gradient_into_core);
+    tcase_add_test(g, gradcheck_full_rnn_linear);
+    tcase_add_test(g, gradcheck_full_rnn_mlp);
+    tcase_add_test(g, gradcheck_full_lstm_linear);
+    tcase_add_test(g, gradcheck_full_lstm_mlp);
+    tcase_add_test(g, gradcheck_constant_baseline);
+    tcase_add_test(g, full_gradient_changes_core_gradient);
+    tcase_add_test(g, ema_baseline_updates);
     suite_add_tcase(s, g);
     TCase *b = tcase_create("behaviour");
     tcase_add_test(b, samples_unclamped_locations_clamped);

@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 64 /* 9 [data] + 32 [model] + 19 [train] + 4 [log] */
+#define NKEYS_EXPECTED 67 /* 9 [data] + 35 [model] + 19 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */

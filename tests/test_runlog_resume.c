@@ -114,6 +114,10 @@ static void same_checkpoints(const char *a_log, const char *b_log) {
     ck_assert(x->optim_t == y->optim_t && x->bad_epochs == y->bad_epochs);
     ck_assert(x->log_rows_train == y->log_rows_train && x->log_rows_eval == y->log_rows_eval &&
               x->log_rows_glimpses == y->log_rows_glimpses);
+    ck_assert_msg(!memcmp(&x->baseline_ema, &y->baseline_ema, sizeof x->baseline_ema),
+                  "%s vs %s: ema baselines differ (%.17g, %.17g)", a_log, b_log, x->baseline_ema, y->baseline_ema);
+    const int is_ema = a.config.baseline && a.config.reinforce && !strcmp(a.config.baseline_kind, "ema");
+    ck_assert_msg((isnan(x->baseline_ema) ? 0 : 1) == is_ema, "%s: ema baseline %.17g with baseline_kind %s", a_log, x->baseline_ema, a.config.baseline_kind);
     sc_ckpt_free(&a);
     sc_ckpt_free(&b);
 }
@@ -225,8 +229,13 @@ START_TEST(resume_is_bit_identical) {
                                        "model.att_hidden=8", "model.core=lstm", "train.threads=2", NULL};
     static const char *const fc[] = {"model.kind=fc", "model.fc_hidden=24", "train.optimizer=sgd",
                                      "train.lr=0.05", NULL};
-    const char *const *variants[] = {adam, sgd, workers, soft, fc};
-    for (int v = 0; v < 5; v++) {
+    /* the ema baseline's state lives outside the parameters: the checkpoint must carry it */
+    static const char *const ema_full[] = {"model.baseline_kind=ema", "model.baseline_decay=0.9",
+                                           "model.reinforce_grad=full", NULL};
+    static const char *const constant[] = {"model.baseline_kind=constant", "model.reinforce_grad=full",
+                                           "model.core=lstm", NULL};
+    const char *const *variants[] = {adam, sgd, workers, soft, fc, ema_full, constant};
+    for (int v = 0; v < 7; v++) {
         sc_config c;
         config_with(&c, variants[v]);
         sc_train_result full, part;
