@@ -98,19 +98,23 @@ sc_cost sc_cost_ram(const sc_ram_cfg *c) {
     /* per glimpse: glimpse network and core */
     double step_f = glimpse_fwd(G, HG, HL, GO) + sc_cost_cell_fwd(c->core, GO, H);
     double step_b = glimpse_bwd(G, HG, HL, GO) + sc_cost_cell_bwd(c->core, GO, H, 1);
-    /* per location sampled (T - 1): location net and baseline on the detached h_t */
+    /* per location sampled (T - 1): location net and baseline on the detached h_t
+     * (the location net passes its gradient down to h_t with reinforce_full) */
     double loc_f = 0.0, loc_b = 0.0, loc_p = 0.0;
     if (c->reinforce) {
+        const int din = c->reinforce_full != 0;
         if (c->loc_mlp) {
             loc_f = sc_cost_linear_fwd(H, LH) + sc_cost_linear_fwd(LH, 2.0);
-            loc_b = sc_cost_linear_bwd(H, LH, 0) + sc_cost_linear_bwd(LH, 2.0, 1);
+            loc_b = sc_cost_linear_bwd(H, LH, din) + sc_cost_linear_bwd(LH, 2.0, 1);
             loc_p = linear_params(H, LH) + linear_params(LH, 2.0);
         } else {
             loc_f = sc_cost_linear_fwd(H, 2.0);
-            loc_b = sc_cost_linear_bwd(H, 2.0, 0);
+            loc_b = sc_cost_linear_bwd(H, 2.0, din);
             loc_p = linear_params(H, 2.0);
         }
-        if (c->baseline) {
+        if (c->baseline && c->baseline_kind == SC_BASELINE_CONSTANT) {
+            loc_p += 1.0;  /* one learned number; the ema baseline has none */
+        } else if (c->baseline && c->baseline_kind == SC_BASELINE_STATE) {
             loc_f += sc_cost_linear_fwd(H, 1.0);
             loc_b += sc_cost_linear_bwd(H, 1.0, 0);
             loc_p += linear_params(H, 1.0);

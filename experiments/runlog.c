@@ -62,7 +62,7 @@ static const column train_cols[] = {
     COL(TR, images_per_s, CT_F32, "training images per second over the row's steps"),
     COL(TR, xent, CT_F32, "mean cross-entropy of the classifier over the row's steps"),
     COL(TR, reinforce, CT_F32, "mean REINFORCE surrogate -sum_t (R - b) log pi, before reinforce_weight"),
-    COL(TR, baseline_mse, CT_F32, "mean squared error of the baseline, (b - R)^2"),
+    COL(TR, baseline_mse, CT_F32, "mean squared error of the baseline, (b - R)^2 (b = 0 without one)"),
     COL(TR, reward, CT_F32, "mean reward R: the training accuracy of the row's batches"),
     COL(TR, adv_var, CT_F32, "mean variance of the advantage R - b within a batch"),
     COL(TR, grad_norm, CT_F32, "mean global L2 norm of the gradient, before clipping"),

@@ -128,9 +128,10 @@ START_TEST(ram_hand_counts) {
 }
 END_TEST
 
-/* Every variant: rnn/lstm, linear/MLP location net, with and without baseline and REINFORCE. */
+/* Every variant: rnn/lstm, linear/MLP location net, with and without baseline
+ * (each kind) and REINFORCE (into the location net or everything). */
 START_TEST(ram_inference_equals_sc_ram_macs) {
-    for (int v = 0; v < 16; v++) {
+    for (int v = 0; v < 48; v++) {
         sc_ram_cfg c = ram_paper();
         c.core = v & 1 ? SC_CORE_LSTM : SC_CORE_RNN;
         c.loc_mlp = (v >> 1) & 1;
@@ -144,6 +145,9 @@ START_TEST(ram_inference_equals_sc_ram_macs) {
         c.loc_mlp = (v >> 1) & 1;
         c.baseline = (v >> 2) & 1;
         c.reinforce = (v >> 3) & 1;
+        c.baseline_kind = (v >> 4) % 3;
+        c.baseline_decay = 0.9f;
+        c.reinforce_full = v & 1;
         EQ(sc_cost_ram(&c).macs_infer, sc_ram_macs(&c));
         /* and the parameter count is the model's */
         sc_ram *m;
