@@ -242,13 +242,21 @@ int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, floa
     return rc;
 }
 
-void sc_model_backward(sc_model *m, const int *labels, int B, float std) {
+int sc_model_backward(sc_model *m, const int *labels, int B, float std) {
     switch (m->c.kind) {
-    case SC_MODEL_RAM: sc_ram_backward(m->ram, labels, B, std); break;
+    case SC_MODEL_RAM: return sc_ram_backward(m->ram, labels, B, std);
     case SC_MODEL_SOFT: sc_soft_backward(m->soft, labels, B); break;
     case SC_MODEL_FC: sc_fc_backward(m->fc, labels, B); break;
     case SC_MODEL_SELFATTN: sc_sa_backward(m->sa, labels, B); break;
     }
+    return SC_OK;
+}
+
+int sc_model_set_span(sc_model *m, const sc_span *span, sc_err *err) {
+    if (m->c.kind == SC_MODEL_RAM) return sc_ram_set_span(m->ram, span, err);
+    if (!span) return SC_OK;
+    return sc_errf(err, SC_EARG, "model kind %s runs on one process (OpenBLAS threads): only ram splits a batch "
+                   "over data-parallel workers, and so over MPI ranks", m->info.name);
 }
 
 /* ---- inference ---------------------------------------------------------------------- */

@@ -140,8 +140,17 @@ int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, floa
 
 /* Backward of the last forward's loss (which had these labels and this B):
  * ADDS into sc_model_params(m)->grad. ram: std must equal the forward's (the
- * hybrid loss, REINFORCE and baseline included); soft, fc: the cross-entropy. */
-void sc_model_backward(sc_model *m, const int *labels, int B, float std);
+ * hybrid loss, REINFORCE and baseline included); soft, fc: the cross-entropy.
+ * Returns SC_OK, or a spanning model's collective's error (sc_model_set_span;
+ * forward returns its own the same way). */
+int sc_model_backward(sc_model *m, const int *labels, int B, float std);
+
+/* Spans processes (agent/span.h, sc_ram_set_span): after sc_model_set_threads(m,
+ * T), this copy computes workers span->first .. +T-1 of span->total, and every
+ * forward, backward, predict and trace is a collective whose results are those
+ * of one model with span->total threads. ram only: soft, fc and selfattn do not
+ * split a batch over workers (SC_EARG naming the kind). span = NULL ends it. */
+int sc_model_set_span(sc_model *m, const sc_span *span, sc_err *err);
 
 /* Inference: logp_avg (B, C) = the mean over M forward passes of the log-
  * probabilities (M draws of the policy for ram; deterministic models make one

@@ -25,6 +25,11 @@
  *   layer reads it without a copy; bias and ReLU are one pass after the sgemm.
  * - Elementwise loops (bias + ReLU, ReLU masks, column sums) work on 16
  *   floats at a time with GCC's vector extension.
+ * - Across processes (sc_ram_set_span, agent/span.h) the W threads are
+ *   workers first .. first + W - 1 of V: they compute those rows only; after
+ *   the forward every worker's rows of the shared outputs are packed into one
+ *   block each (xbuf) and all-gathered, after the backward the V gradients
+ *   are summed in worker order by the span's ordered_sum.
  * Public per-step outputs (locations, samples, mu, baseline, log pi, step
  * log-probabilities) stay (T, NB, *) as ram.h documents.
  */
@@ -82,6 +87,11 @@ struct sc_ram {
     sc_ram_prof *prof;  /* profiling accumulator (worker 0's view), NULL when off */
     /* workers */
     int W;
+    int V, first;       /* all workers and this process's first (V = W, first = 0 without a span) */
+    int span_on;
+    sc_span span;
+    unsigned char *xbuf; /* V blocks of xblock bytes: each worker's packed rows (span only) */
+    size_t xblock;
     ram_ws ws[MAX_WORKERS];
     ram_thread targ[MAX_WORKERS];
     pthread_t th[MAX_WORKERS];
@@ -310,7 +320,7 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size;
     m->HC = cfg->glimpse_hidden + cfg->loc_hidden;
     m->NB = cfg->max_batch;
-    m->W = 1;
+    m->W = m->V = 1;
     m->base_ema = NAN;
     if ((rc = declare_params(m, err)) != SC_OK) {
         sc_ram_free(m);
@@ -350,6 +360,7 @@ void sc_ram_free(sc_ram *m) {
         pthread_cond_destroy(&m->cv_done);
     }
     for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
+    free(m->xbuf);
     sc_params_free(&m->ps);
     free(m->shared);
     free(m->pred);
@@ -638,8 +649,9 @@ static void backward_rows(sc_ram *m, ram_ws *w, float *gb, sc_ram_prof *prof) {
 
 static void run_job(sc_ram *m, int k) {
     ram_ws *w = &m->ws[k];
-    w->b0 = (int)((long)m->B * k / m->W);
-    w->B = (int)((long)m->B * (k + 1) / m->W) - w->b0;
+    const long g = m->first + k;  /* the worker's place in the whole split */
+    w->b0 = (int)((long)m->B * g / m->V);
+    w->B = (int)((long)m->B * (g + 1) / m->V) - w->b0;
     if (w->B <= 0) return;
     sc_ram_prof *prof = k == 0 ? m->prof : NULL;
     if (m->job == JOB_FORWARD) {
@@ -692,9 +704,11 @@ int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
     if (workers < 1 || workers > MAX_WORKERS)
         return sc_errf(err, SC_EARG, "ram: %d workers (expected 1..%d)", workers, MAX_WORKERS);
     if (workers == m->W) return SC_OK;
+    if (m->span_on)
+        return sc_errf(err, SC_ESTATE, "ram: the worker count cannot change while the model spans processes");
     stop_threads(m);
     for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
-    m->W = 1;
+    m->W = m->V = 1;
     const int nb = (m->NB + workers - 1) / workers;
     for (int k = 0; k < workers; k++)
         if (ws_alloc(m, &m->ws[k], workers == 1 ? m->NB : nb, k > 0) != SC_OK) {
@@ -725,12 +739,98 @@ int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
         }
         m->nthreads = k;
     }
-    m->W = workers;
+    m->W = m->V = workers;
     return SC_OK;
 fail_sync:
     for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
     ws_alloc(m, &m->ws[0], m->NB, 0);
     return sc_errf(err, SC_EIO, "ram: cannot initialise the workers' mutex and condition variables");
+}
+
+/* ---- across processes ------------------------------------------------------------ */
+
+#define MAX_SPAN 4096  /* virtual workers over all processes */
+
+/* Floats per row of a packed block: logp (C), reward, pred (its int's bits),
+ * then per step loc, samp, mu (2 each), base, logpi, step_logp (C). */
+static size_t row_floats(const sc_ram *m) {
+    const size_t T = (size_t)m->c.glimpses, C = (size_t)m->c.num_classes;
+    return C + 2 + T * (8 + C);
+}
+
+/* A block: the worker's mean cross-entropy (a double), then its rows. */
+#define BLOCK_HEAD sizeof(double)
+
+int sc_ram_set_span(sc_ram *m, const sc_span *span, sc_err *err) {
+    if (!span) {
+        free(m->xbuf);
+        m->xbuf = NULL;
+        m->span_on = 0;
+        m->V = m->W;
+        m->first = 0;
+        return SC_OK;
+    }
+    if (span->total < m->W || span->total > MAX_SPAN || span->first < 0 || span->first + m->W > span->total ||
+        !span->allgather || !span->ordered_sum)
+        return sc_errf(err, SC_EARG, "ram: a span of workers %d..%d of %d (expected within 1..%d, and %d workers "
+                       "here)", span->first, span->first + m->W - 1, span->total, MAX_SPAN, m->W);
+    const size_t rows = ((size_t)m->NB + span->total - 1) / span->total;
+    const size_t block = BLOCK_HEAD + rows * row_floats(m) * sizeof(float);
+    unsigned char *buf = malloc(block * span->total);
+    if (!buf) return sc_errf(err, SC_ENOMEM, "ram: out of memory for the exchange of %d workers' rows", span->total);
+    free(m->xbuf);
+    m->xbuf = buf;
+    m->xblock = block;
+    m->span = *span;
+    m->V = span->total;
+    m->first = span->first;
+    m->span_on = 1;
+    return SC_OK;
+}
+
+/* Rows [b0, b0 + Bk) of the shared outputs into or out of block p. */
+static void rows_copy(sc_ram *m, unsigned char *p, int b0, int Bk, int pack) {
+    const int T = m->c.glimpses, C = m->c.num_classes, NB = m->NB;
+    float *f = (float *)(void *)(p + BLOCK_HEAD);
+#define XFER(dst_or_src, count) do { \
+        if (pack) memcpy(f, (dst_or_src), sizeof(float) * (count)); \
+        else memcpy((dst_or_src), f, sizeof(float) * (count)); \
+        f += (count); } while (0)
+    for (int b = b0; b < b0 + Bk; b++) {
+        XFER(m->logp + (size_t)b * C, C);
+        XFER(m->reward + b, 1);
+        XFER(m->pred + b, 1);  /* an int's bits, sizeof(int) == sizeof(float) */
+        for (int t = 0; t < T; t++) {
+            const size_t tb = (size_t)t * NB + b;
+            XFER(m->loc + tb * 2, 2);
+            XFER(m->samp + tb * 2, 2);
+            XFER(m->mu + tb * 2, 2);
+            XFER(m->base + tb, 1);
+            XFER(m->logpi + tb, 1);
+            if (m->step_probs) XFER(m->step_logp + tb * C, C);
+        }
+    }
+#undef XFER
+}
+
+/* After a spanned forward: every worker's rows everywhere, and its cross-entropy into xent[g]. */
+static int span_gather(sc_ram *m, double *xent) {
+    _Static_assert(sizeof(int) == sizeof(float), "pred travels as a float's bits");
+    for (int k = 0; k < m->W; k++) {
+        unsigned char *p = m->xbuf + (size_t)(m->first + k) * m->xblock;
+        memcpy(p, &m->ws[k].xent, sizeof(double));
+        if (m->ws[k].B > 0) rows_copy(m, p, m->ws[k].b0, m->ws[k].B, 1);
+    }
+    int rc = m->span.allgather(m->span.ctx, m->xbuf, m->xblock);
+    if (rc != SC_OK) return rc;
+    for (int g = 0; g < m->V; g++) {
+        const unsigned char *p = m->xbuf + (size_t)g * m->xblock;
+        memcpy(&xent[g], p, sizeof(double));
+        if (g >= m->first && g < m->first + m->W) continue;
+        int b0 = (int)((long)m->B * g / m->V), b1 = (int)((long)m->B * (g + 1) / m->V);
+        if (b1 > b0) rows_copy(m, (unsigned char *)p, b0, b1 - b0, 0);
+    }
+    return SC_OK;
 }
 
 /* ---- the public passes ----------------------------------------------------------- */
@@ -770,8 +870,19 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
 
     double xent = 0.0;
     int correct = 0;
-    for (int k = 0; k < m->W; k++)
-        if (m->ws[k].B > 0) xent += m->W == 1 ? m->ws[k].xent : m->ws[k].xent * m->ws[k].B / B;
+    if (m->span_on) {
+        double vx[MAX_SPAN];
+        int rc = span_gather(m, vx);
+        if (rc != SC_OK) return rc;
+        /* the threads' sum below, over all V workers */
+        for (int g = 0; g < m->V; g++) {
+            int Bg = (int)((long)B * (g + 1) / m->V) - (int)((long)B * g / m->V);
+            if (Bg > 0) xent += m->V == 1 ? vx[g] : vx[g] * Bg / B;
+        }
+    } else {
+        for (int k = 0; k < m->W; k++)
+            if (m->ws[k].B > 0) xent += m->W == 1 ? m->ws[k].xent : m->ws[k].xent * m->ws[k].B / B;
+    }
     for (int b = 0; b < B; b++) correct += labels && m->pred[b] == labels[b];
     if (!labels || !st) return SC_OK;
 
@@ -814,7 +925,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     return SC_OK;
 }
 
-void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
+int sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
     m->labels = labels;
     m->std = std;
     m->B = B;
@@ -822,9 +933,8 @@ void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
     /* worker k's gradients into the store, k = 1, 2, ... in order */
     float *g = m->ps.grad;
     const size_t n = m->ps.n;
-    for (int k = 1; k < m->W; k++)
-        if (m->ws[k].B > 0) add_into(g, m->ws[k].grad, n);
-    /* the ema baseline learns from the batch just trained on: b <- d b + (1 - d) mean R */
+    /* the ema baseline learns from the batch just trained on (its rewards are the
+     * whole batch's on every rank): b <- d b + (1 - d) mean R */
     const sc_ram_cfg *c = &m->c;
     if (c->reinforce && c->baseline && c->baseline_kind == SC_BASELINE_EMA && m->last_has_labels) {
         double r = 0.0;
@@ -833,6 +943,14 @@ void sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
         const double d = c->baseline_decay;
         m->base_ema = isnan(m->base_ema) ? r : d * m->base_ema + (1.0 - d) * r;
     }
+    if (m->span_on) {
+        float *own[MAX_WORKERS];
+        for (int k = 0; k < m->W; k++) own[k] = m->ws[k].B > 0 ? (k ? m->ws[k].grad : g) : NULL;
+        return m->span.ordered_sum(m->span.ctx, g, own, m->W, n);
+    }
+    for (int k = 1; k < m->W; k++)
+        if (m->ws[k].B > 0) add_into(g, m->ws[k].grad, n);
+    return SC_OK;
 }
 
 double sc_ram_baseline_ema(const sc_ram *m) { return m->base_ema; }

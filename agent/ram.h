@@ -40,6 +40,7 @@
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
+#include "agent/span.h"
 
 typedef enum { SC_CORE_RNN = 0, SC_CORE_LSTM = 1 } sc_core_kind;
 typedef enum { SC_BASELINE_STATE = 0, SC_BASELINE_CONSTANT = 1, SC_BASELINE_EMA = 2 } sc_baseline_kind;
@@ -104,8 +105,10 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
                    sc_rng *r, const float *fixed_loc, sc_ram_stats *st);
 
 /* Backward of the loss of the last forward (which must have had labels):
- * ADDS into sc_ram_params(m)->grad. std must equal the forward's. */
-void sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
+ * ADDS into sc_ram_params(m)->grad. std must equal the forward's. Returns
+ * SC_OK, or (spanning processes, sc_ram_set_span) the span's ordered_sum's
+ * error code; forward returns its allgather's the same way. */
+int sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
 
 /* The ema baseline's state (NaN before the first update; NaN for the other
  * kinds), and setting it (a checkpoint's value on resume). */
@@ -143,6 +146,20 @@ int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, f
  * (a thread could not be started): the model is then left with one worker. */
 int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err);
 int sc_ram_workers(const sc_ram *m);
+
+/* Spans processes (agent/span.h): this model's W workers become workers
+ * span->first .. span->first + W - 1 of span->total, computing those rows of
+ * every batch only; each forward (so predict too) then all-gathers every
+ * worker's outputs, so that the outputs, statistics and predictions are those
+ * of one model with span->total workers, and each backward leaves in the
+ * gradient store the sum of all workers' gradients in worker order, the bits
+ * sc_ram_set_workers(span->total) gives. Every process must make the same
+ * calls with the same arguments (the random draws are made everywhere, for
+ * the whole batch). span = NULL ends spanning. Set the workers first: their
+ * count cannot change while spanning (SC_ESTATE). Allocates one exchange
+ * buffer here, nothing in the passes. Errors: SC_EARG (first/total do not fit
+ * W, or total > 4096), SC_ENOMEM. */
+int sc_ram_set_span(sc_ram *m, const sc_span *span, sc_err *err);
 
 /* Time spent in each part of forward/backward, accumulated (seconds) into *p
  * while profiling is on (sc_ram_profile(m, p)); off with p = NULL. Costs two

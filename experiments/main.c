@@ -61,12 +61,16 @@ static const char *USAGE =
     "  data [CONFIG] [--set ...]   load the configured dataset and print a summary\n"
     "  --version                   print version, commit and OpenBLAS configuration\n";
 
+static int g_mute = 0;  /* an MPI rank other than 0: rank 0 reports what all ranks find alike */
+
 static int fail(const sc_err *err) {
+    if (g_mute) return 1;
     fprintf(stderr, "saccade: %s\n", err->msg[0] ? err->msg : sc_strerror(err->code));
     return 1;
 }
 
 static int usage_error(const char *fmt, const char *arg) {
+    if (g_mute) return 2;
     fprintf(stderr, "saccade: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n\n%s", USAGE);
@@ -205,7 +209,24 @@ static int default_out(char *out, size_t n, const char *config_path) {
     return -1;
 }
 
-static int cmd_train(int argc, char **argv) {
+/* sc_train's failure on a rank of an MPI job: printed by the failing ranks
+ * only (the message is empty on a rank whose peers failed), named by rank. */
+static int fail_train(const sc_dist *d, const sc_err *err) {
+    if (!d) return fail(err);
+    if (!err->msg[0]) return 1;
+    if (!strncmp(err->msg, "rank ", 5)) fprintf(stderr, "saccade: %s\n", err->msg);
+    else fprintf(stderr, "saccade: rank %d: %s\n", sc_dist_rank(d), err->msg);
+    return 1;
+}
+
+/* `saccade train`, alone or as one rank of an MPI job (d): the same command
+ * line on every rank, so the checks before sc_train fail alike everywhere and
+ * only rank 0 prints them and the progress. *train_rc receives sc_train's
+ * result (SC_OK when it was not reached). */
+static int train_main(int argc, char **argv, sc_dist *d, int *train_rc) {
+    const int lead = sc_dist_rank(d) == 0;
+    *train_rc = SC_OK;
+    g_mute = !lead;
     if (argc > 256) return usage_error("%s", "too many arguments");
     const char *config_path = NULL, *resume = NULL, *out = NULL;
     int quiet = 0, no_reinforce = 0, no_baseline = 0, stop_after = 0, view = 0;
@@ -270,7 +291,16 @@ static int cmd_train(int argc, char **argv) {
 
     char outbuf[1024];
     if (!resume && !out) {
-        if (default_out(outbuf, sizeof outbuf, config_path) != 0) return 1;
+        /* rank 0 names the run (and makes runs/); the others take its name */
+        int named = lead ? default_out(outbuf, sizeof outbuf, config_path) : 0;
+        if (d) {
+            if (!lead) outbuf[0] = '\0';
+            else if (named != 0) outbuf[0] = '\0';
+            if (sc_dist_bcast_text(d, outbuf, sizeof outbuf, &err) != SC_OK) return fail_train(d, &err);
+            if (!outbuf[0]) return 1;
+        } else if (named != 0) {
+            return 1;
+        }
         out = outbuf;
     }
     char *cmdline = join_args(argc, argv);
@@ -281,7 +311,7 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "saccade: %s: cannot read: %s\n", config_path ? config_path : "command line", strerror(errno));
         return 1;
     }
-    if (view) {
+    if (view && lead) {
 #ifdef SACCADE_HAVE_VIEWER
         /* the viewer runs as its own process and follows the log as it grows */
         if (sc_view_spawn(resume ? resume : out, NULL, NULL, &err) != SC_OK) {
@@ -296,18 +326,22 @@ static int cmd_train(int argc, char **argv) {
         return 1;
 #endif
     }
-    printf("# saccade %s (%s) train %s%s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, resume ? "--resume " : "",
-           resume ? resume : config_path);
-    printf("# resolved configuration:\n");
-    sc_config_write(&c, stdout);
-    fflush(stdout);
+    if (lead) {
+        printf("# saccade %s (%s) train %s%s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, resume ? "--resume " : "",
+               resume ? resume : config_path);
+        printf("# resolved configuration:\n");
+        sc_config_write(&c, stdout);
+        fflush(stdout);
+    }
 
-    sc_train_opts opts = {resume ? resume : out, resume != NULL, quiet, stop_after, cmdline, config_path, text};
+    sc_train_opts opts = {resume ? resume : out, resume != NULL, quiet, stop_after, cmdline, config_path, text, d};
     sc_train_result res;
     int rc = sc_train(&c, &opts, &res, &err);
     free(cmdline);
     free(text);
-    if (rc != SC_OK) return fail(&err);
+    *train_rc = rc;
+    if (rc != SC_OK) return fail_train(d, &err);
+    if (!lead) return res.interrupted ? 130 : 0;
     if (res.best_epoch > 0)
         printf("best validation error %.2f%% at epoch %d of %d\n", res.best_val_err, res.best_epoch, res.epochs_run);
     else
@@ -324,6 +358,9 @@ static int cmd_train(int argc, char **argv) {
     else
         printf("test error %s: %.2f%% (M=1; model kind %s is deterministic)\n", kept, res.test_err_m1, c.kind);
     printf("training throughput: %.0f images/s; wall time %.1f s\n", res.images_per_s, res.wall_s);
+    if (d)
+        printf("MPI, %d ranks: per training step %.3f ms in the gradient sum, %.3f ms in the forward's gather\n",
+               sc_dist_size(d), res.reduce_ms, res.gather_ms);
     printf("inference: %.1f us per image (batch of %d, warm, median of 5)\n", res.us_per_image, sc_eval_batch(&c));
     printf("run log: %s\ncheckpoint: %s\n", opts.log_path, res.checkpoint);
     if (res.interrupted)
@@ -531,7 +568,18 @@ int main(int argc, char **argv) {
         printf("saccade %s (commit %s)\n%s\n", SACCADE_VERSION, SACCADE_GIT_COMMIT, sc_blas_config());
         return 0;
     }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
+    if (!strcmp(argv[1], "train")) {
+        /* under mpirun: one rank of a data-parallel run (experiments/dist.h) */
+        sc_dist *d = NULL;
+        sc_err err = {0};
+        if (sc_dist_init(&d, &argc, &argv, &err) != SC_OK) {
+            fprintf(stderr, "saccade: %s\n", err.msg);
+            return 2;
+        }
+        int train_rc, status = train_main(argc, argv, d, &train_rc);
+        sc_dist_end(d, train_rc);
+        return status;
+    }
     if (!strcmp(argv[1], "view")) {
 #ifdef SACCADE_HAVE_VIEWER
         return sc_view_main(argc - 1, argv + 1);

@@ -21,6 +21,13 @@
  *   the plateau schedule, the best so far, the position in the epoch and its
  *   running sums) is all a resumed run needs to continue bit for bit.
  *
+ * Over MPI ranks (opts->dist, dist.h) every rank runs this same function:
+ * the model spans the ranks (each forward and backward a collective), every
+ * rank evaluates its share of each batch and builds the same glimpse
+ * records, the stop flag is agreed per batch, and only rank 0 touches files.
+ * Failures before training are agreed too (all ranks return together); one
+ * after that (rank 0's disk, a lost rank) ends the job (sc_dist_end).
+ *
  * What it is not: the log or checkpoint format (runlog.c, checkpoint.c).
  */
 #include "train.h"
@@ -441,7 +448,7 @@ static void make_run_id(char *out, size_t n) {
  * `std`, the location noise from a generator of its own (so recording changes
  * nothing in training). */
 static int record_glimpses(run *R, const sc_config *c, int epoch, long step, float std, int side, sc_err *err) {
-    if (!R->log || R->G <= 0) return SC_OK;
+    if (R->G <= 0) return SC_OK;  /* on every rank when the model spans ranks: its trace is a collective */
     const sc_model_info *in = sc_model_describe(R->model);
     const int T = in->steps, C = in->num_classes, NB = in->max_batch, L = in->locations;
     const size_t npix = (size_t)side * side;
@@ -454,6 +461,7 @@ static int record_glimpses(run *R, const sc_config *c, int epoch, long step, flo
                                 R->glocs + g0 * 2, L ? R->gatt + g0 * L : NULL, R->gpred + start, err);
         if (rc != SC_OK) return rc;
     }
+    if (!R->log) return SC_OK;
     for (int g = 0; g < R->G; g++) R->greward[g] = R->gpred[g] == R->glabels[g] ? 1.0f : 0.0f;
     sc_runlog_glimpse_rec rec = {epoch, step, R->glocs, R->gprobs, R->gpred, R->greward, R->gatt};
     return sc_runlog_append_glimpses(R->log, &rec, err);
@@ -569,6 +577,12 @@ static int append_train_row(run *R, sc_train_acc *a, int epoch, long step, float
     return SC_OK;
 }
 
+/* A training pass's failure: a collective's message (MPI), else the pass's. */
+static int pass_error(const sc_dist *d, int rc, const char *pass, int n, sc_err *err) {
+    int drc = sc_dist_error(d, SC_OK, err);
+    return drc != SC_OK ? drc : sc_errf(err, rc, "train: %s pass over %d images failed", pass, n);
+}
+
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
     run R;
     memset(&R, 0, sizeof R);
@@ -583,6 +597,11 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     memset(&S, 0, sizeof S);
     int created = 0;  /* this call created the log (removed again if the start fails) */
     double t_start = now_s();
+    sc_dist *dist = opts->dist;
+    const int lead = sc_dist_rank(dist) == 0;  /* prints and writes files */
+    const int quiet = opts->quiet || !lead;
+    int agreed = 0;  /* the ranks passed the start-up together */
+    int halt = 0;    /* the agreed stop flag */
 
     /* ---- a resume is checked completely before anything is written */
     if (resume) {
@@ -612,19 +631,21 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             rc = sc_errf(err, SC_EARG, "%s: path too long", opts->log_path);
             goto fail;
         }
-        if (access(opts->log_path, F_OK) == 0) {
+        if (lead && access(opts->log_path, F_OK) == 0) {
             rc = sc_errf(err, SC_EIO, "%s: already exists; continue it with --resume or choose another --out",
                          opts->log_path);
             goto fail;
         }
         /* the folder must take files: found out now, not after loading the data */
-        int probe = open(opts->log_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        int probe = lead ? open(opts->log_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : 0;
         if (probe < 0) {
             rc = sc_errf(err, SC_EIO, "%s: cannot create the run log: %s", opts->log_path, strerror(errno));
             goto fail;
         }
-        close(probe);
-        unlink(opts->log_path);
+        if (lead) {
+            close(probe);
+            unlink(opts->log_path);
+        }
     }
     if (ckpt[0]) {
         log_name = strrchr(opts->log_path, '/');
@@ -648,6 +669,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sc_model_cfg_from_config(&mc, c, side, R.ds.num_classes, NB);
     if ((rc = sc_model_create(&R.model, &mc, err)) != SC_OK) goto fail;
     if ((rc = sc_model_set_threads(R.model, c->threads, err)) != SC_OK) goto fail;
+    if ((rc = sc_dist_span(dist, R.model, c->threads, err)) != SC_OK) goto fail;
     const sc_model_info *info = sc_model_describe(R.model);
     const sc_cost cost = sc_model_cost(&mc);
     /* a deterministic model is evaluated once: M samples would be M equal passes */
@@ -728,6 +750,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         const sc_images *gsrc;
         const int *gpool;
         if ((rc = alloc_glimpse_set(&R, c, &cc, side, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK) goto fail;
+        /* every rank has read what it needs (a resumed log too): rank 0 may now write */
+        agreed = 1;
+        if ((rc = sc_dist_agree(dist, SC_OK, err)) != SC_OK) goto fail;
+        if (!lead) goto log_done;  /* the other ranks open no file for writing */
         char *ctext = sc_config_to_string(c);
         if (!ctext) {
             rc = sc_errf(err, SC_ENOMEM, "train: out of memory");
@@ -755,6 +781,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         }
         free(ctext);
         if (rc != SC_OK) goto fail;
+    log_done:
         if (!resume) {
             /* the initial policy, and a checkpoint so that any kill can be resumed */
             if ((rc = record_glimpses(&R, c, 0, 0, sc_policy_std(c, 0, total_steps), side, err)) != SC_OK) goto fail;
@@ -762,8 +789,12 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         }
     }
     created = 0;  /* from here on the log is a run's record and stays */
+    if (!agreed) {
+        agreed = 1;
+        if ((rc = sc_dist_agree(dist, SC_OK, err)) != SC_OK) goto fail;
+    }
 
-    if (!opts->quiet) {
+    if (!quiet) {
         printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
                c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
         printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
@@ -772,7 +803,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         if (info->kind == SC_MODEL_SELFATTN)
             printf("attention over %d tokens (grows as T^2): %.3f of those MFLOPs (%.3f of the training step's)\n",
                    info->locations, 2e-6 * cost.attn_macs_infer, 2e-6 * cost.attn_macs_train);
-        if (info->kind == SC_MODEL_RAM && c->threads > 1)
+        if (dist)
+            printf("MPI: %d ranks x %d threads = %d data-parallel workers, OpenBLAS at 1 thread each\n",
+                   sc_dist_size(dist), c->threads, sc_dist_size(dist) * c->threads);
+        else if (info->kind == SC_MODEL_RAM && c->threads > 1)
             printf("threads: %d data-parallel workers, OpenBLAS at 1 thread each\n", c->threads);
         if (opts->log_path)
             printf("run log: %s (checkpoint %s)\n", opts->log_path, ckpt);
@@ -797,13 +831,17 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    progress pg = {isatty(STDOUT_FILENO), 0.0};
+    progress pg = {lead && isatty(STDOUT_FILENO), 0.0};
     const double train_seconds0 = S.train_seconds;
     const int64_t images0 = S.images_total;
     int end_reason = SC_END_FINISHED, session_epochs = 0;
     double last_val = NAN;  /* the latest epoch's validation error in this session */
 
-    for (int epoch = S.epoch + 1; epoch <= c->epochs && !g_stop; epoch++) {
+    double gather_train_s = 0.0;  /* MPI: the training forwards' share of the gathers */
+    sc_dist_times dt0, dt1;
+    sc_dist_times_get(dist, &dt0);
+    if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
+    for (int epoch = S.epoch + 1; epoch <= c->epochs && !halt; epoch++) {
         sc_batcher_epoch(&R.batcher, epoch);
         long done = (long)S.batch_in_epoch;  /* > 0 only when resuming inside this epoch */
         for (long k = 0; k < done; k++) sc_batcher_next(&R.batcher, R.idx);
@@ -816,7 +854,10 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         long row_images = 0, ep_images = 0;
         float std = sc_policy_std(c, S.step, total_steps), lr_now = sc_lr_at(&lr, S.step);
         int n;
-        while (!g_stop && (n = sc_batcher_next(&R.batcher, R.idx)) > 0) {
+        for (;;) {
+            /* every rank stops at the same batch */
+            if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
+            if (halt || (n = sc_batcher_next(&R.batcher, R.idx)) <= 0) break;
             for (int b = 0; b < n; b++) {
                 R.labels[b] = R.ds.train.labels[R.idx[b]];
                 R.keys[b] = sc_canvas_key(SPLIT_TRAIN, epoch, R.idx[b]);
@@ -825,9 +866,21 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                             R.ds.n_train, seed);
             std = sc_policy_std(c, S.step, total_steps);
             sc_model_stats st;
-            sc_model_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, &st);
+            sc_dist_times_get(dist, &dt1);
+            if ((rc = sc_model_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, &st)) != SC_OK) {
+                rc = pass_error(dist, rc, "forward", n, err);
+                goto fail_signals;
+            }
+            if (dist) {
+                double g0 = dt1.gather_s;
+                sc_dist_times_get(dist, &dt1);
+                gather_train_s += dt1.gather_s - g0;
+            }
             sc_params_zero_grad(ps);
-            sc_model_backward(R.model, R.labels, n, std);
+            if ((rc = sc_model_backward(R.model, R.labels, n, std)) != SC_OK) {
+                rc = pass_error(dist, rc, "backward", n, err);
+                goto fail_signals;
+            }
             float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
             lr_now = sc_lr_at(&lr, S.step);
             sc_optim_step(&R.opt, ps->data, ps->grad, lr_now);
@@ -850,7 +903,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             double remaining = (double)(R.ds.n_train - S.epoch_acc.images) / ips;
             progress_draw(&pg, info, epoch, c->epochs, (long)S.epoch_acc.images, R.ds.n_train, &S.epoch_acc, ips,
                           remaining, 0);
-            if (!pg.tty && !opts->quiet && S.step % c->log_every == 0) {
+            if (!pg.tty && !quiet && S.step % c->log_every == 0) {
                 const sc_train_acc *a = &S.epoch_acc;
                 double nb = a->batches;
                 char terms[160];
@@ -875,8 +928,8 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         if (done < steps_per_epoch) {
             /* stopped by a signal inside the epoch: checkpoint the position */
             if (pg.tty) printf("\n");
-            printf("interrupted in epoch %d after %ld of %ld batches; checkpointing\n", epoch, done,
-                   steps_per_epoch);
+            if (lead) printf("interrupted in epoch %d after %ld of %ld batches; checkpointing\n", epoch, done,
+                             steps_per_epoch);
             fflush(stdout);
             S.batch_in_epoch = done;
             end_reason = SC_END_INTERRUPTED;
@@ -897,8 +950,9 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         ev.std = sc_policy_std(c, S.step, total_steps);
         double v1 = sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, 1);
         double vm = M > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, M) : v1;
+        if ((rc = sc_dist_error(dist, SC_OK, err)) != SC_OK) goto fail_signals;
         if (pg.tty) printf("\r\033[K");
-        if (!opts->quiet) {
+        if (!quiet) {
             char terms[160];
             fmt_terms(terms, sizeof terms, info, a, 1);
             printf("epoch %d/%d: %.0f img/s, %s, train acc %.2f%%, ", epoch, c->epochs, ep_images / ep_time, terms,
@@ -940,16 +994,23 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         if (R.opt.ema) memcpy(ps->data, R.live, sizeof(float) * ps->n);
         if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
         if (end_reason == SC_END_EARLY_STOP) {
-            printf("early stop: no validation improvement for %d epochs\n", S.bad_epochs);
+            if (lead) printf("early stop: no validation improvement for %d epochs\n", S.bad_epochs);
             break;
         }
-        if (g_stop) end_reason = SC_END_INTERRUPTED;
-        if (opts->stop_after > 0 && ++session_epochs >= opts->stop_after && epoch < c->epochs && !g_stop) {
+        if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
+        if (halt) end_reason = SC_END_INTERRUPTED;
+        if (opts->stop_after > 0 && ++session_epochs >= opts->stop_after && epoch < c->epochs && !halt) {
             end_reason = SC_END_PAUSED;
             break;
         }
     }
-    if (g_stop && end_reason == SC_END_FINISHED) end_reason = SC_END_INTERRUPTED;
+    if (halt && end_reason == SC_END_FINISHED) end_reason = SC_END_INTERRUPTED;
+    if (dist) {
+        sc_dist_times_get(dist, &dt1);
+        long steps = dt1.reductions - dt0.reductions;
+        res->reduce_ms = steps > 0 ? 1e3 * (dt1.reduce_s - dt0.reduce_s) / steps : 0.0;
+        res->gather_ms = steps > 0 ? 1e3 * gather_train_s / steps : 0.0;
+    }
     /* from here a second Ctrl-C ends the process: the checkpoint is written */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -981,6 +1042,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     res->test_err_mc = M > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, M) : res->test_err_m1;
     res->us_per_image = sc_measure_inference(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 5);
     res->wall_s = now_s() - t_start;
+    if ((rc = sc_dist_error(dist, SC_OK, err)) != SC_OK) goto fail;
     if (R.log) {
         sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), res->kept_epoch, (float)res->kept_val_err,
                                  (float)res->test_err_m1, (float)res->test_err_mc, M, (int8_t)end_reason,
@@ -996,6 +1058,8 @@ fail_signals:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 fail:
+    /* a rank that fails before the start-up agreement still takes part in it */
+    if (!agreed) rc = sc_dist_agree(dist, rc, err);
     if (R.log && !created) {
         sc_err ignore = {0};
         sc_runlog_end_session(R.log, SC_END_FAILED, S.epoch, S.step, &ignore);

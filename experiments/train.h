@@ -25,6 +25,7 @@
 #include "env/dataset.h"
 #include "experiments/checkpoint.h"
 #include "experiments/config.h"
+#include "experiments/dist.h"
 
 typedef struct sc_train_opts {
     const char *log_path;          /* run log to create, or to continue when resume is set;
@@ -36,6 +37,10 @@ typedef struct sc_train_opts {
     const char *command_line;      /* recorded in the log (NULL = "") */
     const char *config_file;       /* the CONFIG path, recorded (NULL = none) */
     const char *config_file_text;  /* its text, recorded */
+    sc_dist *dist;                 /* the MPI ranks training together (dist.h), NULL = this process alone.
+                                    * Every rank calls sc_train with the same arguments; rank 0 alone
+                                    * prints, writes the log and checkpoints (the others open no file for
+                                    * writing); the results are the same on every rank. */
 } sc_train_opts;
 
 /* The outcome of a training run (of all sessions, when resumed). */
@@ -52,6 +57,8 @@ typedef struct sc_train_result {
     double final_xent;        /* mean cross-entropy of the last epoch */
     double final_reward;      /* mean reward of the last epoch */
     double us_per_image;      /* measured inference time per image at the end (see sc_measure_inference) */
+    double reduce_ms;         /* MPI: mean time per training step in the gradient sum (dist.h), ms; 0 alone */
+    double gather_ms;         /* MPI: mean time per training step in the forward's gather, ms */
     int interrupted;          /* stopped by SIGINT/SIGTERM */
     int early_stopped;
     int paused;               /* stopped after opts->stop_after epochs, before [train] epochs */

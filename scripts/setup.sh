@@ -27,12 +27,13 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # Build tools, libraries (OpenBLAS, HDF5, SDL2 + SDL2_ttf, Check, zlib, inih),
-# Fashion-MNIST, a font for the viewer, and the tools the tests use.
+# Fashion-MNIST, a font for the viewer, OpenMPI (optional data-parallel training;
+# its tests run mpirun), and the tools the tests use.
 PKGS=(build-essential cmake pkg-config git ca-certificates
       libopenblas-dev libhdf5-dev hdf5-tools libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
       check zlib1g-dev libinih-dev libcairo2-dev
       dataset-fashion-mnist python3-h5py xvfb xauth
-      libpng-dev libgif-dev)
+      libpng-dev libgif-dev openmpi-bin libopenmpi-dev)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()

@@ -6,7 +6,10 @@
  * - the same W twice gives bit-identical gradients, and bit-identical
  *   parameters after several Adam steps;
  * - batches smaller than W (idle workers), odd splits, switching W back and
- *   forth, and a bad W (an error naming the range, model left usable).
+ *   forth, and a bad W (an error naming the range, model left usable);
+ * - a span (sc_ram_set_span) over this process alone gives the unspanned
+ *   bits; spans that do not fit the workers are refused, and the worker count
+ *   cannot change while spanning. Spans over several processes: test_mpi.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -168,6 +171,48 @@ START_TEST(switching_and_bad_counts) {
 }
 END_TEST
 
+/* The collectives of a span that is this process alone: nothing to gather,
+ * the workers' gradients added in order (as sc_ram_backward adds them). */
+static int local_gather(void *ctx, void *buf, size_t block) { (void)ctx; (void)buf; (void)block; return SC_OK; }
+static int local_sum(void *ctx, float *out, float *const *own, int nown, size_t n) {
+    (void)ctx;
+    for (int j = 1; j < nown; j++)
+        if (own[j])
+            for (size_t i = 0; i < n; i++) out[i] += own[j][i];
+    return SC_OK;
+}
+
+START_TEST(span_of_one_process_and_bad_spans) {
+    float x[NB * S * S];
+    int labels[NB];
+    data(x, labels, 29);
+    sc_ram *m = make(SC_CORE_LSTM, 1, 3), *ref = make(SC_CORE_LSTM, 1, 3);
+    size_t n = sc_ram_params(m)->n;
+    float *g = malloc(sizeof(float) * n), *gr = malloc(sizeof(float) * n);
+    ck_assert(g && gr);
+    sc_err err = {0};
+    sc_span sp = {3, 0, NULL, local_gather, local_sum};
+    ck_assert_int_eq(sc_ram_set_span(m, &sp, &err), SC_OK);
+    sc_ram_stats st, sr;
+    step(m, x, labels, 29, g, &st);
+    step(ref, x, labels, 29, gr, &sr);
+    ck_assert(memcmp(g, gr, sizeof(float) * n) == 0);
+    ck_assert(st.xent == sr.xent && st.correct == sr.correct && st.reinforce == sr.reinforce &&
+              st.mu_spread == sr.mu_spread);
+    ck_assert_int_eq(sc_ram_set_workers(m, 2, &err), SC_ESTATE);
+    ck_assert_int_eq(sc_ram_workers(m), 3);
+    sc_span small = {2, 0, NULL, local_gather, local_sum}, off = {4, 2, NULL, local_gather, local_sum};
+    ck_assert_int_eq(sc_ram_set_span(m, &small, &err), SC_EARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "of 2"));
+    ck_assert_int_eq(sc_ram_set_span(m, &off, &err), SC_EARG);
+    ck_assert_int_eq(sc_ram_set_span(m, NULL, &err), SC_OK);
+    ck_assert_int_eq(sc_ram_set_workers(m, 2, &err), SC_OK);
+    free(g); free(gr);
+    sc_ram_free(m);
+    sc_ram_free(ref);
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("agent_workers");
     TCase *tc = tcase_create("workers");
@@ -178,6 +223,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, more_workers_than_rows);
     tcase_add_test(tc, same_workers_same_bits);
     tcase_add_test(tc, switching_and_bad_counts);
+    tcase_add_test(tc, span_of_one_process_and_bad_spans);
     suite_add_tcase(s, tc);
     return s;
 }
