@@ -10,6 +10,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,9 +67,9 @@ static int read_test(hid_t f, sc_run_summary *s, sc_err *err) {
         s->epochs = (int)v[3][r];
         s->best_epoch = (int)v[4][r];
         /* columns added after the first logs of schema 1: absent in older logs */
-        static const char *const opt[2] = {"eval/test/us_per_image", "eval/test/train_seconds"};
-        double *dst[2] = {&s->us_per_image, &s->train_seconds};
-        for (int i = 0; i < 2 && rc == SC_OK; i++) {
+        static const char *const opt[3] = {"eval/test/us_per_image", "eval/test/train_seconds", "eval/test/reason"};
+        double reason = 0, *dst[3] = {&s->us_per_image, &s->train_seconds, &reason};
+        for (int i = 0; i < 3 && rc == SC_OK; i++) {
             double *u = NULL;
             size_t nu = 0;
             int o = sc_runlog_read_doubles(f, s->path, opt[i], 1, &u, &nu, err);
@@ -76,6 +77,7 @@ static int read_test(hid_t f, sc_run_summary *s, sc_err *err) {
             else if (o == SC_OK && nu > r) *dst[i] = u[r];
             free(u);
         }
+        s->end_reason = (int)reason;
     }
     for (int i = 0; i < 5; i++) free(v[i]);
     if (rc == SC_OK && !isfinite(s->train_seconds)) {
@@ -212,6 +214,133 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
     }
 }
 
+/* ---- groups of runs ---------------------------------------------------------------------- */
+
+/* Keys that do not make two runs different experiments. */
+static int ignored_key(const char *name) {
+    return !strcmp(name, "train.seed") || !strcmp(name, "train.threads") || !strncmp(name, "log.", 4);
+}
+
+static int same_experiment(const sc_config *a, const sc_config *b) {
+    char va[SC_CFG_STR + 16], vb[SC_CFG_STR + 16];
+    for (int k = 0; k < sc_config_nkeys(); k++) {
+        if (ignored_key(sc_config_key_name(k))) continue;
+        sc_config_key_value(a, k, va, sizeof va);
+        sc_config_key_value(b, k, vb, sizeof vb);
+        if (strcmp(va, vb)) return 0;
+    }
+    return 1;
+}
+
+int sc_compare_group(const sc_run_summary *runs, int n, int *group, sc_group_label *label) {
+    int ng = 0, *first = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    if (!first) return -1;
+    for (int i = 0; i < n; i++) {
+        int g = 0;
+        while (g < ng && !same_experiment(&runs[first[g]].config, &runs[i].config)) g++;
+        if (g == ng) first[ng++] = i;
+        group[i] = g;
+    }
+    /* the keys whose values differ between the groups */
+    int varying[3], nv = 0, more = 0;
+    char v0[SC_CFG_STR + 16], v1[SC_CFG_STR + 16];
+    for (int k = 0; k < sc_config_nkeys() && ng > 1; k++) {
+        if (ignored_key(sc_config_key_name(k))) continue;
+        sc_config_key_value(&runs[first[0]].config, k, v0, sizeof v0);
+        int differs = 0;
+        for (int g = 1; g < ng && !differs; g++) {
+            sc_config_key_value(&runs[first[g]].config, k, v1, sizeof v1);
+            differs = strcmp(v0, v1) != 0;
+        }
+        if (!differs) continue;
+        if (nv < 3) varying[nv++] = k;
+        else more = 1;
+    }
+    for (int g = 0; g < ng; g++) {
+        const sc_run_summary *r = &runs[first[g]];
+        char *t = label[g].text;
+        const size_t cap = sizeof label[g].text;
+        if (r->group[0]) {
+            snprintf(t, cap, "%s", r->group);
+        } else if (nv > 0 && !more) {
+            size_t len = 0;
+            t[0] = '\0';
+            for (int j = 0; j < nv && len < cap; j++) {
+                sc_config_key_value(&r->config, varying[j], v0, sizeof v0);
+                len += (size_t)snprintf(t + len, cap - len, "%s%s=%s", j ? "," : "", sc_config_key_name(varying[j]), v0);
+            }
+        } else {
+            snprintf(t, cap, "%s", r->label);
+        }
+    }
+    free(first);
+    return ng;
+}
+
+int sc_mean_sd(const double *v, int n, double *mean, double *sd) {
+    double s = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            s += v[i];
+            k++;
+        }
+    *mean = k ? s / k : NAN;
+    double q = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = k > 1 ? sqrt(q / (k - 1)) : k == 1 ? 0.0 : NAN;
+    return k;
+}
+
+/* "m ± sd (k)" of column col of group g's runs, scaled; "-" when none is finite. */
+static void fmt_stat(char *buf, size_t n, const sc_run_summary *runs, int nr, const int *group, int g,
+                     size_t off, double scale, const char *unit, int digits) {
+    double *v = malloc(sizeof(double) * (size_t)(nr > 0 ? nr : 1)), m = NAN, sd = NAN;
+    int k = 0, cnt = 0;
+    if (v) {
+        for (int i = 0; i < nr; i++)
+            if (group[i] == g) v[k++] = *(const double *)((const char *)&runs[i] + off) * scale;
+        cnt = sc_mean_sd(v, k, &m, &sd);
+    }
+    free(v);
+    if (cnt == 0) snprintf(buf, n, "-");
+    else if (cnt == 1) snprintf(buf, n, "%.*f%s (1)", digits, m, unit);
+    else snprintf(buf, n, "%.*f%s ± %.*f (%d)", digits, m, unit, digits, sd, cnt);
+}
+
+void sc_compare_group_table(FILE *out, const sc_run_summary *runs, int n, const int *group,
+                            const sc_group_label *label, int ngroups) {
+    fprintf(out, "| point | model | data | seeds | test err M=1 | test err M | M | MFLOPs/image | us/image "
+                 "| train time (s) |\n");
+    fprintf(out, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (int g = 0; g < ngroups; g++) {
+        int first = -1;
+        char seeds[128] = "";
+        size_t len = 0;
+        for (int i = 0; i < n; i++) {
+            if (group[i] != g) continue;
+            if (first < 0) first = i;
+            if (len < sizeof seeds)
+                len += (size_t)snprintf(seeds + len, sizeof seeds - len, "%s%llu", len ? "," : "",
+                                        (unsigned long long)runs[i].config.seed);
+        }
+        if (first < 0) continue;
+        const sc_run_summary *r = &runs[first];
+        char model[96], data[96], e1[64], em[64], fl[64], us[64], tt[64];
+        fmt_model(model, sizeof model, r);
+        snprintf(data, sizeof data, "%s %s %dx%d", r->config.dataset, r->config.canvas, r->canvas_side,
+                 r->canvas_side);
+        fmt_stat(e1, sizeof e1, runs, n, group, g, offsetof(sc_run_summary, err_m1), 1, "%", 2);
+        fmt_stat(em, sizeof em, runs, n, group, g, offsetof(sc_run_summary, err_mc), 1, "%", 2);
+        fmt_stat(fl, sizeof fl, runs, n, group, g, offsetof(sc_run_summary, flops_infer), 1e-6, "", 3);
+        fmt_stat(us, sizeof us, runs, n, group, g, offsetof(sc_run_summary, us_per_image), 1, "", 1);
+        fmt_stat(tt, sizeof tt, runs, n, group, g, offsetof(sc_run_summary, train_seconds), 1, "", 1);
+        fprintf(out, "| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", label[g].text, model, data, seeds, e1,
+                em, r->mc_samples, fl, us, tt);
+    }
+}
+
 /* ---- the figures ----------------------------------------------------------------------- */
 
 double sc_compare_flops_at(const sc_run_summary *r, int W, int *grid) {
@@ -242,39 +371,81 @@ static int kind_legend(const sc_run_summary *runs, int n, sc_legend_entry *e, in
     return k;
 }
 
-int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, sc_err *err) {
+int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, const int *group,
+                   const sc_group_label *label, int ngroups, sc_err *err) {
     sc_fig *fig = NULL;
     int rc = sc_fig_create(&fig, 1400, 560, err);
     if (rc != SC_OK) return rc;
-    /* x (n), y (n), curve (n, 3) */
-    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * 5), *y = x ? x + n : NULL;
-    double *curve = x ? x + 2 * n : NULL;
-    if (!x) {
+    /* x (n), y (n), curve (n, 3), sd (n), and per point its kind and label */
+    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * 8), *y = x ? x + n : NULL;
+    double *curve = x ? x + 2 * n : NULL, *sd = x ? x + 5 * n : NULL, *fx = x ? x + 6 * n : NULL;
+    double *fy = x ? x + 7 * n : NULL;
+    int *pk = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    const char **pl = malloc(sizeof(char *) * (size_t)(n > 0 ? n : 1));
+    if (!x || !pk || !pl) {
+        free(x);
+        free(pk);
+        free(pl);
         sc_fig_free(fig);
         return sc_errf(err, SC_ENOMEM, "compare: out of memory");
     }
-    /* panel 1: test error (M samples) against MFLOPs per image */
-    for (int i = 0; i < n; i++) {
-        x[i] = runs[i].flops_infer / 1e6;
-        y[i] = runs[i].err_mc;
+    /* panel 1: test error (M samples) against MFLOPs per image; a group's mean with +- sd */
+    int np = 0;
+    if (group) {
+        for (int g = 0; g < ngroups; g++) {
+            double m, s0;
+            int k = 0, first = -1;
+            for (int i = 0; i < n; i++)
+                if (group[i] == g) {
+                    if (first < 0) first = i;
+                    fx[k] = runs[i].flops_infer / 1e6;
+                    fy[k++] = runs[i].err_mc;
+                }
+            if (first < 0) continue;
+            sc_mean_sd(fx, k, &x[np], &s0);
+            sc_mean_sd(fy, k, &m, &s0);
+            y[np] = m;
+            sd[np] = k > 1 ? s0 : NAN;
+            pk[np] = kind_index(runs[first].kind);
+            pl[np++] = label[g].text;
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            x[np] = runs[i].flops_infer / 1e6;
+            y[np] = runs[i].err_mc;
+            sd[np] = NAN;
+            pk[np] = kind_index(runs[i].kind);
+            pl[np++] = runs[i].label;
+        }
     }
     double x0 = 1, x1 = 10, y0 = 0, y1 = 1;
-    sc_fig_range(x, n, 1, &x0, &x1);
-    sc_fig_range(y, n, 0, &y0, &y1);
+    sc_fig_range(x, np, 1, &x0, &x1);
+    sc_fig_range(y, np, 0, &y0, &y1);
+    for (int i = 0; i < np; i++)
+        if (isfinite(sd[i]) && y[i] + sd[i] > y1) y1 = y[i] + sd[i];
     sc_axes a;
     sc_axes_init(&a, fig, 0, 30, 700, 530, x0, x1, 1, 0.0, y1 * 1.15 < 100 ? y1 * 1.15 : 100, 0);
-    sc_axes_draw(&a, "test error vs compute (runs)", "MFLOPs per image (inference, analytic; log scale)",
-                 "test error (%), M samples", NULL, 0);
+    sc_axes_draw(&a, group ? "test error vs compute (mean and sd over seeds)" : "test error vs compute (runs)",
+                 "MFLOPs per image (inference, analytic; log scale)", "test error (%), M samples", NULL, 0);
     sc_labels placed;
     memset(&placed, 0, sizeof placed);
-    for (int i = 0; i < n; i++) {
-        int k = kind_index(runs[i].kind);
-        sc_axes_marker(&a, x[i], y[i], (sc_mark)k, sc_fig_color(k), 12);
+    for (int i = 0; i < np; i++) {
+        if (isfinite(sd[i])) {
+            /* the error bar: one sd each way, with caps 3% of the x value wide */
+            const double bx[2] = {x[i], x[i]}, by[2] = {y[i] - sd[i], y[i] + sd[i]};
+            sc_axes_line(&a, bx, by, 2, sc_fig_color(pk[i]), 1.5, 0);
+            for (int e = 0; e < 2; e++) {
+                const double cx2[2] = {x[i] * 0.97, x[i] * 1.03}, cy2[2] = {by[e], by[e]};
+                sc_axes_line(&a, cx2, cy2, 2, sc_fig_color(pk[i]), 1.5, 0);
+            }
+        }
+        sc_axes_marker(&a, x[i], y[i], (sc_mark)pk[i], sc_fig_color(pk[i]), 12);
     }
     sc_legend_entry e[NKINDS];
-    sc_axes_legend(&a, e, kind_legend(runs, n, e, 0), -1, x, y, n, &placed);
-    for (int i = 0; i < n; i++)
-        sc_axes_label(&a, &placed, x[i], y[i], runs[i].label, sc_fig_color(kind_index(runs[i].kind)));
+    sc_axes_legend(&a, e, kind_legend(runs, n, e, 0), -1, x, y, np, &placed);
+    for (int i = 0; i < np; i++) sc_axes_label(&a, &placed, x[i], y[i], pl[i], sc_fig_color(pk[i]));
+    free(pk);
+    free(pl);
 
     /* panel 2: analytic compute of each run's settings on 28, 60, 100-pixel canvases */
     double lo = 1, hi = 10;

@@ -914,6 +914,35 @@ void sc_config_doc(FILE *f) {
     }
 }
 
+int sc_config_nkeys(void) { return NKEYS; }
+
+/* "section.key" of every key, made once (the table is constant). */
+static char key_names[NKEYS][48];
+
+const char *sc_config_key_name(int i) {
+    if (i < 0 || i >= NKEYS) return NULL;
+    if (!key_names[i][0]) snprintf(key_names[i], sizeof key_names[i], "%s.%s", keys[i].section, keys[i].name);
+    return key_names[i];
+}
+
+void sc_config_key_value(const sc_config *c, int i, char *buf, size_t n) {
+    if (i < 0 || i >= NKEYS) {
+        if (n) buf[0] = '\0';
+        return;
+    }
+    format_value(c, &keys[i], buf, n);
+}
+
+int sc_config_key_index(const char *section_key) {
+    const char *dot = strchr(section_key, '.');
+    if (!dot) return -1;
+    for (int i = 0; i < NKEYS; i++)
+        if (strlen(keys[i].section) == (size_t)(dot - section_key) &&
+            !strncmp(keys[i].section, section_key, (size_t)(dot - section_key)) && !strcmp(keys[i].name, dot + 1))
+            return i;
+    return -1;
+}
+
 const char *sc_config_data_dir(const sc_config *c) {
     if (c->data_dir[0]) return c->data_dir;
     if (strncmp(c->dataset, "fashion", sizeof c->dataset) == 0)

@@ -126,6 +126,16 @@ char *sc_config_to_string(const sc_config *c);
  * range or allowed values, description. */
 void sc_config_doc(FILE *f);
 
+/* The keys, for tools that walk every key (sweeps, grouping runs by config):
+ * how many there are, key i's name as "section.key", and its value in c
+ * spelled as in a config file (into buf of n bytes). */
+int sc_config_nkeys(void);
+const char *sc_config_key_name(int i);
+void sc_config_key_value(const sc_config *c, int i, char *buf, size_t n);
+
+/* The index of key "section.key", or -1 when there is no such key. */
+int sc_config_key_index(const char *section_key);
+
 /* The data folder to use: data_dir if set, else the dataset's default
  * ("data/mnist" for mnist, "/usr/share/datasets/fashion-mnist" for fashion). */
 const char *sc_config_data_dir(const sc_config *c);

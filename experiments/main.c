@@ -1,5 +1,5 @@
-/* main.c - the `saccade` command: train (and --resume), eval, compare, plot,
- * config, data.
+/* main.c - the `saccade` command: train (and --resume), sweep, eval, compare,
+ * plot, config, data.
  *
  * The only place that exits: every library error comes back here as a code
  * and a message, is printed as `saccade: <message>` and ends the process with
@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "env/dataset.h"
+#include "experiments/runlog.h"
 #include "experiments/compare.h"
 #include "experiments/config.h"
+#include "experiments/sweep.h"
 #include "experiments/train.h"
 #include "nets/blas.h"
 #ifdef SACCADE_HAVE_VIEWER
@@ -45,11 +47,19 @@ static const char *USAGE =
     "        average); RUN.h5 may also be its checkpoint\n"
     "        RUN.ckpt.h5. model.first_loc: a RAM's first\n"
     "        glimpse at test time (default: as it was trained).\n"
-    "  compare RUN.h5 [RUN.h5 ...] [--png FILE]\n"
+    "  sweep CONFIG [--set ...] [--grid section.key=v1,v2,... ...] [--seeds 1,2,3|1..5]\n"
+    "               [--jobs N] --out DIR\n"
+    "        every combination of the grids, once per seed, N runs at a time (each\n"
+    "        train.threads = 1 unless set), one run log per run in DIR/<point>/;\n"
+    "        the same command continues it; under `mpirun -np R` the ranks share\n"
+    "        the runs. Ends with mean +- sd over seeds per point (`sweep --help`).\n"
+    "  compare RUN.h5|DIR [RUN.h5|DIR ...] [--png FILE]\n"
     "        one row per finished run: model, data, glimpses, test error (M=1 and M),\n"
     "        MFLOPs and pixels read per image, measured us per image, parameters,\n"
-    "        training time, epochs (a Markdown table); --png: test error vs\n"
-    "        MFLOPs per image, and compute vs canvas size (28, 60, 100; analytic).\n"
+    "        training time, epochs (a Markdown table); runs whose configs differ only\n"
+    "        in train.seed (or threads, [log]) also as one row of mean +- sd; a sweep\n"
+    "        folder DIR as that grouped table. --png: test error vs MFLOPs per image\n"
+    "        (error bars over seeds), and compute vs canvas size (28, 60, 100; analytic).\n"
     "  view RUN.h5 [--follow] [--epoch E] [--png FILE] [--gif FILE] [...]\n"
     "        the glimpse viewer: trajectories (or soft attention, or self-attention\n"
     "        per head) of the logged validation images, epoch by epoch\n"
@@ -494,9 +504,21 @@ static int png_arg(int argc, char **argv, int i, const char **png) {
     return 0;
 }
 
+/* Appends a run to a growing array. */
+static int push_run(sc_run_summary **runs, int *n, int *cap) {
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        sc_run_summary *nr = realloc(*runs, sizeof **runs * (size_t)nc);
+        if (!nr) return -1;
+        *runs = nr;
+        *cap = nc;
+    }
+    return 0;
+}
+
 static int cmd_compare(int argc, char **argv) {
     const char *png = NULL;
-    int n = 0;
+    int nargs = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--png")) {
             if (png_arg(argc, argv, i, &png) != 0) return usage_error("%s needs a file name", "--png");
@@ -504,29 +526,74 @@ static int cmd_compare(int argc, char **argv) {
         } else if (!strncmp(argv[i], "--", 2)) {
             return usage_error("unknown option '%s' for compare", argv[i]);
         } else {
-            n++;
+            nargs++;
         }
     }
-    if (n == 0) return usage_error("%s", "compare needs at least one run log RUN.h5");
-    sc_run_summary *runs = calloc((size_t)n, sizeof *runs);
-    if (!runs) {
-        fprintf(stderr, "saccade: compare: out of memory\n");
-        return 1;
-    }
+    if (nargs == 0) return usage_error("%s", "compare needs at least one run log RUN.h5 or sweep folder");
+    sc_run_summary *runs = NULL;
+    int n = 0, cap = 0, swept = 0, unfinished = 0;
     sc_err err = {0};
-    int k = 0;
-    for (int i = 2; i < argc; i++) {
+    int rc = SC_OK;
+    for (int i = 2; i < argc && rc == SC_OK; i++) {
         if (!strcmp(argv[i], "--png")) {
             i++;
             continue;
         }
-        if (sc_run_summary_read(argv[i], &runs[k++], 1, &err) != SC_OK) {
-            free(runs);
-            return fail(&err);
+        if (!sc_sweep_is_dir(argv[i])) {
+            if (push_run(&runs, &n, &cap) != 0) rc = sc_errf(&err, SC_ENOMEM, "compare: out of memory");
+            else if ((rc = sc_run_summary_read(argv[i], &runs[n], 1, &err)) == SC_OK) n++;
+            continue;
+        }
+        /* a sweep folder: its finished runs, grouped by point */
+        sc_sweep_run *list = NULL;
+        int nl = 0;
+        if ((rc = sc_sweep_list(argv[i], &list, &nl, &err)) != SC_OK) break;
+        swept = 1;
+        for (int k = 0; k < nl && rc == SC_OK; k++) {
+            if (push_run(&runs, &n, &cap) != 0) {
+                rc = sc_errf(&err, SC_ENOMEM, "compare: out of memory");
+                break;
+            }
+            sc_err e2 = {0};
+            const char *why = NULL;
+            if (access(list[k].log, F_OK) != 0) why = "not started";
+            else if (sc_run_summary_read(list[k].log, &runs[n], 0, &e2) != SC_OK) why = e2.msg;
+            else if (!runs[n].has_test) why = "running, or stopped before its first test";
+            else if (runs[n].end_reason != SC_END_FINISHED && runs[n].end_reason != SC_END_EARLY_STOP)
+                why = "interrupted (the sweep's command continues it)";
+            if (why) {
+                if (unfinished++ == 0) printf("not finished:\n");
+                printf("  %s: %s\n", list[k].log, why);
+                continue;
+            }
+            snprintf(runs[n].group, sizeof runs[n].group, "%s", list[k].point);
+            snprintf(runs[n].label, sizeof runs[n].label, "%.100s/seed-%llu", list[k].point,
+                     (unsigned long long)list[k].seed);
+            n++;
+        }
+        free(list);
+    }
+    if (rc == SC_OK && n == 0) rc = sc_errf(&err, SC_EFORMAT, "compare: no finished run to compare");
+    int *group = NULL, ng = 0;
+    sc_group_label *label = NULL;
+    if (rc == SC_OK) {
+        group = malloc(sizeof(int) * (size_t)n);
+        label = malloc(sizeof *label * (size_t)n);
+        ng = group && label ? sc_compare_group(runs, n, group, label) : -1;
+        if (ng < 0) rc = sc_errf(&err, SC_ENOMEM, "compare: out of memory");
+    }
+    const int grouped = rc == SC_OK && (swept || ng < n);
+    if (rc == SC_OK && png) rc = sc_compare_png(png, runs, n, grouped ? group : NULL, label, ng, &err);
+    if (rc == SC_OK) {
+        if (unfinished) printf("\n");
+        if (!swept) sc_compare_table(stdout, runs, n);
+        if (grouped) {
+            if (!swept) printf("\nruns whose configs differ only in train.seed (threads, [log]) grouped:\n\n");
+            sc_compare_group_table(stdout, runs, n, group, label, ng);
         }
     }
-    int rc = png ? sc_compare_png(png, runs, n, &err) : SC_OK;
-    if (rc == SC_OK) sc_compare_table(stdout, runs, n);
+    free(group);
+    free(label);
     free(runs);
     if (rc != SC_OK) return fail(&err);
     if (png) printf("\nplot: %s\n", png);
@@ -588,6 +655,7 @@ int main(int argc, char **argv) {
         return 1;
 #endif
     }
+    if (!strcmp(argv[1], "sweep")) return sc_sweep_main(argc, argv);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
     if (!strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
     if (!strcmp(argv[1], "plot")) return cmd_plot(argc, argv);

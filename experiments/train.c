@@ -32,6 +32,7 @@
  */
 #include "train.h"
 
+#include <hdf5.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -583,6 +584,28 @@ static int pass_error(const sc_dist *d, int rc, const char *pass, int n, sc_err 
     return drc != SC_OK ? drc : sc_errf(err, rc, "train: %s pass over %d images failed", pass, n);
 }
 
+/* Whether the log at path has a test row at `epoch` from a session that ended
+ * (FINISHED or EARLY_STOP). A run whose every epoch is checkpointed but
+ * whose process died before that row (killed during the final test) has
+ * not: resuming it runs the final test alone. */
+static int run_has_ended(const char *path, int epoch) {
+    sc_err e = {0};
+    int64_t f = sc_runlog_open_read(path, &e);
+    if (f < 0) return 1;  /* unreadable: let the refusal stand */
+    double *ep = NULL, *why = NULL;
+    size_t ne = 0, nw = 0;
+    int ended = 1;
+    if (sc_runlog_read_doubles(f, path, "eval/test/epoch", 0, &ep, &ne, &e) == SC_OK &&
+        sc_runlog_read_doubles(f, path, "eval/test/reason", 0, &why, &nw, &e) == SC_OK) {
+        size_t n = ne < nw ? ne : nw;
+        ended = n > 0 && (int)ep[n - 1] == epoch && (why[n - 1] == SC_END_FINISHED || why[n - 1] == SC_END_EARLY_STOP);
+    }
+    free(ep);
+    free(why);
+    H5Fclose((hid_t)f);
+    return ended;
+}
+
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
     run R;
     memset(&R, 0, sizeof R);
@@ -621,7 +644,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             goto fail;
         }
         S = R.ck.st;
-        if (S.epoch >= c->epochs) {
+        if (S.epoch >= c->epochs && run_has_ended(opts->log_path, S.epoch)) {
             rc = sc_errf(err, SC_ECONFIG, "%s: the run has already trained all %d epochs; to train longer, resume "
                          "with --set train.epochs=N (N > %d)", opts->log_path, S.epoch, S.epoch);
             goto fail;
