@@ -81,7 +81,8 @@ void sc_canvas_cfg_from_config(sc_canvas_cfg *cc, const sc_config *c);
  * belong together, that nobody else writes the log, that c keeps the keys a
  * run cannot change (the model's shape, the data, the seed, the batch size,
  * the optimizer; the message names each differing key), and that epochs
- * remain. Disk full or an unwritable folder stop training with a message
+ * remain (or that the run, every epoch trained, died before its final test
+ * row: then the test alone runs). Disk full or an unwritable folder stop training with a message
  * naming the file; the last good checkpoint stays good. */
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err);
 

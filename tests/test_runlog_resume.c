@@ -20,6 +20,9 @@
  *   compute attributes, attention statistics, measured inference time; here
  *   removed from a fresh run's files) resume, finish without those columns
  *   and reach the same parameters as an uninterrupted run;
+ * - killed after its last checkpoint, during the final test (its test row
+ *   and session end removed here): --resume runs the test alone and writes
+ *   the uninterrupted run's test row; a resume after that is refused;
  * - a full disk (RLIMIT_FSIZE, so writes fail with EFBIG): when the log or
  *   the checkpoint cannot be written, training stops with one line naming the
  *   file and the reason, the last checkpoint is byte-for-byte what it was, no
@@ -350,6 +353,69 @@ START_TEST(older_log_resumes) {
 }
 END_TEST
 
+/* ---- killed during the final test ------------------------------------------------------------ */
+
+/* Drops the last /eval/test row and marks the last session as never ended:
+ * what a process killed after its last checkpoint, during the final test, leaves. */
+static void drop_final_test(const char *log) {
+    char p[700];
+    in_tmp(p, sizeof p, log);
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    static const char *const cols[] = {"epoch", "step", "wall_time", "best_epoch", "best_val_err", "err_m1",
+                                       "err_mc", "mc_samples", "reason", "us_per_image", "train_seconds"};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "eval/test/%s", cols[i]);
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+        ck_assert_msg(d >= 0, "%s", name);
+        hid_t sp = H5Dget_space(d);
+        hsize_t n = (hsize_t)H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        ck_assert_uint_ge(n, 1);
+        n--;
+        ck_assert(H5Dset_extent(d, &n) >= 0);
+        H5Dclose(d);
+    }
+    hid_t d = H5Dopen2(f, "sessions/end_reason", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hsize_t n = (hsize_t)H5Sget_simple_extent_npoints(sp), last = n - 1, one = 1;
+    ck_assert(H5Sselect_hyperslab(sp, H5S_SELECT_SET, &last, NULL, &one, NULL) >= 0);
+    hid_t mem = H5Screate_simple(1, &one, NULL);
+    const int8_t running = SC_END_RUNNING;
+    ck_assert(H5Dwrite(d, H5T_NATIVE_INT8, mem, sp, H5P_DEFAULT, &running) >= 0);
+    H5Sclose(mem);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+START_TEST(killed_during_the_final_test_resumes_to_the_test) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    static const char *const sets[] = {"train.epochs=2", NULL};
+    sc_config c;
+    config_with(&c, sets);
+    sc_train_result ref, cut, again;
+    train_some("ref.h5", &c, 0, 0, &ref);
+    train_some("cut.h5", &c, 0, 0, &cut);
+    drop_final_test("cut.h5");
+    train_some("cut.h5", &c, 1, 0, &again);  /* no epoch left: the test alone */
+    ck_assert_int_eq(again.epochs_run, 2);
+    ck_assert(again.test_err_m1 == ref.test_err_m1 && again.test_err_mc == ref.test_err_mc);
+    same_checkpoints("ref.h5", "cut.h5");
+    same_logs_of("ref.h5", "cut.h5", 1);
+    /* once its test row is there, the run has ended: resuming it again is refused */
+    char path[700];
+    in_tmp(path, sizeof path, "cut.h5");
+    sc_train_opts o = {.log_path = path, .resume = 1, .quiet = 1, .command_line = "test"};
+    sc_err err = {0};
+    ck_assert_int_eq(sc_train(&c, &o, &again, &err), SC_ECONFIG);
+    ck_assert_msg(strstr(err.msg, "already trained all 2 epochs"), "%s", err.msg);
+    remove_tmpdir();
+}
+END_TEST
+
 /* ---- a full disk ------------------------------------------------------------------------- */
 
 /* `saccade args` with files limited to limit bytes: writes past it fail (EFBIG). */
@@ -442,6 +508,7 @@ static Suite *make_suite(void) {
     tcase_add_test(t, killed_and_interrupted_runs_resume_exactly);
     tcase_add_test(t, full_disk_keeps_the_last_checkpoint);
     tcase_add_test(t, older_log_resumes);
+    tcase_add_test(t, killed_during_the_final_test_resumes_to_the_test);
     suite_add_tcase(s, t);
     return s;
 }
