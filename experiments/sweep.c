@@ -541,6 +541,35 @@ static void remove_stale_claims(const sweep *S) {
     }
 }
 
+/* The pid of a live process on this host whose sweep (another session) claimed run r, else 0. */
+static int live_claim(const sweep *S, const run *r) {
+    char d[PATHN];
+    snprintf(d, sizeof d, "%s", r->base);
+    char *slash = strrchr(d, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    const char *stem = strrchr(r->base, '/') + 1;  /* "seed-S" */
+    size_t sl = strlen(stem);
+    DIR *dd = opendir(d);
+    if (!dd) return 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(dd));) {
+        if (strncmp(e->d_name, stem, sl) || strncmp(e->d_name + sl, ".claim.", 7) || !strcmp(e->d_name + sl + 7, S->session))
+            continue;
+        char f[PATHN + 300];
+        snprintf(f, sizeof f, "%s/%s", d, e->d_name);
+        char *text = read_text(f);
+        char host[64] = "";
+        int pid = 0;
+        if (text && sscanf(text, "%63s %d", host, &pid) == 2 && !strcmp(host, S->host) && pid > 0 &&
+            (kill(pid, 0) == 0 || errno == EPERM))
+            found = pid;
+        free(text);
+    }
+    closedir(dd);
+    return found;
+}
+
 /* 1 claimed by this process, 0 by another rank of this session, -1 error (errno). */
 static int claim(const sweep *S, const run *r) {
     char path[PATHN + 300];
@@ -747,7 +776,9 @@ static int start_next(sweep *S, tally *t) {
             continue;
         }
         char why[PATHN + 100];
-        disk_state d = run_on_disk(r, why, sizeof why);
+        int other = live_claim(S, r);
+        disk_state d = other ? ST_BUSY : run_on_disk(r, why, sizeof why);
+        if (other) snprintf(why, sizeof why, "taken by another sweep of this folder (pid %d)", other);
         if (d == ST_DONE) {
             r->state = R_DONE;
             t->already++;
@@ -820,6 +851,18 @@ static int run_all(sweep *S) {
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGHUP, &sa, &old_hup);
     remove_stale_claims(S);
+    /* the runs finished before (a read-only look: a finished run stays finished) */
+    for (int i = 0; i < S->nruns; i++) {
+        char log[PATHN + 8];
+        snprintf(log, sizeof log, "%s.h5", S->runs[i].base);
+        sc_run_summary s;
+        sc_err e = {0};
+        if (file_exists(log) && sc_run_summary_read(log, &s, 0, &e) == SC_OK && s.has_test &&
+            (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP)) {
+            S->runs[i].state = R_DONE;
+            t.already++;
+        }
+    }
     const double t0 = now_s();
     int forwarded = 0, announced = 0;
     for (;;) {
@@ -894,7 +937,7 @@ static int run_all(sweep *S) {
             (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP))
             finished++;
     }
-    if (!stopped) remove_session_files(S);
+    if (!stopped || S->ranks == 1) remove_session_files(S);
     print_table(S->dir);
     char el[32];
     fmt_dur(el, sizeof el, now_s() - t0);

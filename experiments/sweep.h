@@ -35,7 +35,8 @@
  * exclusively (session: the mpirun job's id, PMIX_NAMESPACE, shared by its
  * ranks; or host-pid-time), so the ranks of one mpirun (on any machines that
  * share DIR) take different runs; claims of older sessions are ignored (and
- * removed when their process is gone from this host). A claimed run is
+ * removed when their process is gone from this host; a run another live
+ * sweep on this host has claimed is skipped). A claimed run is
  * finished (its log's last test row ended FINISHED or EARLY_STOP: skipped),
  * interrupted (a checkpoint: `train --resume`) or new (started; a log left
  * without a checkpoint is removed first). Children run with train.threads = 1

@@ -9,6 +9,8 @@
  *   uninterrupted sweep's, each test error the same, and no claim is left;
  * - SIGINT to the sweep alone: it stops its trainers (their test rows say
  *   interrupted), exits 130, and the same command finishes the sweep;
+ * - the same sweep started again while the first runs skips the run the
+ *   first has taken (a live claim of another session on this host);
  * - refusals before anything is written: each bad grid, seed list, option or
  *   key is one line naming it, exit 2, no folder; a folder of another sweep
  *   (other grid, other --set) or a non-empty folder that is no sweep is
@@ -310,6 +312,34 @@ START_TEST(sigint_stops_and_the_same_command_continues) {
 }
 END_TEST
 
+START_TEST(a_second_sweep_leaves_the_first_ones_runs_alone) {
+    if (!have_fashion()) return;
+    start();
+    const char *args = "sweep tiny.ini --set train.epochs=100 --seeds 1..2 --out two";
+    pid_t a = spawn(args, "first");
+    int st = 0, ended = 0;
+    for (int i = 0; i < 6000 && !epochs_logged("two/base/seed-1.h5"); i++) {
+        if (waitpid(a, &st, WNOHANG) == a) {
+            ended = 1;
+            break;
+        }
+        usleep(10000);
+    }
+    ck_assert_msg(!ended, "the first sweep ended before its run logged an epoch");
+    /* the same command again, while the first runs: it skips the run the first has taken */
+    pid_t b = spawn(args, "second");
+    int seen = wait_for(b, "second", "skipped base seed 1: taken by another sweep of this folder", 1);
+    killpg(a, SIGKILL);
+    killpg(b, SIGKILL);
+    waitpid(a, &st, 0);
+    waitpid(b, &st, 0);
+    char *out = slurp_tmp("second.out");
+    ck_assert_msg(seen, "%s", out);
+    free(out);
+    remove_tmpdir();
+}
+END_TEST
+
 /* `saccade ARGS` exits 2 with one line on stderr holding `what`, and DIR does not exist. */
 static void refused(const char *args, const char *what) {
     int st = run(0, args, "bad");
@@ -556,6 +586,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(t, 600);
     tcase_add_test(t, sweep_runs_and_survives_a_kill);
     tcase_add_test(t, sigint_stops_and_the_same_command_continues);
+    tcase_add_test(t, a_second_sweep_leaves_the_first_ones_runs_alone);
     tcase_add_test(t, bad_sweeps_are_refused_before_writing);
     tcase_add_test(t, another_sweeps_folder_is_refused);
 #ifdef SACCADE_MPIEXEC
