@@ -517,6 +517,39 @@ static int write_dir(sweep *S, const char *body, int exists) {
 
 /* ---- claims --------------------------------------------------------------------------------- */
 
+/* The start time of process pid (field 22 of /proc/pid/stat, clock ticks since boot),
+ * or 0 when it is gone or a zombie. */
+static unsigned long long proc_start(int pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');  /* the command name may hold spaces */
+    if (!p) return 0;
+    char state = 0;
+    unsigned long long start = 0;
+    /* after ") ": state, then fields 4..21, then starttime */
+    if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
+               &start) != 2)
+        return 0;
+    return state == 'Z' || state == 'X' ? 0 : start;
+}
+
+/* Whether a claim's text names a process of this host that still runs: "host pid start ...". */
+static int claim_alive(const sweep *S, const char *text, int *pid_out) {
+    char host[64] = "";
+    int pid = 0;
+    unsigned long long start = 0;
+    *pid_out = 0;
+    if (!text || sscanf(text, "%63s %d %llu", host, &pid, &start) != 3 || strcmp(host, S->host) || pid <= 0)
+        return -1;  /* another host's (or unreadable): cannot tell */
+    *pid_out = pid;
+    return proc_start(pid) == start;
+}
+
 /* Removes claim files of other sessions whose process was on this host and is gone. */
 static void remove_stale_claims(const sweep *S) {
     for (int p = 0; p < S->npts; p++) {
@@ -529,12 +562,17 @@ static void remove_stale_claims(const sweep *S) {
             if (!c || !strcmp(c + 7, S->session)) continue;
             char f[PATHN + 300];
             snprintf(f, sizeof f, "%s/%s", d, e->d_name);
+            const char *tmp = strstr(c, ".tmp.");
+            if (tmp) {
+                /* a claim being written when its sweep died: NAME.tmp.<host>.<pid> */
+                size_t hl = strlen(S->host);
+                if (!strncmp(tmp + 5, S->host, hl) && tmp[5 + hl] == '.' && proc_start(atoi(tmp + 6 + hl)) == 0)
+                    unlink(f);
+                continue;
+            }
             char *text = read_text(f);
-            char host[64] = "";
-            int pid = 0;
-            if (text && sscanf(text, "%63s %d", host, &pid) == 2 && !strcmp(host, S->host) && pid > 0 &&
-                kill(pid, 0) != 0 && errno == ESRCH)
-                unlink(f);
+            int pid;
+            if (claim_alive(S, text, &pid) == 0) unlink(f);
             free(text);
         }
         closedir(dd);
@@ -559,28 +597,22 @@ static int live_claim(const sweep *S, const run *r) {
         char f[PATHN + 300];
         snprintf(f, sizeof f, "%s/%s", d, e->d_name);
         char *text = read_text(f);
-        char host[64] = "";
-        int pid = 0;
-        if (text && sscanf(text, "%63s %d", host, &pid) == 2 && !strcmp(host, S->host) && pid > 0 &&
-            (kill(pid, 0) == 0 || errno == EPERM))
-            found = pid;
+        int pid;
+        if (claim_alive(S, text, &pid) == 1) found = pid;
         free(text);
     }
     closedir(dd);
     return found;
 }
 
-/* 1 claimed by this process, 0 by another rank of this session, -1 error (errno). */
+/* 1 claimed by this process, 0 by another rank of this session, -1 error (errno). The
+ * claim appears whole or not at all (linked into place), so a kill leaves no empty claim. */
 static int claim(const sweep *S, const run *r) {
-    char path[PATHN + 300];
+    char path[PATHN + 300], text[300];
     snprintf(path, sizeof path, "%s.claim.%s", r->base, S->session);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) return errno == EEXIST ? 0 : -1;
-    char text[300];
-    int n = snprintf(text, sizeof text, "%s %d rank %d\n", S->host, (int)getpid(), S->rank);
-    int ok = write(fd, text, (size_t)n) == n;
-    close(fd);
-    return ok ? 1 : -1;
+    snprintf(text, sizeof text, "%s %d %llu rank %d\n", S->host, (int)getpid(), proc_start(getpid()), S->rank);
+    int w = write_new(path, text, S);
+    return w == 0 ? 1 : w == 1 ? 0 : -1;
 }
 
 static void remove_session_files(const sweep *S) {

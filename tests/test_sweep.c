@@ -17,6 +17,8 @@
  *   refused by name and left as it was;
  * - under mpirun (when built with MPI): two ranks share the runs, each run is
  *   trained once (one session in its log), with the single-process results;
+ *   rank 1 SIGKILLed part way: mpirun fails, and the same command under
+ *   mpirun finishes the sweep with the single-process results;
  * - grouping: sc_compare_group puts runs that differ only in train.seed,
  *   train.threads or [log] keys together and names groups by the differing
  *   keys; sc_mean_sd against hand computation; `saccade compare DIR` and
@@ -36,6 +38,7 @@
 
 #include "experiments/compare.h"
 #include "experiments/runlog.h"
+#include "tests/procfind.h"
 #include "tests/runcompare.h"
 #include "tests/testutil.h"
 
@@ -467,6 +470,43 @@ START_TEST(mpi_ranks_share_the_runs) {
             H5Fclose(f);
         }
     ck_assert_int_eq(count_files("mpi", ".claim."), 0);
+
+    /* rank 1 killed part way: mpirun ends the job, the runs done stay, the same command finishes */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" exec '%s' "
+             "-np 2 --oversubscribe --allow-run-as-root '%s/saccade' sweep tiny.ini %s --jobs 1 --out mpik "
+             ">kill1.out 2>kill1.err </dev/null", tmpdir, SACCADE_MPIEXEC, SACCADE_BINARY_DIR, GRID);
+    pid_t job = fork();
+    ck_assert_int_ge(job, 0);
+    if (job == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(job, job);
+    ck_assert_msg(wait_for(job, "kill1", "done ", 2), "the job ended before two runs were done");
+    pid_t victim = 0;
+    for (int i = 0; i < 500 && !victim; i++) {
+        victim = rank_pid(1, "mpik");
+        if (!victim) usleep(10000);
+    }
+    ck_assert_msg(victim > 0, "rank 1 of the sweep not found");
+    ck_assert_int_eq(kill(victim, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(job, &st, 0), job);
+    ck_assert_msg(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "mpirun exited 0 after a rank was killed");
+    killpg(job, SIGKILL);
+    /* rank 0 stops its trainer (SIGTERM from mpirun: it checkpoints) and ends */
+    for (int i = 0; i < 6000 && (rank_pid(0, "mpik") || rank_pid(1, "mpik")); i++) usleep(10000);
+    ck_assert_msg(!rank_pid(0, "mpik") && !rank_pid(1, "mpik"), "a rank of the failed job is still running");
+    snprintf(args, sizeof args, "sweep tiny.ini %s --jobs 1 --out mpik", GRID);
+    st = run(2, args, "kill2");
+    out = slurp_tmp("kill2.out");
+    err = slurp_tmp("kill2.err");
+    ck_assert_msg(st == 0, "exit %d: %s %s", st, out, err);
+    ck_assert_msg(strstr(out, "8 of 8 runs finished"), "%s", out);
+    free(out);
+    free(err);
+    same_sweeps("ref", "mpik");
     remove_tmpdir();
 }
 END_TEST
