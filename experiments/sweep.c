@@ -194,6 +194,7 @@ static int parse_grid(sweep *S, const char *arg, const sc_config *probe) {
     int cap = 1;
     for (const char *p = eq + 1; *p; p++) cap += *p == ',';
     g->vals = malloc(sizeof(char *) * cap);
+    S->ngrids++;  /* from here free_sweep frees it */
     if (!g->buf || !g->vals) return refuse("out of memory");
     g->n = 0;
     for (char *p = g->buf;;) {
@@ -211,7 +212,6 @@ static int parse_grid(sweep *S, const char *arg, const sc_config *probe) {
         if (!comma) break;
         p = comma + 1;
     }
-    S->ngrids++;
     return 0;
 }
 
