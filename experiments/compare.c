@@ -485,10 +485,17 @@ int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, cons
         if (!first) continue;
         int k = kind_index(runs[i].kind);
         char lab[400];
-        size_t len = (size_t)snprintf(lab, sizeof lab, "%s", runs[i].label);
-        for (int j = i + 1; j < n && len < sizeof lab; j++)
-            if (kind_index(runs[j].kind) == k && !memcmp(curve + 3 * j, curve + 3 * i, 3 * sizeof(double)))
-                len += (size_t)snprintf(lab + len, sizeof lab - len, ", %s", runs[j].label);
+        /* with groups: each group named once (its runs share their settings, so their curve) */
+        size_t len = (size_t)snprintf(lab, sizeof lab, "%s", group ? label[group[i]].text : runs[i].label);
+        for (int j = i + 1; j < n && len < sizeof lab; j++) {
+            if (kind_index(runs[j].kind) != k || memcmp(curve + 3 * j, curve + 3 * i, 3 * sizeof(double))) continue;
+            int named = 0;
+            for (int q = 0; group && q < j && !named; q++)
+                named = group[q] == group[j] && kind_index(runs[q].kind) == k &&
+                        !memcmp(curve + 3 * q, curve + 3 * i, 3 * sizeof(double));
+            if (!named)
+                len += (size_t)snprintf(lab + len, sizeof lab - len, ", %s", group ? label[group[j]].text : runs[j].label);
+        }
         if (k == 1 && len < sizeof lab) {
             int g[3];
             for (int j = 0; j < 3; j++) sc_compare_flops_at(&runs[i], CANVASES[j], &g[j]);
