@@ -19,6 +19,7 @@
 #include "experiments/compare.h"
 #include "experiments/config.h"
 #include "experiments/sweep.h"
+#include "experiments/textfile.h"
 #include "experiments/train.h"
 #include "nets/blas.h"
 #ifdef SACCADE_HAVE_VIEWER
@@ -155,46 +156,7 @@ static int ensure_dir(const char *dir) {
     return -1;
 }
 
-/* argv joined by spaces, arguments with spaces or quotes single-quoted. */
-static char *join_args(int argc, char **argv) {
-    size_t n = 1;
-    for (int i = 0; i < argc; i++) n += 4 * strlen(argv[i]) + 3;
-    char *s = malloc(n), *p = s;
-    if (!s) return NULL;
-    for (int i = 0; i < argc; i++) {
-        if (i) *p++ = ' ';
-        int quote = argv[i][0] == '\0' || strpbrk(argv[i], " \t'\"\\$*?;&|<>()") != NULL;
-        if (quote) *p++ = '\'';
-        for (const char *a = argv[i]; *a; a++) {
-            if (*a == '\'') { memcpy(p, "'\\''", 4); p += 4; }
-            else *p++ = *a;
-        }
-        if (quote) *p++ = '\'';
-    }
-    *p = '\0';
-    return s;
-}
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4097 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* runs/<config stem>-<UTC time>.h5, with -2, -3, ... if that exists. */
 static int default_out(char *out, size_t n, const char *config_path) {
@@ -313,8 +275,8 @@ static int train_main(int argc, char **argv, sc_dist *d, int *train_rc) {
         }
         out = outbuf;
     }
-    char *cmdline = join_args(argc, argv);
-    char *text = config_path ? slurp(config_path) : NULL;
+    char *cmdline = sc_join_args(argc, argv);
+    char *text = config_path ? sc_read_text(config_path) : NULL;
     if (!cmdline || (config_path && !text)) {
         free(cmdline);
         free(text);

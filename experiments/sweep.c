@@ -26,6 +26,7 @@
 #include "experiments/compare.h"
 #include "experiments/config.h"
 #include "experiments/runlog.h"
+#include "experiments/textfile.h"
 #include "experiments/train.h"
 
 #define MAX_RUNS 100000
@@ -314,30 +315,6 @@ static char *compared_lines(const char *text) {
     return out;
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4097 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* Writes text to path unless it exists: through a temporary file linked into
  * place, so that a reader (another rank) sees all of it or nothing. Returns
@@ -423,7 +400,7 @@ static int check_dir(sweep *S, const char *body, int *exists) {
         if (!empty) return refuse("--out %s: the folder is not empty and holds no sweep (no sweep.txt)", S->dir);
         return 0;
     }
-    char *text = read_text(man);
+    char *text = sc_read_text(man);
     if (!text) return refuse("%s: cannot read: %s", man, strerror(errno));
     char *have = compared_lines(text), *want = compared_lines(body);
     free(text);
@@ -570,7 +547,7 @@ static void remove_stale_claims(const sweep *S) {
                     unlink(f);
                 continue;
             }
-            char *text = read_text(f);
+            char *text = sc_read_text(f);
             int pid;
             if (claim_alive(S, text, &pid) == 0) unlink(f);
             free(text);
@@ -596,7 +573,7 @@ static int live_claim(const sweep *S, const run *r) {
             continue;
         char f[PATHN + 300];
         snprintf(f, sizeof f, "%s/%s", d, e->d_name);
-        char *text = read_text(f);
+        char *text = sc_read_text(f);
         int pid;
         if (claim_alive(S, text, &pid) == 1) found = pid;
         free(text);
@@ -633,6 +610,16 @@ typedef enum { ST_NEW, ST_RESUME, ST_DONE, ST_BUSY } disk_state;
 
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
 
+/* Whether run r has finished: its log's last test row ended FINISHED or EARLY_STOP. */
+static int run_finished(const run *r) {
+    char log[PATHN + 8];
+    snprintf(log, sizeof log, "%s.h5", r->base);
+    sc_run_summary s;
+    sc_err e = {0};
+    return file_exists(log) && sc_run_summary_read(log, &s, 0, &e) == SC_OK && s.has_test &&
+           (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP);
+}
+
 /* What is on disk for run r: finished, to resume, to start (a log without a
  * checkpoint is removed: it was killed before its first checkpoint). */
 static disk_state run_on_disk(const run *r, char *why, size_t wn) {
@@ -649,10 +636,7 @@ static disk_state run_on_disk(const run *r, char *why, size_t wn) {
         snprintf(why, wn, "%s is being written by another saccade process", log);
         return ST_BUSY;
     }
-    sc_run_summary s;
-    if (sc_run_summary_read(log, &s, 0, &e) == SC_OK && s.has_test &&
-        (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP))
-        return ST_DONE;
+    if (run_finished(r)) return ST_DONE;
     if (file_exists(ckpt)) return ST_RESUME;
     unlink(log);
     return ST_NEW;
@@ -712,7 +696,7 @@ static pid_t start_child(const run *r, int resume) {
 static void last_line(const run *r, char *buf, size_t n) {
     char out[PATHN + 8];
     snprintf(out, sizeof out, "%s.log", r->base);
-    char *text = read_text(out);
+    char *text = sc_read_text(out);
     buf[0] = '\0';
     if (!text) return;
     size_t len = strlen(text);
@@ -884,17 +868,11 @@ static int run_all(sweep *S) {
     sigaction(SIGHUP, &sa, &old_hup);
     remove_stale_claims(S);
     /* the runs finished before (a read-only look: a finished run stays finished) */
-    for (int i = 0; i < S->nruns; i++) {
-        char log[PATHN + 8];
-        snprintf(log, sizeof log, "%s.h5", S->runs[i].base);
-        sc_run_summary s;
-        sc_err e = {0};
-        if (file_exists(log) && sc_run_summary_read(log, &s, 0, &e) == SC_OK && s.has_test &&
-            (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP)) {
+    for (int i = 0; i < S->nruns; i++)
+        if (run_finished(&S->runs[i])) {
             S->runs[i].state = R_DONE;
             t.already++;
         }
-    }
     const double t0 = now_s();
     int forwarded = 0, announced = 0;
     for (;;) {
@@ -949,7 +927,7 @@ static int run_all(sweep *S) {
                 struct timespec ts = {0, 200 * 1000 * 1000};
                 nanosleep(&ts, NULL);
             }
-            char *text = read_text(mark);
+            char *text = sc_read_text(mark);
             if (text) others_failed += atoi(text);
             free(text);
         }
@@ -960,15 +938,7 @@ static int run_all(sweep *S) {
     if (S->rank != 0) return stopped ? 130 : t.failed ? 1 : 0;
     /* what is finished, read from the folder (all ranks' runs) */
     int finished = 0;
-    for (int i = 0; i < S->nruns; i++) {
-        char log[PATHN + 8];
-        snprintf(log, sizeof log, "%s.h5", S->runs[i].base);
-        sc_run_summary s;
-        sc_err e = {0};
-        if (file_exists(log) && sc_run_summary_read(log, &s, 0, &e) == SC_OK && s.has_test &&
-            (s.end_reason == SC_END_FINISHED || s.end_reason == SC_END_EARLY_STOP))
-            finished++;
-    }
+    for (int i = 0; i < S->nruns; i++) finished += run_finished(&S->runs[i]);
     if (!stopped || S->ranks == 1) remove_session_files(S);
     print_table(S->dir);
     char el[32];
@@ -996,28 +966,6 @@ static void free_sweep(sweep *S) {
     free(S->cmdline);
 }
 
-static char *join_args(int argc, char **argv) {
-    size_t n = 1;
-    for (int i = 0; i < argc; i++) n += 4 * strlen(argv[i]) + 3;
-    char *s = malloc(n), *p = s;
-    if (!s) return NULL;
-    for (int i = 0; i < argc; i++) {
-        if (i) *p++ = ' ';
-        int quote = argv[i][0] == '\0' || strpbrk(argv[i], " \t'\"\\$*?;&|<>()") != NULL;
-        if (quote) *p++ = '\'';
-        for (const char *a = argv[i]; *a; a++) {
-            if (*a == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *a;
-            }
-        }
-        if (quote) *p++ = '\'';
-    }
-    *p = '\0';
-    return s;
-}
 
 /* The rank, the number of ranks and the session (the job's id) from the
  * environment mpirun gives its processes; a lone process is rank 0 of 1. */
@@ -1160,7 +1108,7 @@ int sc_sweep_main(int argc, char **argv) {
                 goto out;
             }
         }
-    S.cmdline = join_args(argc, argv);
+    S.cmdline = sc_join_args(argc, argv);
     char *body = manifest_body(&S);
     if (!S.cmdline || !body) {
         free(body);
@@ -1200,7 +1148,7 @@ int sc_sweep_list(const char *dir, sc_sweep_run **runs, int *n, sc_err *err) {
     *n = 0;
     char man[PATHN];
     if (path_of(man, sizeof man, dir, "sweep.txt", NULL)) return sc_errf(err, SC_EARG, "%s: path too long", dir);
-    char *text = read_text(man);
+    char *text = sc_read_text(man);
     if (!text) return sc_errf(err, SC_EIO, "%s: cannot read: %s", man, strerror(errno));
     char (*names)[128] = NULL;
     uint64_t *seeds = NULL;

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "experiments/runlog.h"
+#include "experiments/textfile.h"
 #include "nets/blas.h"
 #include "nets/optim.h"
 
@@ -515,26 +516,6 @@ static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc
     return SC_OK;
 }
 
-static char *slurp_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* The state of the schedule, optimizer and model into S, before a checkpoint. */
 static void state_sync(sc_ckpt_state *S, const sc_lr_sched *lr, const sc_optim *opt, const sc_model *model) {
@@ -794,7 +775,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                                    cost.macs_train, cost.pixels_read, cost.retina_adds};
             char *ftext = NULL;
             if (!opts->config_file_text && opts->config_file)
-                meta.config_file_text = ftext = slurp_text(opts->config_file);
+                meta.config_file_text = ftext = sc_read_text(opts->config_file);
             sc_runlog_glimpse_set gs = {R.G, info->steps, R.ds.num_classes, side,
                                         gsplit == SPLIT_VAL ? "val" : "test", R.gimg, R.glabels, R.gindex,
                                         info->locations, sc_model_grid(R.model)};

@@ -94,11 +94,8 @@ static void sweep_ok(const char *dir, const char *extra, const char *name) {
     free(err);
 }
 
-/* Starts `saccade ARGS` in tmpdir in a process group of its own; returns its pid. */
-static pid_t spawn(const char *args, const char *name) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s/saccade' %s >'%s.out' 2>'%s.err' </dev/null", tmpdir,
-             SACCADE_BINARY_DIR, args, name, name);
+/* Starts the shell command cmd in a process group of its own; returns its pid. */
+static pid_t spawn_sh(const char *cmd) {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -108,6 +105,14 @@ static pid_t spawn(const char *args, const char *name) {
     }
     setpgid(pid, pid);
     return pid;
+}
+
+/* Starts `saccade ARGS` in tmpdir in a process group of its own; returns its pid. */
+static pid_t spawn(const char *args, const char *name) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s/saccade' %s >'%s.out' 2>'%s.err' </dev/null", tmpdir,
+             SACCADE_BINARY_DIR, args, name, name);
+    return spawn_sh(cmd);
 }
 
 /* Waits (up to a minute) until NAME.out holds `count` lines containing `what`; 0 when the process ended first. */
@@ -476,14 +481,7 @@ START_TEST(mpi_ranks_share_the_runs) {
     snprintf(cmd, sizeof cmd, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" exec '%s' "
              "-np 2 --oversubscribe --allow-run-as-root '%s/saccade' sweep tiny.ini %s --jobs 1 --out mpik "
              ">kill1.out 2>kill1.err </dev/null", tmpdir, SACCADE_MPIEXEC, SACCADE_BINARY_DIR, GRID);
-    pid_t job = fork();
-    ck_assert_int_ge(job, 0);
-    if (job == 0) {
-        setpgid(0, 0);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    setpgid(job, job);
+    pid_t job = spawn_sh(cmd);
     ck_assert_msg(wait_for(job, "kill1", "done ", 2), "the job ended before two runs were done");
     pid_t victim = 0;
     for (int i = 0; i < 500 && !victim; i++) {
