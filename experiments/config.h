@@ -2,7 +2,7 @@
  * [data] [model] [train] [log], strictly checked.
  *
  * Every key has a type, a default, a range (or a set of allowed words) and a
- * one-line description, held in one table in config.c; README's key table is
+ * one-line description, held in one table in config.c; docs/config.md's key table is
  * generated from it (`saccade config --doc`). Unknown sections or keys, values
  * of the wrong type and out-of-range values are errors naming file:line, the
  * key, the value found and what was expected. A failed load or override leaves

@@ -469,9 +469,9 @@ START_TEST(cli_train_then_eval) {
 }
 END_TEST
 
-/* README's key table is what `saccade config --doc` prints, line for line. */
-START_TEST(readme_documents_every_key) {
-    char *readme = slurp(SACCADE_SOURCE_DIR "/README.md", NULL);
+/* docs/config.md's key table is what `saccade config --doc` prints, line for line. */
+START_TEST(docs_document_every_key) {
+    char *readme = slurp(SACCADE_SOURCE_DIR "/docs/config.md", NULL);
     ck_assert_ptr_nonnull(readme);
     char *doc = NULL;
     size_t len = 0;
@@ -480,10 +480,10 @@ START_TEST(readme_documents_every_key) {
     fclose(f);
     const char *begin = strstr(readme, "<!-- config-keys -->\n");
     const char *end = strstr(readme, "<!-- /config-keys -->");
-    ck_assert_msg(begin && end && end > begin, "README.md lacks the config-keys markers");
+    ck_assert_msg(begin && end && end > begin, "docs/config.md lacks the config-keys markers");
     begin += strlen("<!-- config-keys -->\n");
     ck_assert_msg((size_t)(end - begin) == len && !memcmp(begin, doc, len),
-                  "README.md's key table differs from `saccade config --doc`: run scripts/readme-keys.sh");
+                  "docs/config.md's key table differs from `saccade config --doc`: run scripts/config-doc.sh");
     free(doc);
     free(readme);
 }
@@ -505,7 +505,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(c, 600);
     tcase_add_test(c, cli_rejects_bad_input);
     tcase_add_test(c, cli_train_then_eval);
-    tcase_add_test(c, readme_documents_every_key);
+    tcase_add_test(c, docs_document_every_key);
     suite_add_tcase(s, c);
     return s;
 }
