@@ -436,8 +436,10 @@ static int check_dir(sweep *S, const char *body, int *exists) {
 }
 
 static int write_dir(sweep *S, const char *body, int exists) {
-    if (!exists && mkdir(S->dir, 0777) != 0 && errno != EEXIST)
-        return refuse("--out %s: cannot create the folder: %s", S->dir, strerror(errno)), 1;
+    if (!exists && mkdir(S->dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "saccade: sweep: --out %s: cannot create the folder: %s\n", S->dir, strerror(errno));
+        return 1;
+    }
     char man[PATHN];
     path_of(man, sizeof man, S->dir, "sweep.txt", NULL);
     if (!exists) {
@@ -725,7 +727,6 @@ static void print_progress(const sweep *S, const tally *t, double t0) {
     double per = t->timed ? t->run_seconds / t->timed : NAN;
     int workers = S->jobs * (S->ranks > 0 ? S->ranks : 1);
     double left = per * ceil((double)(todo + t->running) / workers);
-    /* the runs under way have had part of their time already */
     fmt_dur(eta, sizeof eta, left);
     if (S->ranks > 1)
         printf("progress (rank %d of %d): %d finished here, %d running, %d unclaimed; elapsed %s, ETA %s\n", S->rank,

@@ -263,6 +263,17 @@ static int epochs_logged(const char *log) {
     return ok;
 }
 
+/* Waits (up to a minute) until logs a and b (b may be NULL) have an epoch's row; 0 if pid ended first. */
+static int wait_epochs(pid_t pid, const char *a, const char *b) {
+    for (int i = 0; i < 6000; i++) {
+        if (epochs_logged(a) && (!b || epochs_logged(b))) return 1;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return 0;
+        usleep(10000);
+    }
+    return 0;
+}
+
 START_TEST(sigint_stops_and_the_same_command_continues) {
     if (!have_fashion()) return;
     start();
@@ -270,16 +281,9 @@ START_TEST(sigint_stops_and_the_same_command_continues) {
     pid_t pid = spawn(args, "int1");
     /* both first runs in their epochs: an epoch's row in each log (the trainer handles
      * SIGINT from its first epoch on; before, the signal ends it with nothing to keep) */
-    int st = 0, ended = 0;
-    for (int i = 0; i < 6000 && !(epochs_logged("long/base/seed-1.h5") && epochs_logged("long/base/seed-2.h5"));
-         i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            ended = 1;
-            break;
-        }
-        usleep(10000);
-    }
-    ck_assert_msg(!ended, "the sweep ended before its runs logged an epoch");
+    int st = 0;
+    ck_assert_msg(wait_epochs(pid, "long/base/seed-1.h5", "long/base/seed-2.h5"),
+                  "the sweep ended before its runs logged an epoch");
     ck_assert_int_eq(kill(pid, SIGINT), 0);  /* the sweep alone: it passes the signal on */
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     char *out = slurp_tmp("int1.out");
@@ -325,15 +329,8 @@ START_TEST(a_second_sweep_leaves_the_first_ones_runs_alone) {
     start();
     const char *args = "sweep tiny.ini --set train.epochs=100 --seeds 1..2 --out two";
     pid_t a = spawn(args, "first");
-    int st = 0, ended = 0;
-    for (int i = 0; i < 6000 && !epochs_logged("two/base/seed-1.h5"); i++) {
-        if (waitpid(a, &st, WNOHANG) == a) {
-            ended = 1;
-            break;
-        }
-        usleep(10000);
-    }
-    ck_assert_msg(!ended, "the first sweep ended before its run logged an epoch");
+    int st = 0;
+    ck_assert_msg(wait_epochs(a, "two/base/seed-1.h5", NULL), "the first sweep ended before its run logged an epoch");
     /* the same command again, while the first runs: it skips the run the first has taken */
     pid_t b = spawn(args, "second");
     int seen = wait_for(b, "second", "skipped base seed 1: taken by another sweep of this folder", 1);
