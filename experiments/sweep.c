@@ -571,7 +571,11 @@ static int live_claim(const sweep *S, const run *r) {
     if (!dd) return 0;
     int found = 0;
     for (struct dirent *e; !found && (e = readdir(dd));) {
-        if (strncmp(e->d_name, stem, sl) || strncmp(e->d_name + sl, ".claim.", 7) || !strcmp(e->d_name + sl + 7, S->session))
+        /* NAME.claim.<session>.tmp.<host>.<pid> is a claim being written (by a rank of this
+         * session or another sweep): not a claim yet. Its writer links it into place and then
+         * looks for ours, so of two sweeps at least one sees the other. */
+        if (strncmp(e->d_name, stem, sl) || strncmp(e->d_name + sl, ".claim.", 7) ||
+            !strcmp(e->d_name + sl + 7, S->session) || strstr(e->d_name + sl + 7, ".tmp."))
             continue;
         char f[PATHN + 300];
         snprintf(f, sizeof f, "%s/%s", d, e->d_name);

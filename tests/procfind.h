@@ -60,4 +60,19 @@ __attribute__((unused)) static pid_t rank_pid(int rank, const char *arg) {
     return found;
 }
 
+/* The start time of process pid (field 22 of /proc/pid/stat, clock ticks since boot), 0 if none. */
+__attribute__((unused)) static unsigned long long proc_start_ticks(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    size_t n = 0;
+    char *st = read_proc(path, &n);
+    const char *p = st ? strrchr(st, ')') : NULL;
+    unsigned long long start = 0;
+    if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &start) != 1)
+        start = 0;
+    free(st);
+    return start;
+}
+
 #endif

@@ -10,7 +10,8 @@
  * - SIGINT to the sweep alone: it stops its trainers (their test rows say
  *   interrupted), exits 130, and the same command finishes the sweep;
  * - the same sweep started again while the first runs skips the run the
- *   first has taken (a live claim of another session on this host);
+ *   first has taken (a live claim of another session on this host), and a
+ *   claim still being written (its temporary file) takes nothing;
  * - refusals before anything is written: each bad grid, seed list, option or
  *   key is one line naming it, exit 2, no folder; a folder of another sweep
  *   (other grid, other --set) or a non-empty folder that is no sweep is
@@ -345,6 +346,40 @@ START_TEST(a_second_sweep_leaves_the_first_ones_runs_alone) {
 }
 END_TEST
 
+START_TEST(a_claim_being_written_is_no_claim) {
+    if (!have_fashion()) return;
+    start();
+    sweep_ok("half", "--jobs 1", "first");
+    /* seed 1 of the first point to train again; beside it a claim half-written by a live
+     * process of another session (this test), as a rank of another sweep leaves it for the
+     * moment between writing and linking it */
+    char host[64] = "localhost", f[900];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == ' ' || *p == '/' || *p == '.') *p = '_';
+    const char *base = POINTS[0];
+    char rel[600];
+    snprintf(rel, sizeof rel, "half/%s/seed-1.h5", base);
+    in_tmp(f, sizeof f, rel);
+    ck_assert_int_eq(unlink(f), 0);
+    snprintf(rel, sizeof rel, "half/%s/seed-1.ckpt.h5", base);
+    in_tmp(f, sizeof f, rel);
+    unlink(f);
+    snprintf(rel, sizeof rel, "half/%s/seed-1.claim.othersweep.tmp.%s.%d", base, host, (int)getpid());
+    in_tmp(f, sizeof f, rel);
+    char text[200];
+    int n = snprintf(text, sizeof text, "%s %d %llu rank 1\n", host, (int)getpid(), proc_start_ticks(getpid()));
+    spit(f, text, (size_t)n);
+    sweep_ok("half", "--jobs 1", "second");
+    char *out = slurp_tmp("second.out");
+    ck_assert_msg(!strstr(out, "skipped") && strstr(out, "7 finished before, 0 resumed, 1 started"), "%s", out);
+    ck_assert_msg(strstr(out, "8 of 8 runs finished"), "%s", out);
+    free(out);
+    remove_tmpdir();
+}
+END_TEST
+
 /* `saccade ARGS` exits 2 with one line on stderr holding `what`, and DIR does not exist. */
 static void refused(const char *args, const char *what) {
     int st = run(0, args, "bad");
@@ -624,6 +659,7 @@ static Suite *make_suite(void) {
     tcase_add_test(t, a_second_sweep_leaves_the_first_ones_runs_alone);
     tcase_add_test(t, bad_sweeps_are_refused_before_writing);
     tcase_add_test(t, another_sweeps_folder_is_refused);
+    tcase_add_test(t, a_claim_being_written_is_no_claim);
 #ifdef SACCADE_MPIEXEC
     tcase_add_test(t, mpi_ranks_share_the_runs);
 #endif
