@@ -269,7 +269,7 @@ static int bench_setup(bench *b, const char *path, const options *o, int max_bat
     int rc;
     if ((rc = load_cfg(&b->c, path, o, err)) != SC_OK) return rc;
     const sc_config *c = &b->c;
-    if ((rc = sc_dataset_load(&b->ds, sc_config_data_dir(c), c->val_size, c->seed, err)) != SC_OK) return rc;
+    if ((rc = sc_dataset_load(&b->ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, c->seed, err)) != SC_OK) return rc;
     if (c->max_train > 0 && c->max_train < b->ds.n_train) b->ds.n_train = c->max_train;
     sc_canvas_cfg_from_config(&b->cc, c);
     if ((rc = sc_canvas_check(&b->cc, &b->ds.train, err)) != SC_OK) return rc;

@@ -28,40 +28,42 @@
 /* Sub-stream of `seed` that chooses the validation images. */
 #define SPLIT_STREAM 0x5A11D5E7ull
 
-int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, sc_err *err) {
+int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, int num_classes,
+                   sc_err *err) {
     memset(out, 0, sizeof *out);
+    if (num_classes < 1 || num_classes > 256)
+        return sc_errf(err, SC_EARG, "sc_images_load: %s: %d classes (expected 1..256)", labels_path,
+                       num_classes);
     sc_idx im, lb;
-    int rc = sc_idx_read(images_path, &im, err);
+    int rc = sc_idx_read_rank(images_path, 3, "images: n x h x w", &im, err);
     if (rc != SC_OK) return rc;
-    rc = sc_idx_read(labels_path, &lb, err);
+    rc = sc_idx_read_rank(labels_path, 1, "labels: n", &lb, err);
     if (rc != SC_OK) {
         sc_idx_free(&im);
         return rc;
     }
-    if (im.ndim != 3)
-        rc = sc_errf(err, SC_EFORMAT, "%s: images must be 3-D (expected n x h x w, found %d dimensions)",
-                     images_path, im.ndim);
-    else if (lb.ndim != 1)
-        rc = sc_errf(err, SC_EFORMAT, "%s: labels must be 1-D (expected n, found %d dimensions)",
-                     labels_path, lb.ndim);
-    else if (im.dims[0] != lb.dims[0])
+    if (im.dims[0] != lb.dims[0])
         rc = sc_errf(err, SC_EFORMAT,
                      "image/label count mismatch: %s has %d images, %s has %d labels (expected equal counts)",
                      images_path, im.dims[0], labels_path, lb.dims[0]);
+    /* Every label is one of the dataset's classes; the first one that is not
+     * is named with its position (0-based item, byte offset in the raw file). */
+    for (size_t i = 0; rc == SC_OK && i < lb.size; i++)
+        if (lb.data[i] >= num_classes)
+            rc = sc_errf(err, SC_EFORMAT,
+                         "%s: label %d at item %zu (byte %zu of the uncompressed file) is not a class of this dataset (expected 0..%d)",
+                         labels_path, lb.data[i], i, 8 + i, num_classes - 1);
     if (rc != SC_OK) {
         sc_idx_free(&im);
         sc_idx_free(&lb);
         return rc;
     }
-    int maxl = 0;
-    for (size_t i = 0; i < lb.size; i++)
-        if (lb.data[i] > maxl) maxl = lb.data[i];
     out->n = im.dims[0];
     out->h = im.dims[1];
     out->w = im.dims[2];
     out->pix = im.data;
     out->labels = lb.data;
-    out->num_classes = maxl + 1;
+    out->num_classes = num_classes;
     return SC_OK;
 }
 
@@ -90,7 +92,8 @@ static int find_file(char *path, size_t len, const char *dir, const char *name, 
                    dir, name, dir, name, dir, name);
 }
 
-int sc_dataset_load(sc_dataset *ds, const char *dir, int n_val, uint64_t seed, sc_err *err) {
+int sc_dataset_load(sc_dataset *ds, const char *dir, int num_classes, int n_val, uint64_t seed,
+                    sc_err *err) {
     static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     memset(ds, 0, sizeof *ds);
@@ -103,9 +106,9 @@ int sc_dataset_load(sc_dataset *ds, const char *dir, int n_val, uint64_t seed, s
         if (rc != SC_OK) return rc;
     }
     sc_images train, test;
-    int rc = sc_images_load(&train, paths[0], paths[1], err);
+    int rc = sc_images_load(&train, paths[0], paths[1], num_classes, err);
     if (rc != SC_OK) return rc;
-    rc = sc_images_load(&test, paths[2], paths[3], err);
+    rc = sc_images_load(&test, paths[2], paths[3], num_classes, err);
     if (rc != SC_OK) {
         sc_images_free(&train);
         return rc;

@@ -17,12 +17,15 @@ typedef struct sc_images {
     int n, h, w;        /* count and image size */
     uint8_t *pix;       /* n*h*w bytes, owned */
     uint8_t *labels;    /* n bytes, owned */
-    int num_classes;    /* 1 + max label */
+    int num_classes;    /* the dataset's declared classes; every label is below it */
 } sc_images;
 
-/* Loads an image IDX file and its label IDX file (raw or gz). Errors name the
- * file: image/label count mismatch, images not 3-D, labels not 1-D. */
-int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, sc_err *err);
+/* Loads an image IDX file and its label IDX file (raw or gz) of a dataset of
+ * num_classes classes. Errors name the file: images not 3-D or labels not 1-D
+ * (from the magic, before any data is read), image/label count mismatch, a
+ * label outside 0..num_classes-1 (with its item). */
+int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, int num_classes,
+                   sc_err *err);
 void sc_images_free(sc_images *im);   /* accepts NULL */
 
 typedef struct sc_dataset {
@@ -37,8 +40,10 @@ typedef struct sc_dataset {
 /* Loads dir/{train,t10k}-{images-idx3,labels-idx1}-ubyte, each either raw or
  * with a .gz suffix (raw preferred). Holds out n_val training images as the
  * validation set, chosen by a permutation seeded by `seed` (n_val in [0, n-1]).
- * Errors name the missing file and list the names tried. */
-int sc_dataset_load(sc_dataset *ds, const char *dir, int n_val, uint64_t seed, sc_err *err);
+ * Labels must be below num_classes (sc_images_load). Errors name the missing
+ * file and list the names tried. */
+int sc_dataset_load(sc_dataset *ds, const char *dir, int num_classes, int n_val, uint64_t seed,
+                    sc_err *err);
 /* Same, from already-loaded images (takes ownership of train and test). */
 int sc_dataset_from_images(sc_dataset *ds, sc_images *train, sc_images *test, int n_val,
                            uint64_t seed, sc_err *err);

@@ -79,7 +79,8 @@ static uint32_t be32(const uint8_t *p) {
 
 /* The body of sc_idx_read once the file is open; fills *idx (data owned by
  * the caller on success, freed here on failure). */
-static int idx_read_open(gzFile gz, const char *path, sc_idx *idx, sc_err *err) {
+static int idx_read_open(gzFile gz, const char *path, int want_ndim, const char *what, sc_idx *idx,
+                         sc_err *err) {
     uint8_t hdr[4 + 4 * SC_IDX_MAX_DIMS];
     long long got = gz_read_full(gz, hdr, 4);
     /* gzdirect is only meaningful after the first read. */
@@ -106,6 +107,12 @@ static int idx_read_open(gzFile gz, const char *path, sc_idx *idx, sc_err *err) 
         return sc_errf(err, SC_EFORMAT,
                        "%s: unsupported number of dimensions (expected 1..%d, found %d)", path,
                        SC_IDX_MAX_DIMS, ndim);
+    /* The rank is known from the magic alone: a wrong kind of IDX file is
+     * named as such before its dimensions or data are read. */
+    if (want_ndim > 0 && ndim != want_ndim)
+        return sc_errf(err, SC_EFORMAT,
+                       "%s: an IDX file of %d dimension%s (magic 00 00 08 %02x); expected %d (%s)", path, ndim,
+                       ndim == 1 ? "" : "s", hdr[3], want_ndim, what);
 
     size_t dbytes = 4 * (size_t)ndim;
     got = gz_read_full(gz, hdr + 4, dbytes);
@@ -201,8 +208,15 @@ static int idx_read_open(gzFile gz, const char *path, sc_idx *idx, sc_err *err) 
 }
 
 int sc_idx_read(const char *path, sc_idx *out, sc_err *err) {
+    return sc_idx_read_rank(path, 0, NULL, out, err);
+}
+
+int sc_idx_read_rank(const char *path, int ndim, const char *what, sc_idx *out, sc_err *err) {
     memset(out, 0, sizeof *out);
     if (!path) return sc_errf(err, SC_EARG, "sc_idx_read: path is NULL (expected a file name)");
+    if (ndim < 0 || ndim > SC_IDX_MAX_DIMS)
+        return sc_errf(err, SC_EARG, "sc_idx_read_rank: %s: rank %d (expected 0..%d)", path, ndim,
+                       SC_IDX_MAX_DIMS);
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz)
@@ -210,7 +224,7 @@ int sc_idx_read(const char *path, sc_idx *out, sc_err *err) {
                        errno ? strerror(errno) : "out of memory in zlib");
     sc_idx idx;
     memset(&idx, 0, sizeof idx);
-    int rc = idx_read_open(gz, path, &idx, err);
+    int rc = idx_read_open(gz, path, ndim, what ? what : "data", &idx, err);
     int zc = gzclose_r(gz);
     if (rc == SC_OK && zc != Z_OK) {
         free(idx.data);

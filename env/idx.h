@@ -28,6 +28,11 @@ typedef struct sc_idx {
  * corrupt gzip stream. */
 int sc_idx_read(const char *path, sc_idx *out, sc_err *err);
 
+/* The same, for a file that must have ndim dimensions (0: any); `what` names
+ * the expected kind in the error ("images: n x h x w"). A file of another rank
+ * is refused from its magic alone: "an IDX file of 1 dimension; expected 3". */
+int sc_idx_read_rank(const char *path, int ndim, const char *what, sc_idx *out, sc_err *err);
+
 /* Writes idx to path (gzipped when gzip != 0) via path.tmp + rename, so a failure
  * never leaves a partial file at path. */
 int sc_idx_write(const char *path, const sc_idx *idx, int gzip, sc_err *err);

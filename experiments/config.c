@@ -203,6 +203,12 @@ static const sc_key keys[] = {
            "the lowest validation error (M=1), last = the final ones (the average with ema); with a schedule "
            "that decays the rate to near zero, last avoids picking the luckiest of hundreds of noisy "
            "validation errors"),
+    K_ENUM("train", "nonfinite", nonfinite, "stop", "stop|skip",
+           "what a NaN or infinity in a loss term or a gradient does: stop = end the session at that step "
+           "with one line naming the term or tensor (exit status 3), keeping the last checkpoint and the "
+           "best parameters as they were, so `--resume` (e.g. with a lower lr) continues from there; skip = "
+           "leave that batch's update out and go on (each skip printed, the count in /sessions/end_skipped); "
+           "non-finite parameters always stop"),
     K_INT("train", "early_stop", early_stop, "0", 0, 100000,
           "stop after this many epochs without validation improvement; 0 = off"),
     K_INT("train", "log_every", log_every, "100", 1, 1000000,
@@ -948,4 +954,9 @@ const char *sc_config_data_dir(const sc_config *c) {
     if (strncmp(c->dataset, "fashion", sizeof c->dataset) == 0)
         return "/usr/share/datasets/fashion-mnist";
     return "data/mnist";
+}
+
+int sc_config_data_classes(const sc_config *c) {
+    (void)c; /* mnist and fashion: ten classes, labels 0..9 */
+    return 10;
 }

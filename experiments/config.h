@@ -74,6 +74,7 @@ typedef struct sc_config {
     int eval_batch;          /* images per evaluation batch; 0 = by model kind */
     char optimizer[8];       /* adam | sgd */
     char keep[8];            /* best | last: the parameters a run ends with */
+    char nonfinite[8];       /* stop | skip: what a NaN or Inf in a loss or gradient does */
     float lr;
     char lr_schedule[16];    /* constant | linear | step | plateau */
     float lr_final;
@@ -139,5 +140,7 @@ int sc_config_key_index(const char *section_key);
 /* The data folder to use: data_dir if set, else the dataset's default
  * ("data/mnist" for mnist, "/usr/share/datasets/fashion-mnist" for fashion). */
 const char *sc_config_data_dir(const sc_config *c);
+/* The classes the config's dataset declares (mnist, fashion: 10); labels are checked against it. */
+int sc_config_data_classes(const sc_config *c);
 
 #endif

@@ -6,6 +6,7 @@
  * a non-zero status.
  */
 #include <errno.h>
+#include <math.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,10 +75,13 @@ static const char *USAGE =
 
 static int g_mute = 0;  /* an MPI rank other than 0: rank 0 reports what all ranks find alike */
 
+/* Exit status 3 for a non-finite value (a diverged run, non-finite parameters), 1 for any other error. */
+static int fail_status(const sc_err *err) { return err->code == SC_ENONFINITE ? 3 : 1; }
+
 static int fail(const sc_err *err) {
-    if (g_mute) return 1;
+    if (g_mute) return fail_status(err);
     fprintf(stderr, "saccade: %s\n", err->msg[0] ? err->msg : sc_strerror(err->code));
-    return 1;
+    return fail_status(err);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -134,7 +138,7 @@ static int cmd_data(int argc, char **argv) {
     for (int i = path ? 3 : 2; i < argc; i++)
         if (!used[i]) return usage_error("unknown option '%s' for data", argv[i]);
     sc_dataset ds;
-    if (sc_dataset_load(&ds, sc_config_data_dir(&c), c.val_size, c.seed, &err) != SC_OK) return fail(&err);
+    if (sc_dataset_load(&ds, sc_config_data_dir(&c), sc_config_data_classes(&c), c.val_size, c.seed, &err) != SC_OK) return fail(&err);
     printf("dataset %s from %s\n", c.dataset, sc_config_data_dir(&c));
     printf("  train file: %d images of %dx%d, %d classes\n", ds.train.n, ds.train.h, ds.train.w, ds.num_classes);
     printf("  split (seed %llu): %d train, %d validation; test: %d images\n", (unsigned long long)c.seed,
@@ -185,10 +189,10 @@ static int default_out(char *out, size_t n, const char *config_path) {
  * only (the message is empty on a rank whose peers failed), named by rank. */
 static int fail_train(const sc_dist *d, const sc_err *err) {
     if (!d) return fail(err);
-    if (!err->msg[0]) return 1;
+    if (!err->msg[0]) return fail_status(err);
     if (!strncmp(err->msg, "rank ", 5)) fprintf(stderr, "saccade: %s\n", err->msg);
     else fprintf(stderr, "saccade: rank %d: %s\n", sc_dist_rank(d), err->msg);
-    return 1;
+    return fail_status(err);
 }
 
 /* `saccade train`, alone or as one rank of an MPI job (d): the same command
@@ -398,7 +402,7 @@ static int cmd_eval(int argc, char **argv) {
     }
     sc_dataset ds;
     memset(&ds, 0, sizeof ds);
-    int rc = sc_dataset_load(&ds, sc_config_data_dir(&c), c.val_size, c.seed, &err);
+    int rc = sc_dataset_load(&ds, sc_config_data_dir(&c), sc_config_data_classes(&c), c.val_size, c.seed, &err);
     if (rc == SC_OK && c.max_train > 0 && c.max_train < ds.n_train) ds.n_train = c.max_train;
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, &c);
@@ -414,6 +418,13 @@ static int cmd_eval(int argc, char **argv) {
         sc_params *ps = sc_model_params(m);
         /* --last of a run with [train] ema: the latest average, the parameters it validated */
         sc_ckpt_unpack(&ck, last ? (ck.ema ? ck.ema : ck.params) : ck.best, ps, ps->data);
+        size_t at = 0;
+        int t = sc_params_nonfinite(ps, ps->data, &at);
+        if (t >= 0)
+            rc = sc_errf(&err, SC_ENONFINITE,
+                         "%s: the %s parameters are not finite (tensor %s, element %zu, is %s); refusing to evaluate them",
+                         ckpt, last ? "last" : "best", ps->p[t].name, at,
+                         isnan(ps->data[ps->p[t].offset + at]) ? "NaN" : "infinite");
     }
     const int stochastic = m && sc_model_describe(m)->stochastic;
     if (M < 0) M = c.mc_samples;

@@ -138,6 +138,8 @@ typedef struct session_row {
     int32_t end_epoch;
     int64_t end_step;
     int8_t end_reason;
+    const char *end_note;    /* why it stopped, for a diverged session; "" otherwise */
+    int64_t end_skipped;     /* batches skipped as non-finite ([train] nonfinite = skip) */
 } session_row;
 
 #define SE session_row
@@ -152,7 +154,13 @@ static const column session_cols[] = {
     COL(SE, end_epoch, CT_I32, "epochs completed when it ended; -1 while running or if killed"),
     COL(SE, end_step, CT_I64, "optimizer steps taken when it ended; -1 while running or if killed"),
     COL(SE, end_reason, CT_I8,
-        "0 running or killed, 1 finished, 2 early stop, 3 interrupted (signal), 4 failed, 5 paused (--stop-after)"),
+        "0 running or killed, 1 finished, 2 early stop, 3 interrupted (signal), 4 failed, 5 paused (--stop-after), "
+        "6 diverged (a non-finite loss, gradient or parameter; end_note says which)"),
+    COL_ADDED(SE, end_note, CT_STR,
+              "for a diverged session the line it stopped with (epoch, step, the non-finite term or tensor, lr); "
+              "\"\" otherwise"),
+    COL_ADDED(SE, end_skipped, CT_I64,
+              "batches skipped in the session because a loss or gradient was non-finite ([train] nonfinite = skip)"),
 };
 #undef SE
 
@@ -663,7 +671,7 @@ int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
         L->L = gs->L > 0 ? gs->L : 0;
     }
     session_row s = {L->created_unix, 0, 0, m->threads, m->command_line ? m->command_line : "",
-                     m->config ? m->config : "", NAN, -1, -1, SC_END_RUNNING};
+                     m->config ? m->config : "", NAN, -1, -1, SC_END_RUNNING, "", 0};
     sc_h5_quiet q;
     sc_h5_quiet_begin(&q);
     int rc = SC_OK;
@@ -807,7 +815,7 @@ int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *ke
         return sc_errf(err, SC_EIO, "%s: cannot lock the run log: %s", path, strerror(e));
     }
     session_row s = {unix_now(), start_epoch, start_step, threads, command_line ? command_line : "",
-                     config ? config : "", NAN, -1, -1, SC_END_RUNNING};
+                     config ? config : "", NAN, -1, -1, SC_END_RUNNING, "", 0};
     sc_h5_quiet q;
     sc_h5_quiet_begin(&q);
     int rc = SC_OK;
@@ -911,12 +919,19 @@ static int do_end(sc_runlog *L, hid_t f, const void *arg, char *what, size_t wn)
 }
 
 int sc_runlog_end_session(sc_runlog *L, int reason, int epoch, int64_t step, sc_err *err) {
+    return sc_runlog_end_session_note(L, reason, epoch, step, "", 0, err);
+}
+
+int sc_runlog_end_session_note(sc_runlog *L, int reason, int epoch, int64_t step, const char *note,
+                               int64_t skipped, sc_err *err) {
     end_arg a;
     memset(&a, 0, sizeof a);
     a.s.end_unix = unix_now();
     a.s.end_epoch = epoch;
     a.s.end_step = step;
     a.s.end_reason = (int8_t)reason;
+    a.s.end_note = note ? note : "";
+    a.s.end_skipped = skipped;
     return with_file(L, do_end, &a, err);
 }
 

@@ -155,7 +155,8 @@ enum {
     SC_END_EARLY_STOP = 2,
     SC_END_INTERRUPTED = 3,  /* SIGINT or SIGTERM */
     SC_END_FAILED = 4,
-    SC_END_PAUSED = 5        /* trained the epochs asked for this session (--stop-after) */
+    SC_END_PAUSED = 5,       /* trained the epochs asked for this session (--stop-after) */
+    SC_END_DIVERGED = 6      /* a non-finite loss, gradient or parameter stopped it */
 };
 
 /* Creates the log at path (which must not exist: EEXIST is an error), with
@@ -182,6 +183,10 @@ int sc_runlog_append_checkpoint(sc_runlog *L, const sc_runlog_ckpt_row *r, sc_er
 int sc_runlog_append_glimpses(sc_runlog *L, const sc_runlog_glimpse_rec *r, sc_err *err);
 /* Records the end of this session in its /sessions row. */
 int sc_runlog_end_session(sc_runlog *L, int reason, int epoch, int64_t step, sc_err *err);
+/* The same with the line it stopped with (/sessions/end_note) and the batches
+ * skipped as non-finite (/sessions/end_skipped). */
+int sc_runlog_end_session_note(sc_runlog *L, int reason, int epoch, int64_t step, const char *note,
+                               int64_t skipped, sc_err *err);
 /* fsync of the log (done at each checkpoint so the log is as durable as it). */
 int sc_runlog_sync(sc_runlog *L, sc_err *err);
 

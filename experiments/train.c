@@ -337,6 +337,22 @@ static void fmt_time(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* The error of a diverged session: one line with where, what and the rate,
+ * and what is kept. */
+static int diverged(sc_err *err, const char *what, int epoch, long long step, float lr,
+                    const sc_ckpt_state *S, const char *log_path) {
+    char best[48] = "";
+    if (S->best_epoch > 0) snprintf(best, sizeof best, " (epoch %d)", S->best_epoch);
+    return sc_errf(err, SC_ENONFINITE,
+                   "non-finite value at epoch %d step %lld: %s, lr %g; stopped, the last checkpoint and the "
+                   "best parameters%s are kept as they were; continue with `saccade train --resume %s` "
+                   "(e.g. --set train.lr=%g)",
+                   epoch, step, what, (double)lr, best, log_path, (double)lr / 10);
+}
+
+/* "NaN", "+Inf" or "-Inf" (printf's spelling of NaN varies with its sign). */
+static const char *nonfinite_name(double x) { return isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf"; }
+
 /* The loss terms of the model's kind, for the progress bar and lines. */
 static void fmt_terms(char *buf, size_t n, const sc_model_info *in, const sc_train_acc *a, int wide) {
     double nb = a->batches > 0 ? a->batches : 1.0;
@@ -587,6 +603,32 @@ static int run_has_ended(const char *path, int epoch) {
     return ended;
 }
 
+/* The loss term of a batch that is NaN or infinite, or NULL: the cross-entropy,
+ * and for a REINFORCE model its surrogate and the baseline's squared error. */
+static const char *nonfinite_term(const sc_model_info *in, const sc_model_stats *st, double *value) {
+    if (!isfinite(st->xent)) return *value = st->xent, "the cross-entropy";
+    if (in->reinforce && !isfinite(st->reinforce)) return *value = st->reinforce, "the REINFORCE term";
+    if (in->reinforce && !isfinite(st->baseline_mse)) return *value = st->baseline_mse, "the baseline's squared error";
+    return NULL;
+}
+
+/* Names the first non-finite value of buf (a loss term's value when name is
+ * set, else the first NaN or Inf element of a tensor of ps): "the cross-entropy
+ * is NaN", "the gradient of tensor core.W, element 17, is +Inf". 0 if none. */
+static int nonfinite_what(char *out, size_t n, const char *term, double value, const sc_params *ps,
+                          const float *buf, const char *kind) {
+    if (term) {
+        snprintf(out, n, "%s is %s", term, nonfinite_name(value));
+        return 1;
+    }
+    size_t at = 0;
+    int t = sc_params_nonfinite(ps, buf, &at);
+    if (t < 0) return 0;
+    snprintf(out, n, "%s%s, element %zu, is %s", kind, ps->p[t].name, at,
+             nonfinite_name(buf[ps->p[t].offset + at]));
+    return 1;
+}
+
 int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
     run R;
     memset(&R, 0, sizeof R);
@@ -600,6 +642,8 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
     sc_ckpt_state S;
     memset(&S, 0, sizeof S);
     int created = 0;  /* this call created the log (removed again if the start fails) */
+    char what[160] = "";    /* the non-finite term or tensor, for the guard's line */
+    long long skipped = 0;  /* batches left out by [train] nonfinite = skip */
     double t_start = now_s();
     sc_dist *dist = opts->dist;
     const int lead = sc_dist_rank(dist) == 0;  /* prints and writes files */
@@ -657,7 +701,7 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
         snprintf(res->checkpoint, sizeof res->checkpoint, "%s", ckpt);
     }
 
-    if ((rc = sc_dataset_load(&R.ds, sc_config_data_dir(c), c->val_size, seed, err)) != SC_OK) goto fail;
+    if ((rc = sc_dataset_load(&R.ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, seed, err)) != SC_OK) goto fail;
     if (c->max_train > 0 && c->max_train < R.ds.n_train) R.ds.n_train = c->max_train;
 
     sc_canvas_cfg cc;
@@ -887,7 +931,40 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
             }
             float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
             lr_now = sc_lr_at(&lr, S.step);
+            /* the non-finite guard: a NaN or Inf in a loss term or the gradient
+             * stops the session here (or, with [train] nonfinite = skip, leaves the
+             * update out); the checkpoint and the best parameters are untouched */
+            double tv = 0.0;
+            const char *term = nonfinite_term(info, &st, &tv);
+            int bad = nonfinite_what(what, sizeof what, term, tv, ps, ps->grad, "the gradient of tensor ") ||
+                      (!isfinite(gnorm) && nonfinite_what(what, sizeof what, NULL, 0, ps, ps->grad,
+                                                          "the gradient of tensor "));
+            if ((rc = sc_dist_any(dist, bad, &bad, err)) != SC_OK) goto fail_signals;
+            if (bad && !what[0]) snprintf(what, sizeof what, "a value on another rank");
+            if (bad && !strcmp(c->nonfinite, "skip")) {
+                skipped++;
+                done++;
+                if (lead)
+                    printf("epoch %d batch %ld of %ld (after step %lld): %s; batch skipped ([train] nonfinite = "
+                           "skip, %lld so far)\n", epoch, done, (long)steps_per_epoch, (long long)S.step, what,
+                           (long long)skipped);
+                fflush(stdout);
+                what[0] = '\0';
+                continue;
+            }
+            if (bad) {
+                rc = diverged(err, what, epoch, S.step + 1, lr_now, &S, opts->log_path);
+                goto fail_signals;
+            }
             sc_optim_step(&R.opt, ps->data, ps->grad, lr_now);
+            /* finite gradients can still carry the parameters past the float range */
+            bad = nonfinite_what(what, sizeof what, NULL, 0, ps, ps->data, "parameter tensor ");
+            if ((rc = sc_dist_any(dist, bad, &bad, err)) != SC_OK) goto fail_signals;
+            if (bad) {
+                if (!what[0]) snprintf(what, sizeof what, "a parameter on another rank");
+                rc = diverged(err, what, epoch, S.step + 1, lr_now, &S, opts->log_path);
+                goto fail_signals;
+            }
             S.step++;
             done++;
             acc_add(&S.epoch_acc, &st, gnorm, n);
@@ -1052,7 +1129,8 @@ int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res
                                  (float)res->test_err_m1, (float)res->test_err_mc, M, (int8_t)end_reason,
                                  (float)res->us_per_image, S.train_seconds};
         if ((rc = sc_runlog_append_test(R.log, &tr, err)) != SC_OK) goto fail;
-        if ((rc = sc_runlog_end_session(R.log, end_reason, S.epoch, S.step, err)) != SC_OK) goto fail;
+        if ((rc = sc_runlog_end_session_note(R.log, end_reason, S.epoch, S.step, "", skipped, err)) != SC_OK)
+            goto fail;
         if ((rc = sc_runlog_sync(R.log, err)) != SC_OK) goto fail;
     }
     run_free(&R);
@@ -1065,8 +1143,11 @@ fail:
     /* a rank that fails before the start-up agreement still takes part in it */
     if (!agreed) rc = sc_dist_agree(dist, rc, err);
     if (R.log && !created) {
+        /* a diverged session says so, with its line; the last checkpoint stays */
         sc_err ignore = {0};
-        sc_runlog_end_session(R.log, SC_END_FAILED, S.epoch, S.step, &ignore);
+        int why = rc == SC_ENONFINITE ? SC_END_DIVERGED : SC_END_FAILED;
+        sc_runlog_end_session_note(R.log, why, S.epoch, S.step, rc == SC_ENONFINITE ? err->msg : "", skipped,
+                                   &ignore);
     }
     run_free(&R);
     if (created) {

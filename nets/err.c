@@ -25,6 +25,7 @@ const char *sc_strerror(int code) {
     case SC_ECONFIG: return "configuration error";
     case SC_EHDF5: return "HDF5 error";
     case SC_ESTATE: return "invalid state";
+    case SC_ENONFINITE: return "non-finite value";
     default: return "unknown error";
     }
 }

@@ -23,7 +23,8 @@ enum {
     SC_EARG = -4,     /* a caller passed an invalid argument (shape, range) */
     SC_ECONFIG = -5,  /* a configuration key or value is wrong */
     SC_EHDF5 = -6,    /* an HDF5 call failed */
-    SC_ESTATE = -7    /* an operation is not valid in the object's current state */
+    SC_ESTATE = -7,   /* an operation is not valid in the object's current state */
+    SC_ENONFINITE = -8 /* a loss, gradient or parameter became NaN or infinite */
 };
 
 #define SC_ERR_MSG_MAX 512

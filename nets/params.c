@@ -182,3 +182,16 @@ float *sc_carve(float ***ptrs, const size_t *sizes, int n, size_t *total) {
     }
     return mem;
 }
+
+int sc_params_nonfinite(const sc_params *ps, const float *buf, size_t *at) {
+    for (int i = 0; i < ps->count; i++) {
+        const float *x = buf + ps->p[i].offset;
+        size_t n = (size_t)ps->p[i].rows * (size_t)ps->p[i].cols;
+        for (size_t j = 0; j < n; j++)
+            if (!isfinite(x[j])) {
+                if (at) *at = j;
+                return i;
+            }
+    }
+    return -1;
+}

@@ -56,6 +56,10 @@ float *sc_params_grad(const sc_params *ps, int idx);
 size_t sc_params_size(const sc_params *ps, int idx);  /* rows * cols */
 int sc_params_find(const sc_params *ps, const char *name); /* index or -1 */
 size_t sc_params_count(const sc_params *ps);          /* sum of rows*cols, no padding */
+/* The first tensor whose values in buf (ps->data, ps->grad or a buffer of the
+ * same layout) hold a NaN or an infinity: its index, with the element's index
+ * inside it in *at; -1 when every value is finite. Padding is not read. */
+int sc_params_nonfinite(const sc_params *ps, const float *buf, size_t *at);
 void sc_params_zero_grad(sc_params *ps);
 void sc_params_free(sc_params *ps);                  /* accepts NULL; leaves an empty store */
 

@@ -432,7 +432,7 @@ START_TEST(learns_mnist_subset) {
     }
     sc_dataset ds;
     sc_err err = {0};
-    ck_assert_msg(sc_dataset_load(&ds, mnist_dir(), 0, 1, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(sc_dataset_load(&ds, mnist_dir(), 10, 0, 1, &err) == SC_OK, "%s", err.msg);
     sc_sa_cfg cfg;
     sc_sa_cfg_defaults(&cfg);
     cfg.patch = 7; cfg.d_model = 32; cfg.heads = 2; cfg.blocks = 1; cfg.mlp_hidden = 64; cfg.max_batch = 100;

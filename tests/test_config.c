@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 67 /* 9 [data] + 35 [model] + 19 [train] + 4 [log] */
+#define NKEYS_EXPECTED 68 /* 9 [data] + 35 [model] + 20 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -313,6 +313,7 @@ static const bad_case bad_cases[] = {
       "expected one of rnn|lstm" },
     { P "[model]\ncore = gru\n", 0, 5, "core = gru: unknown word", "expected one of rnn|lstm" },
     { P "lr_schedule = cosine\n", 0, 4, "unknown word", "constant|linear|step|plateau" },
+    { P "nonfinite = ignore\n", 0, 4, "[train] nonfinite = ignore: unknown word", "expected one of stop|skip" },
     { P "[data]\ndataset = mnistmnistmnistmnistmnist\n", 0, 5, "unknown word", "mnist|fashion" },
     /* string */
     { P "[data]\ndir = " LONG300 "\n", 0, 5, "too long (300 bytes)", "at most 255 bytes" },

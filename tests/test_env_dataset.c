@@ -228,7 +228,7 @@ START_TEST(test_load_dir) {
     sc_dataset ds;
     sc_err err = {0};
     /* Empty directory: the first file is missing; names tried + hint. */
-    int rc = sc_dataset_load(&ds, g_dir, 5, 1, &err);
+    int rc = sc_dataset_load(&ds, g_dir, 10, 5, 1, &err);
     ck_assert_int_eq(rc, SC_EIO);
     ck_assert_msg(strstr(err.msg, g_dir) && strstr(err.msg, "train-images-idx3-ubyte.gz") &&
                       strstr(err.msg, "train-images-idx3-ubyte or") &&
@@ -237,12 +237,20 @@ START_TEST(test_load_dir) {
     ck_assert_ptr_null(ds.train_idx);
 
     write_set(g_dir, "train", 40, 1, 0);   /* mixed raw and .gz */
-    rc = sc_dataset_load(&ds, g_dir, 5, 1, &err);
+    rc = sc_dataset_load(&ds, g_dir, 10, 5, 1, &err);
     ck_assert_int_eq(rc, SC_EIO);
     ck_assert_msg(strstr(err.msg, "t10k-images-idx3-ubyte.gz"), "%s", err.msg);
 
     write_set(g_dir, "t10k", 12, 0, 1);
-    ck_assert_msg(sc_dataset_load(&ds, g_dir, 5, 1, &err) == SC_OK, "%s", err.msg);
+    /* The labels are 0..3: a dataset declared with 3 classes refuses the
+     * first file holding a 3, naming it; nothing is kept. */
+    rc = sc_dataset_load(&ds, g_dir, 3, 5, 1, &err);
+    ck_assert_int_eq(rc, SC_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "train-labels-idx1-ubyte") && strstr(err.msg, "label 3 at item 3") &&
+                      strstr(err.msg, "expected 0..2"),
+                  "%s", err.msg);
+    ck_assert_ptr_null(ds.train.pix);
+    ck_assert_msg(sc_dataset_load(&ds, g_dir, 4, 5, 1, &err) == SC_OK, "%s", err.msg);
     ck_assert_int_eq(ds.train.n, 40);
     ck_assert_int_eq(ds.test.n, 12);
     ck_assert_int_eq(ds.train.h, 3);
@@ -261,11 +269,11 @@ START_TEST(test_load_dir) {
     ck_assert_ptr_nonnull(f);
     fputs("junk", f);
     fclose(f);
-    ck_assert_msg(sc_dataset_load(&ds, g_dir, 5, 1, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(sc_dataset_load(&ds, g_dir, 10, 5, 1, &err) == SC_OK, "%s", err.msg);
     sc_dataset_free(&ds);
 
     /* n_val out of range is refused before anything is kept. */
-    rc = sc_dataset_load(&ds, g_dir, 40, 1, &err);
+    rc = sc_dataset_load(&ds, g_dir, 10, 40, 1, &err);
     ck_assert_int_eq(rc, SC_EARG);
     ck_assert_ptr_null(ds.train.pix);
 }
@@ -276,7 +284,7 @@ static void check_real(const char *name, const char *dir, int first_train_label,
                        const int *train_class_counts) {
     sc_dataset ds;
     sc_err err = {0};
-    ck_assert_msg(sc_dataset_load(&ds, dir, 5000, 1, &err) == SC_OK, "%s: %s", name, err.msg);
+    ck_assert_msg(sc_dataset_load(&ds, dir, 10, 5000, 1, &err) == SC_OK, "%s: %s", name, err.msg);
     ck_assert_int_eq(ds.train.n, 60000);
     ck_assert_int_eq(ds.test.n, 10000);
     ck_assert_int_eq(ds.train.h, 28);

@@ -438,24 +438,83 @@ START_TEST(test_images_count_mismatch) {
     sc_images out;
     memset(&out, 0xAB, sizeof out);
     sc_err err = {0};
-    int rc = sc_images_load(&out, ip, lp, &err);
+    int rc = sc_images_load(&out, ip, lp, 10, &err);
     expect_fail(rc, SC_EFORMAT, NULL, &err, ip, lp, "3 images", "4 labels", "expected", NULL);
     ck_assert_ptr_null(out.pix);
     ck_assert_ptr_null(out.labels);
     ck_assert_int_eq(out.n, 0);
 
-    /* Images given as labels and vice versa: dimensionality errors. */
-    rc = sc_images_load(&out, lp, ip, &err);
-    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "3-D", "found 1", NULL);
+    /* Images given as labels and vice versa: the wrong kind of IDX file,
+     * named from its magic. */
+    rc = sc_images_load(&out, lp, ip, 10, &err);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "an IDX file of 1 dimension", "expected 3 (images", NULL);
     ck_assert_ptr_null(out.pix);
-    rc = sc_images_load(&out, ip, ip, &err);
-    expect_fail(rc, SC_EFORMAT, NULL, &err, ip, "1-D", "found 3", NULL);
+    rc = sc_images_load(&out, ip, ip, 10, &err);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, ip, "an IDX file of 3 dimensions", "expected 1 (labels", NULL);
     ck_assert_ptr_null(out.labels);
     /* A missing label file names that file. */
     const char *missing = tpath("missing-labels");
-    rc = sc_images_load(&out, ip, missing, &err);
+    rc = sc_images_load(&out, ip, missing, 10, &err);
     expect_fail(rc, SC_EIO, NULL, &err, missing, NULL);
     ck_assert_ptr_null(out.pix);
+}
+END_TEST
+
+/* An image file whose magic says 1-dimensional is the wrong kind of file,
+ * not an image file with trailing bytes: the rank is refused from the magic
+ * before the dimensions or data are read (here they promise 12 items of a
+ * 2,000-byte file). */
+START_TEST(test_images_rank_from_magic) {
+    size_t n;
+    uint8_t *im = make_idx(0x08, 3, (uint32_t[]){20, 10, 10}, 0, &n);
+    im[3] = 1; /* the magic now says 1 dimension */
+    const char *ip = tpath("rank1-images");
+    write_raw(ip, im, n);
+    free(im);
+    uint8_t lbb[4 + 4 + 20] = {0, 0, 8, 1, 0, 0, 0, 20};
+    const char *lp = tpath("rank1-labels");
+    write_raw(lp, lbb, sizeof lbb);
+    sc_images out;
+    sc_err err = {0};
+    int rc = sc_images_load(&out, ip, lp, 10, &err);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, ip, "an IDX file of 1 dimension (magic 00 00 08 01)",
+                "expected 3 (images: n x h x w)", NULL);
+    ck_assert_ptr_null(strstr(err.msg, "trailing"));
+    ck_assert_ptr_null(out.pix);
+    /* sc_idx_read_rank names the same for any rank asked for. */
+    sc_idx idx;
+    rc = sc_idx_read_rank(lp, 2, "a table", &idx, &err);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "of 1 dimension", "expected 2 (a table)", NULL);
+    ck_assert_ptr_null(idx.data);
+    ck_assert_int_eq(sc_idx_read_rank(lp, 1, "labels", &idx, &err), SC_OK);
+    ck_assert_int_eq(idx.dims[0], 20);
+    sc_idx_free(&idx);
+}
+END_TEST
+
+/* A label above the dataset's classes (one damaged byte) is refused with its
+ * item and byte; the last class itself is accepted. */
+START_TEST(test_labels_outside_classes) {
+    size_t n;
+    uint8_t *im = make_idx(0x08, 3, (uint32_t[]){5, 2, 2}, 0, &n);
+    const char *ip = tpath("cls-images");
+    write_raw(ip, im, n);
+    free(im);
+    uint8_t lbb[4 + 4 + 5] = {0, 0, 8, 1, 0, 0, 0, 5, 0, 9, 3, 12, 1};
+    const char *lp = tpath("cls-labels");
+    write_gz(lp, lbb, sizeof lbb);
+    sc_images out;
+    sc_err err = {0};
+    int rc = sc_images_load(&out, ip, lp, 10, &err);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "label 12 at item 3 (byte 11", "expected 0..9", NULL);
+    ck_assert_ptr_null(out.pix);
+    ck_assert_ptr_null(out.labels);
+    /* With 13 classes declared the same file loads. */
+    ck_assert_msg(sc_images_load(&out, ip, lp, 13, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(out.num_classes, 13);
+    sc_images_free(&out);
+    rc = sc_images_load(&out, ip, lp, 0, &err);
+    expect_fail(rc, SC_EARG, NULL, &err, lp, "0 classes", NULL);
 }
 END_TEST
 
@@ -470,11 +529,11 @@ START_TEST(test_images_load_ok) {
     write_raw(lp, lbb, sizeof lbb);
     sc_images out;
     sc_err err = {0};
-    ck_assert_msg(sc_images_load(&out, ip, lp, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(sc_images_load(&out, ip, lp, 10, &err) == SC_OK, "%s", err.msg);
     ck_assert_int_eq(out.n, 3);
     ck_assert_int_eq(out.h, 2);
     ck_assert_int_eq(out.w, 5);
-    ck_assert_int_eq(out.num_classes, 7);
+    ck_assert_int_eq(out.num_classes, 10);
     ck_assert_uint_eq(out.labels[1], 6);
     ck_assert_uint_eq(out.pix[29], (uint8_t)(29 * 7 + 3));
     sc_images_free(&out);
@@ -502,6 +561,8 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, test_roundtrip_gz);
     tcase_add_test(tc, test_read_handmade);
     tcase_add_test(tc, test_images_load_ok);
+    tcase_add_test(tc, test_images_rank_from_magic);
+    tcase_add_test(tc, test_labels_outside_classes);
     tcase_add_test(tc, test_u8_to_float);
     suite_add_tcase(s, tc);
     TCase *lim = tcase_create("limits");

@@ -81,6 +81,38 @@ static void assert_msg_has(const sc_err *err, const char *want) {
                   err->msg, want);
 }
 
+/* sc_params_nonfinite: the first tensor and element holding a NaN or an
+ * infinity, in data or in grad; padding between tensors is never read. */
+START_TEST(test_nonfinite) {
+    sc_params ps;
+    sc_params_init(&ps);
+    sc_err err = {0};
+    sc_params_add(&ps, "fc.w", 10, 37, &err);
+    sc_params_add(&ps, "fc.b", 1, 10, &err);
+    sc_params_add(&ps, "v", 3, 16, &err);
+    ck_assert_int_eq(sc_params_alloc(&ps, &err), SC_OK);
+    for (size_t i = 0; i < ps.n; i++) ps.data[i] = ps.grad[i] = 1.0f;
+    size_t at = 99;
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.data, &at), -1);
+    ck_assert_uint_eq(at, 99);
+    ps.data[384 - 1] = NAN;                      /* padding after fc.w: not a value */
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.data, &at), -1);
+    ps.data[400 + 47] = -INFINITY;               /* v's last element */
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.data, &at), 2);
+    ck_assert_uint_eq(at, 47);
+    ps.data[384 + 3] = NAN;                      /* fc.b comes first */
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.data, &at), 1);
+    ck_assert_uint_eq(at, 3);
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.grad, &at), -1);
+    ps.grad[369] = INFINITY;                     /* fc.w's last element */
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.grad, &at), 0);
+    ck_assert_uint_eq(at, 369);
+    ps.grad[369] = 3.4e38f;                      /* huge but finite */
+    ck_assert_int_eq(sc_params_nonfinite(&ps, ps.grad, NULL), -1);
+    sc_params_free(&ps);
+}
+END_TEST
+
 START_TEST(test_errors) {
     sc_params ps;
     sc_params_init(&ps);
@@ -253,6 +285,7 @@ static Suite *params_suite(void) {
     TCase *tc = tcase_create("params");
     tcase_add_test(tc, test_add_alloc_views);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_nonfinite);
     tcase_add_test(tc, test_init_ranges);
     tcase_add_test(tc, test_init_linear_fan_in);
     tcase_add_test(tc, test_carve);

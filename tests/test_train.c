@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "experiments/checkpoint.h"
+#include "experiments/runlog.h"
 #include "experiments/train.h"
 #include "tests/testutil.h"
 
@@ -469,6 +470,162 @@ START_TEST(cli_train_then_eval) {
 }
 END_TEST
 
+/* ---- the non-finite guard -------------------------------------------------------- */
+
+/* The last element of the numeric (as long long) or string column `name` of an
+ * HDF5 file's dataset: numbers into *v, strings into buf. */
+static void last_of(const char *path, const char *name, long long *v, char *buf, size_t n) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s does not open", path);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s: no %s", path, name);
+    hid_t s = H5Dget_space(d);
+    hsize_t dim = 0;
+    ck_assert_int_eq(H5Sget_simple_extent_dims(s, &dim, NULL), 1);
+    ck_assert(dim > 0);
+    hsize_t at = dim - 1, one = 1;
+    ck_assert(H5Sselect_hyperslab(s, H5S_SELECT_SET, &at, NULL, &one, NULL) >= 0);
+    hid_t ms = H5Screate_simple(1, &one, NULL);
+    if (buf) {
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        char *str = NULL;
+        ck_assert(H5Dread(d, t, ms, s, H5P_DEFAULT, &str) >= 0);
+        snprintf(buf, n, "%s", str ? str : "");
+        H5free_memory(str);
+        H5Tclose(t);
+    } else {
+        ck_assert(H5Dread(d, H5T_NATIVE_LLONG, ms, s, H5P_DEFAULT, v) >= 0);
+    }
+    H5Sclose(ms);
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* Sets element 0 of the first tensor of the checkpoint's set `grp` (params,
+ * best_params) to x, rewriting the dataset with HDF5 (its checksum stays valid). */
+static void plant(const char *ckpt, const char *grp, float x) {
+    hid_t f = H5Fopen(ckpt, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t g = H5Gopen2(f, grp, H5P_DEFAULT);
+    ck_assert(g >= 0);
+    char name[256];
+    ck_assert(H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, 0, name, sizeof name, H5P_DEFAULT) > 0);
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    hid_t s = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(s);
+    float *v = malloc(sizeof(float) * (size_t)n);
+    ck_assert(v && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    v[0] = x;
+    ck_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    free(v);
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Gclose(g);
+    ck_assert(H5Fclose(f) >= 0);
+}
+
+/* The number of lines of text that contain what. */
+static int count_lines(const char *text, const char *what) {
+    int n = 0;
+    for (const char *l = text; l && *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        const char *hit = strstr(l, what);
+        if (hit && hit < l + len) n++;
+        l = e ? e + 1 : l + len;
+    }
+    return n;
+}
+
+/* A run that diverges (SGD at lr 10) stops at the step with one line, exit 3, the
+ * last checkpoint untouched and the session recorded as diverged; --resume
+ * at a lower rate continues. A parameter forced past the float range stops
+ * it the same way; evaluation of a non-finite parameter set is refused. */
+START_TEST(cli_nonfinite_guard) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    char ini[700], logp[700], ckp[700], copy[700], cmd[2200];
+    snprintf(ini, sizeof ini, "%s/f.ini", tmpdir);
+    snprintf(logp, sizeof logp, "%s/f.h5", tmpdir);
+    snprintf(ckp, sizeof ckp, "%s/f.ckpt.h5", tmpdir);
+    snprintf(copy, sizeof copy, "%s/copy.ckpt.h5", tmpdir);
+    const char *text = "[data]\ndataset = fashion\nmax_train = 1000\nval_size = 200\n"
+                       "[model]\nglimpses = 3\nmc_samples = 1\n[train]\nepochs = 1\nthreads = 1\nbatch_size = 32\n"
+                       "optimizer = sgd\nlr = 0.05\n";
+    spit(ini, text, strlen(text));
+    cmd_out r = run_saccade("train f.ini --out f.h5");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    free_out(&r);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", ckp, copy);
+    ck_assert_int_eq(system(cmd), 0);
+
+    /* diverged: one line naming epoch, step, the term or tensor and the rate */
+    r = run_saccade("train --resume f.h5 --set train.epochs=2 --set train.lr=10");
+    ck_assert_msg(r.status == 3, "status %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+    ck_assert_int_eq(count_lines(r.err, "non-finite value at epoch 2 step "), 1);
+    ck_assert_msg(strstr(r.err, ", lr 10;") && strstr(r.err, "best parameters (epoch 1) are kept") &&
+                  strstr(r.err, "--resume f.h5") && (strstr(r.err, " is NaN") || strstr(r.err, "Inf")),
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.out, "test error") == NULL, "a diverged run was tested: %s", r.out);
+    free_out(&r);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", ckp, copy);
+    ck_assert_msg(system(cmd) == 0, "the diverged session changed the checkpoint");
+    long long reason = -1;
+    char note[1024];
+    last_of(logp, "sessions/end_reason", &reason, NULL, 0);
+    ck_assert_int_eq(reason, SC_END_DIVERGED);
+    last_of(logp, "sessions/end_note", NULL, note, sizeof note);
+    ck_assert_msg(strstr(note, "non-finite value at epoch 2 step "), "end_note: %s", note);
+
+    /* --resume at a lower rate continues from the kept checkpoint */
+    r = run_saccade("train --resume f.h5 --set train.epochs=2 --set train.lr=0.001");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "test error of the best parameters"));
+    free_out(&r);
+    last_of(logp, "sessions/end_reason", &reason, NULL, 0);
+    ck_assert_int_ne(reason, SC_END_DIVERGED);
+
+    /* forced: a finite parameter past what a float product can hold */
+    plant(ckp, "params", 3e38f);
+    r = run_saccade("train --resume f.h5 --set train.epochs=3");
+    ck_assert_msg(r.status == 3, "status %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "non-finite value at epoch 3 step ") != NULL, "%s", r.err);
+    free_out(&r);
+
+    /* skip: every skipped batch has its line, and the session counts them */
+    r = run_saccade("train f.ini --out s.h5 --set train.lr=10 --set train.nonfinite=skip");
+    int lines = count_lines(r.out, "batch skipped ([train] nonfinite = skip, ");
+    ck_assert_msg(lines > 0, "status %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+    char slog[700];
+    snprintf(slog, sizeof slog, "%s/s.h5", tmpdir);
+    long long skipped = -1;
+    if (r.status == 0) {
+        last_of(slog, "sessions/end_skipped", &skipped, NULL, 0);
+        ck_assert_int_eq(skipped, lines);
+    } else {
+        /* a skip run still stops when the parameters themselves go non-finite */
+        ck_assert_msg(r.status == 3 && strstr(r.err, "parameter tensor"), "status %d: %s", r.status, r.err);
+        last_of(slog, "sessions/end_reason", &reason, NULL, 0);
+        ck_assert_int_eq(reason, SC_END_DIVERGED);
+    }
+    free_out(&r);
+
+    /* evaluation refuses non-finite parameters, naming the set and the tensor */
+    plant(copy, "best_params", NAN);
+    r = run_saccade("eval copy.ckpt.h5 --samples 1");
+    ck_assert_msg(r.status == 3, "status %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "copy.ckpt.h5: the best parameters are not finite (tensor ") &&
+                  strstr(r.err, "element 0, is NaN); refusing to evaluate them"), "%s", r.err);
+    ck_assert_msg(strstr(r.out, "test error") == NULL, "%s", r.out);
+    free_out(&r);
+    remove_tmpdir();
+}
+END_TEST
+
 /* docs/config.md's key table is what `saccade config --doc` prints, line for line. */
 START_TEST(docs_document_every_key) {
     char *readme = slurp(SACCADE_SOURCE_DIR "/docs/config.md", NULL);
@@ -506,6 +663,7 @@ static Suite *make_suite(void) {
     tcase_add_test(c, cli_rejects_bad_input);
     tcase_add_test(c, cli_train_then_eval);
     tcase_add_test(c, docs_document_every_key);
+    tcase_add_test(c, cli_nonfinite_guard);
     suite_add_tcase(s, c);
     return s;
 }
