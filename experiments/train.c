@@ -1,14 +1,22 @@
 /* train.c - the training loop, evaluation, progress display, and the run log
  * and checkpoints that make a run observable and resumable.
  *
- * One run: load the data, build the model (agent/model.h: ram, soft or fc,
- * behind one interface), then per epoch iterate shuffled minibatches
- * (canvases built per batch from the seed), take one optimizer step per
- * batch, evaluate on the validation set (M=1 and M=mc_samples for a model
- * that samples, one pass for a deterministic one), keep the best parameters,
- * log, checkpoint; finally report the test error of the best parameters and
- * the measured inference time. SIGINT/SIGTERM stop at the next batch,
- * checkpoint the position inside the epoch, and still report.
+ * One call of sc_train is one session of a run, in phases (each a function
+ * of its own over a `session`, the call's state):
+ *   session_check     a resume checked completely, a new log's folder probed
+ *   session_build     data, canvases, the model (agent/model.h: any kind,
+ *                     behind one interface), optimizer, batch order, buffers
+ *   session_restore   parameters and state: the checkpoint's, or from the seed
+ *   session_open_log  the run log, the first glimpse record and checkpoint
+ *   session_train     per epoch: train_pass (train_step per shuffled batch,
+ *                     canvases built per batch from the seed, the non-finite
+ *                     guards around the optimizer's step), then epoch_end
+ *                     (validation with M=1 and M=mc_samples for a model that
+ *                     samples, the best parameters, log rows, checkpoint)
+ *   session_test      the test error of the kept parameters, inference time
+ *   session_fail      how a failed session ends (what is kept, what removed)
+ * SIGINT/SIGTERM stop at the next batch, checkpoint the position inside the
+ * epoch, and still report.
  *
  * Random streams, all derived from [train] seed (sc_rng_derive(seed, k)):
  *   k=1 initialisation, k=2 minibatch order (per epoch), k=3 location
@@ -629,531 +637,685 @@ static int nonfinite_what(char *out, size_t n, const char *term, double value, c
     return 1;
 }
 
-int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
+/* ---- one call of sc_train, in phases ------------------------------------------ */
+
+/* Everything one call of sc_train holds: the run's buffers and files (R), the
+ * state a checkpoint keeps (S), and the session's set-up and progress. */
+typedef struct session {
+    const sc_config *c;
+    const sc_train_opts *opts;
+    sc_train_result *res;
+    sc_dist *dist;
+    int lead;                     /* rank 0: prints and writes files */
+    int quiet;                    /* prints nothing (opts->quiet, or another rank) */
+    int resume;                   /* --resume of opts->log_path */
     run R;
-    memset(&R, 0, sizeof R);
-    memset(res, 0, sizeof *res);
-    int rc;
-    const uint64_t seed = c->seed;
-    const int resume = opts->resume && opts->log_path;
-    char ckpt[4096] = "", changed[2048] = "";
-    const char *log_name = NULL;
-    sc_runlog_info li;
     sc_ckpt_state S;
-    memset(&S, 0, sizeof S);
-    int created = 0;  /* this call created the log (removed again if the start fails) */
-    char what[160] = "";    /* the non-finite term or tensor, for the guard's line */
-    long long skipped = 0;  /* batches left out by [train] nonfinite = skip */
-    double t_start = now_s();
-    sc_dist *dist = opts->dist;
-    const int lead = sc_dist_rank(dist) == 0;  /* prints and writes files */
-    const int quiet = opts->quiet || !lead;
-    int agreed = 0;  /* the ranks passed the start-up together */
-    int halt = 0;    /* the agreed stop flag */
-
-    /* ---- a resume is checked completely before anything is written */
-    if (resume) {
-        if ((rc = sc_runlog_inspect(opts->log_path, &li, err)) != SC_OK) return rc;
-        if (li.locked)
-            return sc_errf(err, SC_EIO, "%s: being written by another saccade process; wait for it to end",
-                           opts->log_path);
-        snprintf(ckpt, sizeof ckpt, "%s", li.checkpoint);
-        if ((rc = sc_ckpt_load(ckpt, SC_CKPT_ALL, &R.ck, err)) != SC_OK) goto fail;
-        if (strcmp(R.ck.st.run_id, li.run_id) != 0) {
-            rc = sc_errf(err, SC_EFORMAT, "%s: belongs to run %s, but %s is run %s", ckpt, R.ck.st.run_id,
-                         opts->log_path, li.run_id);
-            goto fail;
-        }
-        if (sc_resume_config_check(&R.ck.config, c, opts->log_path, changed, sizeof changed, err) > 0) {
-            rc = SC_ECONFIG;
-            goto fail;
-        }
-        S = R.ck.st;
-        if (S.epoch >= c->epochs && run_has_ended(opts->log_path, S.epoch)) {
-            rc = sc_errf(err, SC_ECONFIG, "%s: the run has already trained all %d epochs; to train longer, resume "
-                         "with --set train.epochs=N (N > %d)", opts->log_path, S.epoch, S.epoch);
-            goto fail;
-        }
-    } else if (opts->log_path) {
-        if (sc_run_checkpoint_name(opts->log_path, ckpt, sizeof ckpt) < 0) {
-            rc = sc_errf(err, SC_EARG, "%s: path too long", opts->log_path);
-            goto fail;
-        }
-        if (lead && access(opts->log_path, F_OK) == 0) {
-            rc = sc_errf(err, SC_EIO, "%s: already exists; continue it with --resume or choose another --out",
-                         opts->log_path);
-            goto fail;
-        }
-        /* the folder must take files: found out now, not after loading the data */
-        int probe = lead ? open(opts->log_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : 0;
-        if (probe < 0) {
-            rc = sc_errf(err, SC_EIO, "%s: cannot create the run log: %s", opts->log_path, strerror(errno));
-            goto fail;
-        }
-        if (lead) {
-            close(probe);
-            unlink(opts->log_path);
-        }
-    }
-    if (ckpt[0]) {
-        log_name = strrchr(opts->log_path, '/');
-        log_name = log_name ? log_name + 1 : opts->log_path;
-        snprintf(res->checkpoint, sizeof res->checkpoint, "%s", ckpt);
-    }
-
-    if ((rc = sc_dataset_load(&R.ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, seed, err)) != SC_OK) goto fail;
-    if (c->max_train > 0 && c->max_train < R.ds.n_train) R.ds.n_train = c->max_train;
-
-    sc_canvas_cfg cc;
-    sc_canvas_cfg_from_config(&cc, c);
-    /* training canvases may be moved (augmentation); validation, test and glimpse sets never */
-    sc_canvas_cfg cc_train = cc;
-    cc_train.shift = c->shift;
-    if ((rc = sc_canvas_check(&cc_train, &R.ds.train, err)) != SC_OK) goto fail;
-    const int side = sc_canvas_side(&cc, R.ds.train.w);
-    const int B = c->batch_size;
-    const int EB = sc_eval_batch(c), NB = sc_model_batch(c);
-    sc_model_cfg mc;
-    sc_model_cfg_from_config(&mc, c, side, R.ds.num_classes, NB);
-    if ((rc = sc_model_create(&R.model, &mc, err)) != SC_OK) goto fail;
-    if ((rc = sc_model_set_threads(R.model, c->threads, err)) != SC_OK) goto fail;
-    if ((rc = sc_dist_span(dist, R.model, c->threads, err)) != SC_OK) goto fail;
-    const sc_model_info *info = sc_model_describe(R.model);
-    const sc_cost cost = sc_model_cost(&mc);
-    /* a deterministic model is evaluated once: M samples would be M equal passes */
-    const int M = info->stochastic ? c->mc_samples : 1;
-    sc_params *ps = sc_model_params(R.model);
-    if ((rc = sc_optim_create(&R.opt, !strcmp(c->optimizer, "sgd") ? SC_OPT_SGD : SC_OPT_ADAM, ps->n, err)) != SC_OK)
-        goto fail;
-    R.opt.momentum = c->momentum;
-    R.opt.weight_decay = c->weight_decay;
-    sc_rng rorder;
-    sc_rng_derive(&rorder, seed, STREAM_ORDER);
-    if ((rc = sc_batcher_init(&R.batcher, R.ds.train_idx, R.ds.n_train, B, 1, sc_rng_u64(&rorder),
-                              err)) != SC_OK)
-        goto fail;
-
-    const size_t npix = (size_t)side * side;
-    R.canvas = malloc(sizeof(float) * NB * npix);
-    R.logp = malloc(sizeof(float) * NB * R.ds.num_classes);
-    R.best = malloc(sizeof(float) * ps->n);
-    R.live = c->ema > 0.0f ? malloc(sizeof(float) * ps->n) : NULL;
-    R.idx = malloc(sizeof(int) * NB);
-    R.labels = malloc(sizeof(int) * NB);
-    R.pred = malloc(sizeof(int) * NB);
-    R.keys = malloc(sizeof(uint64_t) * NB);
-    if (!R.canvas || !R.logp || !R.best || (c->ema > 0.0f && !R.live) || !R.idx || !R.labels || !R.pred || !R.keys) {
-        rc = sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", NB, side, side);
-        goto fail;
-    }
-
-    const long steps_per_epoch = (R.ds.n_train + B - 1) / B;
-    const long total_steps = steps_per_epoch * c->epochs;
+    char ckpt[4096], changed[2048];
+    const char *log_name;         /* the log's file name, as the checkpoint records it */
+    int created;                  /* this call created the log (removed again if the start fails) */
+    int agreed;                   /* the ranks passed the start-up together */
+    int halt;                     /* the agreed stop flag */
+    /* session_build */
+    sc_canvas_cfg cc, cc_train;   /* validation, test and glimpse canvases; training ones (shift) */
+    int side, M;                  /* the canvas side; the samples evaluation averages */
+    long steps_per_epoch, total_steps;
+    const sc_model_info *info;
+    sc_cost cost;
+    sc_params *ps;
     sc_lr_sched lr;
-    lr_from_config(&lr, c, steps_per_epoch);
+    sc_eval_ctx ev;               /* session_restore: the validation set's, then the test set's */
+    /* session_train */
+    progress pg;
+    int end_reason, session_epochs;
+    double last_val;              /* the latest epoch's validation error in this session */
+    double gather_train_s;        /* MPI: the training forwards' share of the gathers */
+    double t_start, train_seconds0;
+    int64_t images0;
+    long long skipped;            /* batches left out by [train] nonfinite = skip */
+    struct sigaction old_int, old_term;
+} session;
 
-    if (resume) {
-        /* the state of the checkpoint, exactly */
-        if ((rc = sc_ckpt_check_params(&R.ck, ps, ckpt, err)) != SC_OK) goto fail;
-        if (S.batch_in_epoch >= steps_per_epoch) {
-            rc = sc_errf(err, SC_EFORMAT, "%s: position %lld inside an epoch of %ld batches", ckpt,
-                         (long long)S.batch_in_epoch, steps_per_epoch);
-            goto fail;
+/* Where a pass over the training set is. */
+typedef struct epoch_pos {
+    int epoch;
+    long done;                    /* batches of the epoch taken or skipped */
+    double t_ep, t_row, ep_time;  /* the pass's and the log row's start; the pass's length */
+    long row_images, ep_images;
+    float std, lr_now;            /* the policy std and learning rate of the latest step */
+} epoch_pos;
+
+/* A resume is checked completely, and a new log's folder probed, before
+ * anything is loaded or written. */
+static int session_check(session *s, sc_err *err) {
+    const char *path = s->opts->log_path;
+    int rc;
+    if (s->resume) {
+        sc_runlog_info li;
+        if ((rc = sc_runlog_inspect(path, &li, err)) != SC_OK) return rc;
+        if (li.locked)
+            return sc_errf(err, SC_EIO, "%s: being written by another saccade process; wait for it to end", path);
+        snprintf(s->ckpt, sizeof s->ckpt, "%s", li.checkpoint);
+        if ((rc = sc_ckpt_load(s->ckpt, SC_CKPT_ALL, &s->R.ck, err)) != SC_OK) return rc;
+        if (strcmp(s->R.ck.st.run_id, li.run_id) != 0)
+            return sc_errf(err, SC_EFORMAT, "%s: belongs to run %s, but %s is run %s", s->ckpt, s->R.ck.st.run_id,
+                           path, li.run_id);
+        if (sc_resume_config_check(&s->R.ck.config, s->c, path, s->changed, sizeof s->changed, err) > 0)
+            return SC_ECONFIG;
+        s->S = s->R.ck.st;
+        if (s->S.epoch >= s->c->epochs && run_has_ended(path, s->S.epoch))
+            return sc_errf(err, SC_ECONFIG, "%s: the run has already trained all %d epochs; to train longer, resume "
+                           "with --set train.epochs=N (N > %d)", path, s->S.epoch, s->S.epoch);
+    } else if (path) {
+        if (sc_run_checkpoint_name(path, s->ckpt, sizeof s->ckpt) < 0)
+            return sc_errf(err, SC_EARG, "%s: path too long", path);
+        if (s->lead && access(path, F_OK) == 0)
+            return sc_errf(err, SC_EIO, "%s: already exists; continue it with --resume or choose another --out", path);
+        /* the folder must take files: found out now, not after loading the data */
+        int probe = s->lead ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : 0;
+        if (probe < 0) return sc_errf(err, SC_EIO, "%s: cannot create the run log: %s", path, strerror(errno));
+        if (s->lead) {
+            close(probe);
+            unlink(path);
         }
-        sc_ckpt_unpack(&R.ck, R.ck.params, ps, ps->data);
-        memcpy(R.best, ps->data, sizeof(float) * ps->n);
-        sc_ckpt_unpack(&R.ck, R.ck.best, ps, R.best);
-        sc_ckpt_unpack(&R.ck, R.ck.m, ps, R.opt.m);
-        if (R.opt.v) sc_ckpt_unpack(&R.ck, R.ck.v, ps, R.opt.v);
+    }
+    if (s->ckpt[0]) {
+        s->log_name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        snprintf(s->res->checkpoint, sizeof s->res->checkpoint, "%s", s->ckpt);
+    }
+    return SC_OK;
+}
+
+/* The data, the canvases, the model, the optimizer, the batch order, the
+ * batch buffers and the learning-rate schedule, as the config says. */
+static int session_build(session *s, sc_err *err) {
+    const sc_config *c = s->c;
+    run *R = &s->R;
+    int rc;
+    if ((rc = sc_dataset_load(&R->ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, c->seed,
+                              err)) != SC_OK)
+        return rc;
+    if (c->max_train > 0 && c->max_train < R->ds.n_train) R->ds.n_train = c->max_train;
+    sc_canvas_cfg_from_config(&s->cc, c);
+    /* training canvases may be moved (augmentation); validation, test and glimpse sets never */
+    s->cc_train = s->cc;
+    s->cc_train.shift = c->shift;
+    if ((rc = sc_canvas_check(&s->cc_train, &R->ds.train, err)) != SC_OK) return rc;
+    s->side = sc_canvas_side(&s->cc, R->ds.train.w);
+    const int B = c->batch_size, NB = sc_model_batch(c);
+    sc_model_cfg mc;
+    sc_model_cfg_from_config(&mc, c, s->side, R->ds.num_classes, NB);
+    if ((rc = sc_model_create(&R->model, &mc, err)) != SC_OK) return rc;
+    if ((rc = sc_model_set_threads(R->model, c->threads, err)) != SC_OK) return rc;
+    if ((rc = sc_dist_span(s->dist, R->model, c->threads, err)) != SC_OK) return rc;
+    s->info = sc_model_describe(R->model);
+    s->cost = sc_model_cost(&mc);
+    /* a deterministic model is evaluated once: M samples would be M equal passes */
+    s->M = s->info->stochastic ? c->mc_samples : 1;
+    s->ps = sc_model_params(R->model);
+    const size_t n = s->ps->n;
+    if ((rc = sc_optim_create(&R->opt, !strcmp(c->optimizer, "sgd") ? SC_OPT_SGD : SC_OPT_ADAM, n, err)) != SC_OK)
+        return rc;
+    R->opt.momentum = c->momentum;
+    R->opt.weight_decay = c->weight_decay;
+    sc_rng rorder;
+    sc_rng_derive(&rorder, c->seed, STREAM_ORDER);
+    if ((rc = sc_batcher_init(&R->batcher, R->ds.train_idx, R->ds.n_train, B, 1, sc_rng_u64(&rorder), err)) != SC_OK)
+        return rc;
+
+    const size_t npix = (size_t)s->side * s->side;
+    R->canvas = malloc(sizeof(float) * NB * npix);
+    R->logp = malloc(sizeof(float) * NB * R->ds.num_classes);
+    R->best = malloc(sizeof(float) * n);
+    R->live = c->ema > 0.0f ? malloc(sizeof(float) * n) : NULL;
+    R->idx = malloc(sizeof(int) * NB);
+    R->labels = malloc(sizeof(int) * NB);
+    R->pred = malloc(sizeof(int) * NB);
+    R->keys = malloc(sizeof(uint64_t) * NB);
+    if (!R->canvas || !R->logp || !R->best || (c->ema > 0.0f && !R->live) || !R->idx || !R->labels || !R->pred ||
+        !R->keys)
+        return sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", NB, s->side,
+                       s->side);
+    s->steps_per_epoch = (R->ds.n_train + B - 1) / B;
+    s->total_steps = s->steps_per_epoch * c->epochs;
+    lr_from_config(&s->lr, c, s->steps_per_epoch);
+    return SC_OK;
+}
+
+/* The parameters, the optimizer's moments, the schedule and the location
+ * generator: exactly the checkpoint's when resuming, else fresh from the seed. */
+static int session_restore(session *s, sc_err *err) {
+    const sc_config *c = s->c;
+    run *R = &s->R;
+    sc_ckpt_state *S = &s->S;
+    sc_params *ps = s->ps;
+    int rc;
+    if (s->resume) {
+        if ((rc = sc_ckpt_check_params(&R->ck, ps, s->ckpt, err)) != SC_OK) return rc;
+        if (S->batch_in_epoch >= s->steps_per_epoch)
+            return sc_errf(err, SC_EFORMAT, "%s: position %lld inside an epoch of %ld batches", s->ckpt,
+                           (long long)S->batch_in_epoch, s->steps_per_epoch);
+        sc_ckpt_unpack(&R->ck, R->ck.params, ps, ps->data);
+        memcpy(R->best, ps->data, sizeof(float) * ps->n);
+        sc_ckpt_unpack(&R->ck, R->ck.best, ps, R->best);
+        sc_ckpt_unpack(&R->ck, R->ck.m, ps, R->opt.m);
+        if (R->opt.v) sc_ckpt_unpack(&R->ck, R->ck.v, ps, R->opt.v);
         if (c->ema > 0.0f) {
             /* the checkpoint's average, or (ema switched on at resume) the parameters as its start */
-            if ((rc = sc_optim_enable_ema(&R.opt, c->ema, ps->data, err)) != SC_OK) goto fail;
-            if (R.ck.ema) sc_ckpt_unpack(&R.ck, R.ck.ema, ps, R.opt.ema);
+            if ((rc = sc_optim_enable_ema(&R->opt, c->ema, ps->data, err)) != SC_OK) return rc;
+            if (R->ck.ema) sc_ckpt_unpack(&R->ck, R->ck.ema, ps, R->opt.ema);
         }
-        R.opt.t = S.optim_t;
-        lr.cur = S.lr_cur;
-        lr.best = S.lr_best;
-        lr.bad_epochs = S.lr_bad_epochs;
-        sc_model_set_baseline_ema(R.model, S.baseline_ema);
-        sc_ckpt_free(&R.ck);
+        R->opt.t = S->optim_t;
+        s->lr.cur = S->lr_cur;
+        s->lr.best = S->lr_best;
+        s->lr.bad_epochs = S->lr_bad_epochs;
+        sc_model_set_baseline_ema(R->model, S->baseline_ema);
+        sc_ckpt_free(&R->ck);
     } else {
         sc_rng rinit;
-        sc_rng_derive(&rinit, seed, STREAM_INIT);
-        sc_model_init_params(R.model, &rinit);
-        memcpy(R.best, ps->data, sizeof(float) * ps->n);
-        if (c->ema > 0.0f && (rc = sc_optim_enable_ema(&R.opt, c->ema, ps->data, err)) != SC_OK) goto fail;
-        sc_rng_derive(&S.rloc, seed, STREAM_LOC);
-        S.best_val_err = INFINITY;
-        S.best_std = sc_policy_std(c, 0, total_steps);
-        make_run_id(S.run_id, sizeof S.run_id);
+        sc_rng_derive(&rinit, c->seed, STREAM_INIT);
+        sc_model_init_params(R->model, &rinit);
+        memcpy(R->best, ps->data, sizeof(float) * ps->n);
+        if (c->ema > 0.0f && (rc = sc_optim_enable_ema(&R->opt, c->ema, ps->data, err)) != SC_OK) return rc;
+        sc_rng_derive(&S->rloc, c->seed, STREAM_LOC);
+        S->best_val_err = INFINITY;
+        S->best_std = sc_policy_std(c, 0, s->total_steps);
+        make_run_id(S->run_id, sizeof S->run_id);
     }
-
     /* validation canvases draw distractors from the validation split itself */
-    sc_eval_ctx ev = {R.model, &R.ds.train, &cc, R.ds.val_idx, R.ds.n_val, seed, c->loc_std, EB,
-                      R.canvas, R.idx, R.labels, R.pred, R.keys, R.logp};
+    sc_eval_ctx ev = {R->model, &R->ds.train, &s->cc, R->ds.val_idx, R->ds.n_val, c->seed, c->loc_std,
+                      sc_eval_batch(c), R->canvas, R->idx, R->labels, R->pred, R->keys, R->logp};
+    s->ev = ev;
+    return SC_OK;
+}
 
-    /* ---- the run log and the first checkpoint */
-    if (opts->log_path) {
+/* Rank 0's run log: a new one (with the glimpse set), or the resumed one cut
+ * back to the checkpoint's rows with a new /sessions row. */
+static int log_open(session *s, int gsplit, sc_err *err) {
+    const sc_config *c = s->c;
+    const sc_train_opts *o = s->opts;
+    run *R = &s->R;
+    const sc_ckpt_state *S = &s->S;
+    char *ctext = sc_config_to_string(c);
+    if (!ctext) return sc_errf(err, SC_ENOMEM, "train: out of memory");
+    int rc;
+    if (s->resume) {
+        sc_runlog_rows keep = {S->log_rows_train, S->log_rows_eval, S->log_rows_glimpses};
+        rc = sc_runlog_resume(&R->log, o->log_path, &keep, o->command_line, ctext, c->threads, S->epoch, S->step,
+                              err);
+    } else {
+        const char *ckpt_name = strrchr(s->ckpt, '/') ? strrchr(s->ckpt, '/') + 1 : s->ckpt;
+        sc_runlog_meta meta = {S->run_id, o->command_line, o->config_file, o->config_file_text, ctext, ckpt_name,
+                               c->seed, c->threads, (int64_t)sc_params_count(s->ps), s->cost.macs_infer,
+                               R->ds.n_train, R->ds.n_val, R->ds.n_test, R->ds.num_classes, s->side,
+                               (int)s->steps_per_epoch, s->info->name, s->cost.macs_train, s->cost.pixels_read,
+                               s->cost.retina_adds};
+        char *ftext = NULL;
+        if (!o->config_file_text && o->config_file) meta.config_file_text = ftext = sc_read_text(o->config_file);
+        sc_runlog_glimpse_set gs = {R->G, s->info->steps, R->ds.num_classes, s->side,
+                                    gsplit == SPLIT_VAL ? "val" : "test", R->gimg, R->glabels, R->gindex,
+                                    s->info->locations, sc_model_grid(R->model)};
+        rc = sc_runlog_create(&R->log, o->log_path, &meta, &gs, err);
+        free(ftext);
+        s->created = rc == SC_OK;
+    }
+    free(ctext);
+    return rc;
+}
+
+/* The run log, the first glimpse record and checkpoint of a new run, and the
+ * ranks' agreement that the start-up went well everywhere. */
+static int session_open_log(session *s, sc_err *err) {
+    int rc;
+    if (s->opts->log_path) {
         int gsplit, gnpool;
         const sc_images *gsrc;
         const int *gpool;
-        if ((rc = alloc_glimpse_set(&R, c, &cc, side, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK) goto fail;
+        if ((rc = alloc_glimpse_set(&s->R, s->c, &s->cc, s->side, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK)
+            return rc;
         /* every rank has read what it needs (a resumed log too): rank 0 may now write */
-        agreed = 1;
-        if ((rc = sc_dist_agree(dist, SC_OK, err)) != SC_OK) goto fail;
-        if (!lead) goto log_done;  /* the other ranks open no file for writing */
-        char *ctext = sc_config_to_string(c);
-        if (!ctext) {
-            rc = sc_errf(err, SC_ENOMEM, "train: out of memory");
-            goto fail;
-        }
-        if (resume) {
-            sc_runlog_rows keep = {S.log_rows_train, S.log_rows_eval, S.log_rows_glimpses};
-            rc = sc_runlog_resume(&R.log, opts->log_path, &keep, opts->command_line, ctext, c->threads, S.epoch,
-                                  S.step, err);
-        } else {
-            sc_runlog_meta meta = {S.run_id, opts->command_line, opts->config_file, opts->config_file_text, ctext,
-                                   strrchr(ckpt, '/') ? strrchr(ckpt, '/') + 1 : ckpt, seed, c->threads,
-                                   (int64_t)sc_params_count(ps), cost.macs_infer, R.ds.n_train, R.ds.n_val,
-                                   R.ds.n_test, R.ds.num_classes, side, (int)steps_per_epoch, info->name,
-                                   cost.macs_train, cost.pixels_read, cost.retina_adds};
-            char *ftext = NULL;
-            if (!opts->config_file_text && opts->config_file)
-                meta.config_file_text = ftext = sc_read_text(opts->config_file);
-            sc_runlog_glimpse_set gs = {R.G, info->steps, R.ds.num_classes, side,
-                                        gsplit == SPLIT_VAL ? "val" : "test", R.gimg, R.glabels, R.gindex,
-                                        info->locations, sc_model_grid(R.model)};
-            rc = sc_runlog_create(&R.log, opts->log_path, &meta, &gs, err);
-            free(ftext);
-            created = rc == SC_OK;
-        }
-        free(ctext);
-        if (rc != SC_OK) goto fail;
-    log_done:
-        if (!resume) {
+        s->agreed = 1;
+        if ((rc = sc_dist_agree(s->dist, SC_OK, err)) != SC_OK) return rc;
+        /* the other ranks open no file for writing */
+        if (s->lead && (rc = log_open(s, gsplit, err)) != SC_OK) return rc;
+        if (!s->resume) {
             /* the initial policy, and a checkpoint so that any kill can be resumed */
-            if ((rc = record_glimpses(&R, c, 0, 0, sc_policy_std(c, 0, total_steps), side, err)) != SC_OK) goto fail;
-            if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail;
+            float std0 = sc_policy_std(s->c, 0, s->total_steps);
+            if ((rc = record_glimpses(&s->R, s->c, 0, 0, std0, s->side, err)) != SC_OK) return rc;
+            if ((rc = save_checkpoint(&s->R, s->c, &s->S, &s->lr, s->ckpt, s->log_name, err)) != SC_OK) return rc;
         }
     }
-    created = 0;  /* from here on the log is a run's record and stays */
-    if (!agreed) {
-        agreed = 1;
-        if ((rc = sc_dist_agree(dist, SC_OK, err)) != SC_OK) goto fail;
+    s->created = 0;  /* from here on the log is a run's record and stays */
+    if (!s->agreed) {
+        s->agreed = 1;
+        if ((rc = sc_dist_agree(s->dist, SC_OK, err)) != SC_OK) return rc;
     }
+    return SC_OK;
+}
 
-    if (!quiet) {
-        printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n",
-               c->dataset, c->canvas, side, side, R.ds.n_train, R.ds.n_val, R.ds.n_test, R.ds.num_classes);
-        printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
-               "pixels read per image, %s\n", info->name, sc_params_count(ps), cost.flops_infer / 1e6,
-               cost.flops_train / 1e6, cost.pixels_read, sc_blas_config());
-        if (info->kind == SC_MODEL_SELFATTN)
-            printf("attention over %d tokens (grows as T^2): %.3f of those MFLOPs (%.3f of the training step's)\n",
-                   info->locations, 2e-6 * cost.attn_macs_infer, 2e-6 * cost.attn_macs_train);
-        if (dist)
-            printf("MPI: %d ranks x %d threads = %d data-parallel workers, OpenBLAS at 1 thread each\n",
-                   sc_dist_size(dist), c->threads, sc_dist_size(dist) * c->threads);
-        else if (info->kind == SC_MODEL_RAM && c->threads > 1)
-            printf("threads: %d data-parallel workers, OpenBLAS at 1 thread each\n", c->threads);
-        if (opts->log_path)
-            printf("run log: %s (checkpoint %s)\n", opts->log_path, ckpt);
-        if (resume) {
-            printf("resuming at epoch %d", S.epoch + 1);
-            if (S.batch_in_epoch) printf(", batch %lld", (long long)S.batch_in_epoch + 1);
-            printf(" (step %lld, best validation error %.2f%% at epoch %d)\n", (long long)S.step, S.best_val_err,
-                   S.best_epoch);
-            if (changed[0]) printf("changed for this session:\n%s", changed);
-            if (strstr(changed, "train.threads:"))
-                printf("note: with another thread count the continuation may differ in the last bits from an "
-                       "uninterrupted run\n");
-        }
+/* What the session trains on, with, and from where. */
+static void session_header(const session *s) {
+    const sc_config *c = s->c;
+    const sc_dataset *ds = &s->R.ds;
+    const sc_model_info *info = s->info;
+    const sc_ckpt_state *S = &s->S;
+    if (s->quiet) return;
+    printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n", c->dataset,
+           c->canvas, s->side, s->side, ds->n_train, ds->n_val, ds->n_test, ds->num_classes);
+    printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
+           "pixels read per image, %s\n", info->name, sc_params_count(s->ps), s->cost.flops_infer / 1e6,
+           s->cost.flops_train / 1e6, s->cost.pixels_read, sc_blas_config());
+    if (s->cost.attn_macs_infer > 0)  /* self-attention: its cost grows with the square of the tokens */
+        printf("attention over %d tokens (grows as T^2): %.3f of those MFLOPs (%.3f of the training step's)\n",
+               info->locations, 2e-6 * s->cost.attn_macs_infer, 2e-6 * s->cost.attn_macs_train);
+    if (s->dist)
+        printf("MPI: %d ranks x %d threads = %d data-parallel workers, OpenBLAS at 1 thread each\n",
+               sc_dist_size(s->dist), c->threads, sc_dist_size(s->dist) * c->threads);
+    else if (info->workers > 1)
+        printf("threads: %d data-parallel workers, OpenBLAS at 1 thread each\n", c->threads);
+    if (s->opts->log_path) printf("run log: %s (checkpoint %s)\n", s->opts->log_path, s->ckpt);
+    if (s->resume) {
+        printf("resuming at epoch %d", S->epoch + 1);
+        if (S->batch_in_epoch) printf(", batch %lld", (long long)S->batch_in_epoch + 1);
+        printf(" (step %lld, best validation error %.2f%% at epoch %d)\n", (long long)S->step, S->best_val_err,
+               S->best_epoch);
+        if (s->changed[0]) printf("changed for this session:\n%s", s->changed);
+        if (strstr(s->changed, "train.threads:"))
+            printf("note: with another thread count the continuation may differ in the last bits from an "
+                   "uninterrupted run\n");
+    }
+    fflush(stdout);
+}
+
+/* The non-finite guard after backward: a NaN or Inf in a loss term or the
+ * gradient stops the session at this step (SC_ENONFINITE with the line), or
+ * with [train] nonfinite = skip leaves the update out (*skip = 1; printed and
+ * counted). The checkpoint and the best parameters are untouched either way. */
+static int guard_gradient(session *s, epoch_pos *p, const sc_model_stats *st, float gnorm, int *skip,
+                          sc_err *err) {
+    char what[160] = "";
+    double tv = 0.0;
+    const char *term = nonfinite_term(s->info, st, &tv);
+    const char *g = "the gradient of tensor ";
+    int bad = nonfinite_what(what, sizeof what, term, tv, s->ps, s->ps->grad, g) ||
+              (!isfinite(gnorm) && nonfinite_what(what, sizeof what, NULL, 0, s->ps, s->ps->grad, g));
+    int rc;
+    if ((rc = sc_dist_any(s->dist, bad, &bad, err)) != SC_OK) return rc;
+    if (!bad) return SC_OK;
+    if (!what[0]) snprintf(what, sizeof what, "a value on another rank");
+    if (strcmp(s->c->nonfinite, "skip") != 0)
+        return diverged(err, what, p->epoch, s->S.step + 1, p->lr_now, &s->S, s->opts->log_path);
+    s->skipped++;
+    p->done++;
+    *skip = 1;
+    if (s->lead)
+        printf("epoch %d batch %ld of %ld (after step %lld): %s; batch skipped ([train] nonfinite = skip, %lld so "
+               "far)\n", p->epoch, p->done, s->steps_per_epoch, (long long)s->S.step, what, s->skipped);
+    fflush(stdout);
+    return SC_OK;
+}
+
+/* After the optimizer's step: finite gradients can still carry the
+ * parameters past the float range. */
+static int guard_parameters(session *s, const epoch_pos *p, sc_err *err) {
+    char what[160] = "";
+    int bad = nonfinite_what(what, sizeof what, NULL, 0, s->ps, s->ps->data, "parameter tensor ");
+    int rc;
+    if ((rc = sc_dist_any(s->dist, bad, &bad, err)) != SC_OK) return rc;
+    if (!bad) return SC_OK;
+    if (!what[0]) snprintf(what, sizeof what, "a parameter on another rank");
+    return diverged(err, what, p->epoch, s->S.step + 1, p->lr_now, &s->S, s->opts->log_path);
+}
+
+/* After a step: a /train row every train_every steps, the progress bar (or,
+ * without a terminal, a line every log_every steps). */
+static int step_report(session *s, epoch_pos *p, sc_err *err) {
+    const sc_config *c = s->c;
+    const sc_ckpt_state *S = &s->S;
+    const sc_model_info *info = s->info;
+    double t = now_s(), el = t - p->t_ep;
+    double ips = p->ep_images / (el > 1e-9 ? el : 1e-9);
+    if (S->step % c->train_every == 0) {
+        int rc = append_train_row(&s->R, &s->S.row_acc, p->epoch, S->step, p->lr_now, info->stochastic ? p->std : NAN,
+                                  p->row_images / (t - p->t_row > 1e-9 ? t - p->t_row : 1e-9), err);
+        if (rc != SC_OK) return rc;
+        p->t_row = now_s();
+        p->row_images = 0;
+    }
+    double remaining = (double)(s->R.ds.n_train - S->epoch_acc.images) / ips;
+    progress_draw(&s->pg, info, p->epoch, c->epochs, (long)S->epoch_acc.images, s->R.ds.n_train, &S->epoch_acc, ips,
+                  remaining, 0);
+    if (!s->pg.tty && !s->quiet && S->step % c->log_every == 0) {
+        const sc_train_acc *a = &S->epoch_acc;
+        double nb = a->batches;
+        char terms[160];
+        fmt_terms(terms, sizeof terms, info, a, 1);
+        printf("epoch %d step %lld: %.0f img/s %s, reward %.4f", p->epoch, (long long)S->step, ips, terms,
+               a->reward / nb);
+        if (info->reinforce) printf(", adv_var %.4f", a->adv_var / nb);
+        printf(", |g| %.3g, lr %.3g", a->grad_norm / nb, p->lr_now);
+        if (info->stochastic) printf(", std %.3f", p->std);
+        printf("\n");
         fflush(stdout);
     }
+    return SC_OK;
+}
 
-    struct sigaction sa, old_int, old_term;
+/* One batch of n images (their indices in R.idx): canvases, forward,
+ * backward, the non-finite guards around the optimizer's step, the running
+ * sums and the report. */
+static int train_step(session *s, epoch_pos *p, int n, sc_err *err) {
+    const sc_config *c = s->c;
+    run *R = &s->R;
+    sc_ckpt_state *S = &s->S;
+    sc_params *ps = s->ps;
+    int rc;
+    for (int b = 0; b < n; b++) {
+        R->labels[b] = R->ds.train.labels[R->idx[b]];
+        R->keys[b] = sc_canvas_key(SPLIT_TRAIN, p->epoch, R->idx[b]);
+    }
+    sc_canvas_build(R->canvas, NULL, &s->cc_train, &R->ds.train, R->idx, R->keys, n, R->ds.train_idx, R->ds.n_train,
+                    c->seed);
+    p->std = sc_policy_std(c, S->step, s->total_steps);
+    sc_model_stats st;
+    sc_dist_times dt;
+    sc_dist_times_get(s->dist, &dt);
+    const double g0 = dt.gather_s;
+    if ((rc = sc_model_forward(R->model, R->canvas, R->labels, n, p->std, &S->rloc, &st)) != SC_OK)
+        return pass_error(s->dist, rc, "forward", n, err);
+    if (s->dist) {
+        sc_dist_times_get(s->dist, &dt);
+        s->gather_train_s += dt.gather_s - g0;
+    }
+    sc_params_zero_grad(ps);
+    if ((rc = sc_model_backward(R->model, R->labels, n, p->std)) != SC_OK)
+        return pass_error(s->dist, rc, "backward", n, err);
+    float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
+    p->lr_now = sc_lr_at(&s->lr, S->step);
+    int skip = 0;
+    if ((rc = guard_gradient(s, p, &st, gnorm, &skip, err)) != SC_OK || skip) return rc;
+    sc_optim_step(&R->opt, ps->data, ps->grad, p->lr_now);
+    if ((rc = guard_parameters(s, p, err)) != SC_OK) return rc;
+    S->step++;
+    p->done++;
+    acc_add(&S->epoch_acc, &st, gnorm, n);
+    acc_add(&S->row_acc, &st, gnorm, n);
+    S->images_total += n;
+    p->row_images += n;
+    p->ep_images += n;
+    return step_report(s, p, err);
+}
+
+/* One pass over the training set (its rest, resuming inside the epoch): a
+ * step per batch until the batches run out or a signal stops every rank. */
+static int train_pass(session *s, int epoch, epoch_pos *p, sc_err *err) {
+    sc_ckpt_state *S = &s->S;
+    int rc, n;
+    memset(p, 0, sizeof *p);
+    p->epoch = epoch;
+    sc_batcher_epoch(&s->R.batcher, epoch);
+    p->done = (long)S->batch_in_epoch;  /* > 0 only when resuming inside this epoch */
+    for (long k = 0; k < p->done; k++) sc_batcher_next(&s->R.batcher, s->R.idx);
+    if (p->done == 0) {
+        memset(&S->epoch_acc, 0, sizeof S->epoch_acc);
+        memset(&S->row_acc, 0, sizeof S->row_acc);
+    }
+    S->batch_in_epoch = 0;
+    p->t_ep = p->t_row = now_s();
+    p->std = sc_policy_std(s->c, S->step, s->total_steps);
+    p->lr_now = sc_lr_at(&s->lr, S->step);
+    for (;;) {
+        /* every rank stops at the same batch */
+        if ((rc = sc_dist_any(s->dist, g_stop, &s->halt, err)) != SC_OK) return rc;
+        if (s->halt || (n = sc_batcher_next(&s->R.batcher, s->R.idx)) <= 0) break;
+        if ((rc = train_step(s, p, n, err)) != SC_OK) return rc;
+    }
+    p->ep_time = now_s() - p->t_ep;
+    S->train_seconds += p->ep_time;
+    const sc_train_acc *a = &S->epoch_acc;
+    if (a->batches > 0) {
+        s->res->final_xent = a->xent / a->batches;
+        s->res->final_reward = a->reward / a->batches;
+    }
+    return SC_OK;
+}
+
+/* The epoch's line: throughput, loss terms, training accuracy, validation. */
+static void epoch_line(const session *s, const epoch_pos *p, double v1, double vm) {
+    const sc_train_acc *a = &s->S.epoch_acc;
+    const double nb = a->batches;
+    char terms[160];
+    fmt_terms(terms, sizeof terms, s->info, a, 1);
+    printf("epoch %d/%d: %.0f img/s, %s, train acc %.2f%%, ", p->epoch, s->c->epochs, p->ep_images / p->ep_time,
+           terms, 100.0 * a->reward / nb);
+    if (s->info->stochastic)
+        printf("val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f", v1, vm, s->M,
+               a->mu_abs / nb, a->mu_spread / nb, p->lr_now, s->ev.std);
+    else
+        printf("val err %.2f%%, lr %.3g", v1, p->lr_now);
+    printf(", %.1fs\n", p->ep_time);
+    fflush(stdout);
+}
+
+/* After a full pass: the validation error (of the average, with [train]
+ * ema), the best parameters so far, early stopping, the glimpse record, the
+ * epoch's /eval row and a checkpoint. */
+static int epoch_end(session *s, const epoch_pos *p, sc_err *err) {
+    const sc_config *c = s->c;
+    run *R = &s->R;
+    sc_ckpt_state *S = &s->S;
+    sc_params *ps = s->ps;
+    const sc_train_acc *a = &S->epoch_acc;
+    const double nb = a->batches;
+    const int epoch = p->epoch;
+    int rc;
+    /* with [train] ema the average is what is validated, kept as best and shown:
+     * it takes the parameters' place until the checkpoint below */
+    if (R->opt.ema) {
+        memcpy(R->live, ps->data, sizeof(float) * ps->n);
+        memcpy(ps->data, R->opt.ema, sizeof(float) * ps->n);
+    }
+    s->ev.std = sc_policy_std(c, S->step, s->total_steps);
+    double v1 = sc_eval_error(&s->ev, R->ds.val_idx, R->ds.n_val, SPLIT_VAL, 1);
+    double vm = s->M > 1 ? sc_eval_error(&s->ev, R->ds.val_idx, R->ds.n_val, SPLIT_VAL, s->M) : v1;
+    if ((rc = sc_dist_error(s->dist, SC_OK, err)) != SC_OK) return rc;
+    if (s->pg.tty) printf("\r\033[K");
+    if (!s->quiet) epoch_line(s, p, v1, vm);
+    double metric = R->ds.n_val > 0 ? v1 : 100.0 * (1.0 - a->reward / nb);
+    s->last_val = metric;
+    sc_lr_epoch_end(&s->lr, metric);
+    int is_best = metric < S->best_val_err;
+    if (is_best) {
+        S->best_val_err = metric;
+        S->best_epoch = epoch;
+        S->best_std = s->ev.std;
+        memcpy(R->best, ps->data, sizeof(float) * ps->n);
+        S->bad_epochs = 0;
+    } else if (c->early_stop > 0 && ++S->bad_epochs >= c->early_stop) {
+        s->end_reason = SC_END_EARLY_STOP;
+    }
+    S->epoch = epoch;
+    int last = epoch == c->epochs || s->end_reason == SC_END_EARLY_STOP;
+    if (epoch % c->glimpse_every == 0 || last)
+        if ((rc = record_glimpses(R, c, epoch, S->step, s->ev.std, s->side, err)) != SC_OK) return rc;
+    if (R->log) {
+        const float std = s->info->stochastic ? s->ev.std : NAN;
+        sc_runlog_eval_row er = {epoch, S->step, sc_runlog_wall(R->log), (float)v1, (float)vm,
+                                 (float)S->best_val_err, (uint8_t)is_best, p->lr_now, std,
+                                 mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
+                                 mean_of(a->reward, nb), mean_of(a->grad_norm, nb),
+                                 (float)(p->ep_images / p->ep_time), (float)p->ep_time};
+        if ((rc = sc_runlog_append_eval(R->log, &er, err)) != SC_OK) return rc;
+    }
+    if (R->opt.ema) memcpy(ps->data, R->live, sizeof(float) * ps->n);
+    return save_checkpoint(R, c, S, &s->lr, s->ckpt, s->log_name, err);
+}
+
+/* The epochs: each a pass over the training set, then validation and a
+ * checkpoint, until the last epoch, an early stop, a pause or a signal. */
+static int session_train(session *s, sc_err *err) {
+    const sc_config *c = s->c;
+    sc_ckpt_state *S = &s->S;
+    int rc;
+    s->pg.tty = s->lead && isatty(STDOUT_FILENO);
+    s->train_seconds0 = S->train_seconds;
+    s->images0 = S->images_total;
+    sc_dist_times dt0, dt1;
+    sc_dist_times_get(s->dist, &dt0);
+    if ((rc = sc_dist_any(s->dist, g_stop, &s->halt, err)) != SC_OK) return rc;
+    for (int epoch = S->epoch + 1; epoch <= c->epochs && !s->halt; epoch++) {
+        epoch_pos p;
+        if ((rc = train_pass(s, epoch, &p, err)) != SC_OK) return rc;
+        if (p.done < s->steps_per_epoch) {
+            /* stopped by a signal inside the epoch: checkpoint the position */
+            if (s->pg.tty) printf("\n");
+            if (s->lead)
+                printf("interrupted in epoch %d after %ld of %ld batches; checkpointing\n", epoch, p.done,
+                       s->steps_per_epoch);
+            fflush(stdout);
+            S->batch_in_epoch = p.done;
+            s->end_reason = SC_END_INTERRUPTED;
+            if ((rc = save_checkpoint(&s->R, c, S, &s->lr, s->ckpt, s->log_name, err)) != SC_OK) return rc;
+            break;
+        }
+        if (S->row_acc.batches > 0) {
+            double t = now_s() - p.t_row;
+            rc = append_train_row(&s->R, &S->row_acc, epoch, S->step, p.lr_now, s->info->stochastic ? p.std : NAN,
+                                  p.row_images / (t > 1e-9 ? t : 1e-9), err);
+            if (rc != SC_OK) return rc;
+        }
+        if ((rc = epoch_end(s, &p, err)) != SC_OK) return rc;
+        if (s->end_reason == SC_END_EARLY_STOP) {
+            if (s->lead) printf("early stop: no validation improvement for %d epochs\n", S->bad_epochs);
+            break;
+        }
+        if ((rc = sc_dist_any(s->dist, g_stop, &s->halt, err)) != SC_OK) return rc;
+        if (s->halt) s->end_reason = SC_END_INTERRUPTED;
+        if (s->opts->stop_after > 0 && ++s->session_epochs >= s->opts->stop_after && epoch < c->epochs && !s->halt) {
+            s->end_reason = SC_END_PAUSED;
+            break;
+        }
+    }
+    if (s->halt && s->end_reason == SC_END_FINISHED) s->end_reason = SC_END_INTERRUPTED;
+    if (s->dist) {
+        sc_dist_times_get(s->dist, &dt1);
+        long steps = dt1.reductions - dt0.reductions;
+        s->res->reduce_ms = steps > 0 ? 1e3 * (dt1.reduce_s - dt0.reduce_s) / steps : 0.0;
+        s->res->gather_ms = steps > 0 ? 1e3 * s->gather_train_s / steps : 0.0;
+    }
+    return SC_OK;
+}
+
+/* The test error of the kept parameters (the best ones at the std they were
+ * validated with, or with [train] keep = last the final ones, their average
+ * with ema), the inference time, the /eval/test row and the session's end. */
+static int session_test(session *s, sc_err *err) {
+    const sc_config *c = s->c;
+    run *R = &s->R;
+    const sc_ckpt_state *S = &s->S;
+    sc_params *ps = s->ps;
+    sc_train_result *res = s->res;
+    sc_eval_ctx *ev = &s->ev;
+    int rc;
+    res->interrupted = s->end_reason == SC_END_INTERRUPTED;
+    res->early_stopped = s->end_reason == SC_END_EARLY_STOP;
+    res->paused = s->end_reason == SC_END_PAUSED;
+    res->epochs_run = S->epoch;
+    res->best_val_err = S->best_val_err;
+    res->best_epoch = S->best_epoch;
+    double tsec = S->train_seconds - s->train_seconds0;
+    res->images_per_s = tsec > 0 ? (double)(S->images_total - s->images0) / tsec : 0.0;
+    const int keep_last = !strcmp(c->keep, "last");
+    if (keep_last) {
+        if (R->opt.ema) memcpy(ps->data, R->opt.ema, sizeof(float) * ps->n);
+        ev->std = sc_policy_std(c, S->step, s->total_steps);
+    } else {
+        memcpy(ps->data, R->best, sizeof(float) * ps->n);
+        ev->std = S->best_std;
+    }
+    res->kept_epoch = keep_last ? S->epoch : S->best_epoch;
+    res->kept_val_err = keep_last ? s->last_val : S->best_val_err;
+    ev->src = &R->ds.test;
+    ev->distractor_pool = R->ds.test_idx;
+    ev->npool = R->ds.n_test;
+    res->test_err_m1 = sc_eval_error(ev, R->ds.test_idx, R->ds.n_test, SPLIT_TEST, 1);
+    res->test_err_mc = s->M > 1 ? sc_eval_error(ev, R->ds.test_idx, R->ds.n_test, SPLIT_TEST, s->M) : res->test_err_m1;
+    res->us_per_image = sc_measure_inference(ev, R->ds.test_idx, R->ds.n_test, SPLIT_TEST, 5);
+    res->wall_s = now_s() - s->t_start;
+    if ((rc = sc_dist_error(s->dist, SC_OK, err)) != SC_OK) return rc;
+    if (!R->log) return SC_OK;
+    sc_runlog_test_row tr = {S->epoch, S->step, sc_runlog_wall(R->log), res->kept_epoch, (float)res->kept_val_err,
+                             (float)res->test_err_m1, (float)res->test_err_mc, s->M, (int8_t)s->end_reason,
+                             (float)res->us_per_image, S->train_seconds};
+    if ((rc = sc_runlog_append_test(R->log, &tr, err)) != SC_OK) return rc;
+    if ((rc = sc_runlog_end_session_note(R->log, s->end_reason, S->epoch, S->step, "", s->skipped, err)) != SC_OK)
+        return rc;
+    return sc_runlog_sync(R->log, err);
+}
+
+/* SIGINT and SIGTERM stop training at the next batch (g_stop); restored
+ * before the final test, so that a second Ctrl-C then ends the process. */
+static void signals_catch(session *s) {
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+}
 
-    progress pg = {lead && isatty(STDOUT_FILENO), 0.0};
-    const double train_seconds0 = S.train_seconds;
-    const int64_t images0 = S.images_total;
-    int end_reason = SC_END_FINISHED, session_epochs = 0;
-    double last_val = NAN;  /* the latest epoch's validation error in this session */
+static void signals_restore(session *s) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}
 
-    double gather_train_s = 0.0;  /* MPI: the training forwards' share of the gathers */
-    sc_dist_times dt0, dt1;
-    sc_dist_times_get(dist, &dt0);
-    if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
-    for (int epoch = S.epoch + 1; epoch <= c->epochs && !halt; epoch++) {
-        sc_batcher_epoch(&R.batcher, epoch);
-        long done = (long)S.batch_in_epoch;  /* > 0 only when resuming inside this epoch */
-        for (long k = 0; k < done; k++) sc_batcher_next(&R.batcher, R.idx);
-        if (done == 0) {
-            memset(&S.epoch_acc, 0, sizeof S.epoch_acc);
-            memset(&S.row_acc, 0, sizeof S.row_acc);
-        }
-        S.batch_in_epoch = 0;
-        double t_ep = now_s(), t_row = t_ep, ep_time = 0.0;
-        long row_images = 0, ep_images = 0;
-        float std = sc_policy_std(c, S.step, total_steps), lr_now = sc_lr_at(&lr, S.step);
-        int n;
-        for (;;) {
-            /* every rank stops at the same batch */
-            if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
-            if (halt || (n = sc_batcher_next(&R.batcher, R.idx)) <= 0) break;
-            for (int b = 0; b < n; b++) {
-                R.labels[b] = R.ds.train.labels[R.idx[b]];
-                R.keys[b] = sc_canvas_key(SPLIT_TRAIN, epoch, R.idx[b]);
-            }
-            sc_canvas_build(R.canvas, NULL, &cc_train, &R.ds.train, R.idx, R.keys, n, R.ds.train_idx,
-                            R.ds.n_train, seed);
-            std = sc_policy_std(c, S.step, total_steps);
-            sc_model_stats st;
-            sc_dist_times_get(dist, &dt1);
-            if ((rc = sc_model_forward(R.model, R.canvas, R.labels, n, std, &S.rloc, &st)) != SC_OK) {
-                rc = pass_error(dist, rc, "forward", n, err);
-                goto fail_signals;
-            }
-            if (dist) {
-                double g0 = dt1.gather_s;
-                sc_dist_times_get(dist, &dt1);
-                gather_train_s += dt1.gather_s - g0;
-            }
-            sc_params_zero_grad(ps);
-            if ((rc = sc_model_backward(R.model, R.labels, n, std)) != SC_OK) {
-                rc = pass_error(dist, rc, "backward", n, err);
-                goto fail_signals;
-            }
-            float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
-            lr_now = sc_lr_at(&lr, S.step);
-            /* the non-finite guard: a NaN or Inf in a loss term or the gradient
-             * stops the session here (or, with [train] nonfinite = skip, leaves the
-             * update out); the checkpoint and the best parameters are untouched */
-            double tv = 0.0;
-            const char *term = nonfinite_term(info, &st, &tv);
-            int bad = nonfinite_what(what, sizeof what, term, tv, ps, ps->grad, "the gradient of tensor ") ||
-                      (!isfinite(gnorm) && nonfinite_what(what, sizeof what, NULL, 0, ps, ps->grad,
-                                                          "the gradient of tensor "));
-            if ((rc = sc_dist_any(dist, bad, &bad, err)) != SC_OK) goto fail_signals;
-            if (bad && !what[0]) snprintf(what, sizeof what, "a value on another rank");
-            if (bad && !strcmp(c->nonfinite, "skip")) {
-                skipped++;
-                done++;
-                if (lead)
-                    printf("epoch %d batch %ld of %ld (after step %lld): %s; batch skipped ([train] nonfinite = "
-                           "skip, %lld so far)\n", epoch, done, (long)steps_per_epoch, (long long)S.step, what,
-                           (long long)skipped);
-                fflush(stdout);
-                what[0] = '\0';
-                continue;
-            }
-            if (bad) {
-                rc = diverged(err, what, epoch, S.step + 1, lr_now, &S, opts->log_path);
-                goto fail_signals;
-            }
-            sc_optim_step(&R.opt, ps->data, ps->grad, lr_now);
-            /* finite gradients can still carry the parameters past the float range */
-            bad = nonfinite_what(what, sizeof what, NULL, 0, ps, ps->data, "parameter tensor ");
-            if ((rc = sc_dist_any(dist, bad, &bad, err)) != SC_OK) goto fail_signals;
-            if (bad) {
-                if (!what[0]) snprintf(what, sizeof what, "a parameter on another rank");
-                rc = diverged(err, what, epoch, S.step + 1, lr_now, &S, opts->log_path);
-                goto fail_signals;
-            }
-            S.step++;
-            done++;
-            acc_add(&S.epoch_acc, &st, gnorm, n);
-            acc_add(&S.row_acc, &st, gnorm, n);
-            S.images_total += n;
-            row_images += n;
-            ep_images += n;
-            double t = now_s(), el = t - t_ep;
-            double ips = ep_images / (el > 1e-9 ? el : 1e-9);
-            if (S.step % c->train_every == 0) {
-                if ((rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, info->stochastic ? std : NAN,
-                                           row_images / (t - t_row > 1e-9 ? t - t_row : 1e-9), err)) != SC_OK)
-                    goto fail_signals;
-                t_row = now_s();
-                row_images = 0;
-            }
-            double remaining = (double)(R.ds.n_train - S.epoch_acc.images) / ips;
-            progress_draw(&pg, info, epoch, c->epochs, (long)S.epoch_acc.images, R.ds.n_train, &S.epoch_acc, ips,
-                          remaining, 0);
-            if (!pg.tty && !quiet && S.step % c->log_every == 0) {
-                const sc_train_acc *a = &S.epoch_acc;
-                double nb = a->batches;
-                char terms[160];
-                fmt_terms(terms, sizeof terms, info, a, 1);
-                printf("epoch %d step %lld: %.0f img/s %s, reward %.4f", epoch, (long long)S.step, ips, terms,
-                       a->reward / nb);
-                if (info->reinforce) printf(", adv_var %.4f", a->adv_var / nb);
-                printf(", |g| %.3g, lr %.3g", a->grad_norm / nb, lr_now);
-                if (info->stochastic) printf(", std %.3f", std);
-                printf("\n");
-                fflush(stdout);
-            }
-        }
-        ep_time = now_s() - t_ep;
-        S.train_seconds += ep_time;
-        const sc_train_acc *a = &S.epoch_acc;
-        double nb = a->batches;
-        if (nb > 0) {
-            res->final_xent = a->xent / nb;
-            res->final_reward = a->reward / nb;
-        }
-        if (done < steps_per_epoch) {
-            /* stopped by a signal inside the epoch: checkpoint the position */
-            if (pg.tty) printf("\n");
-            if (lead) printf("interrupted in epoch %d after %ld of %ld batches; checkpointing\n", epoch, done,
-                             steps_per_epoch);
-            fflush(stdout);
-            S.batch_in_epoch = done;
-            end_reason = SC_END_INTERRUPTED;
-            if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
-            break;
-        }
-        if (S.row_acc.batches > 0 &&
-            (rc = append_train_row(&R, &S.row_acc, epoch, S.step, lr_now, info->stochastic ? std : NAN,
-                                   row_images / (now_s() - t_row > 1e-9 ? now_s() - t_row : 1e-9), err)) != SC_OK)
-            goto fail_signals;
-
-        /* with [train] ema the average is what is validated, kept as best and shown:
-         * it takes the parameters' place until the checkpoint below */
-        if (R.opt.ema) {
-            memcpy(R.live, ps->data, sizeof(float) * ps->n);
-            memcpy(ps->data, R.opt.ema, sizeof(float) * ps->n);
-        }
-        ev.std = sc_policy_std(c, S.step, total_steps);
-        double v1 = sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, 1);
-        double vm = M > 1 ? sc_eval_error(&ev, R.ds.val_idx, R.ds.n_val, SPLIT_VAL, M) : v1;
-        if ((rc = sc_dist_error(dist, SC_OK, err)) != SC_OK) goto fail_signals;
-        if (pg.tty) printf("\r\033[K");
-        if (!quiet) {
-            char terms[160];
-            fmt_terms(terms, sizeof terms, info, a, 1);
-            printf("epoch %d/%d: %.0f img/s, %s, train acc %.2f%%, ", epoch, c->epochs, ep_images / ep_time, terms,
-                   100.0 * a->reward / nb);
-            if (info->stochastic)
-                printf("val err %.2f%% (M=1) %.2f%% (M=%d), |mu| %.3f, mu spread %.3f, lr %.3g, std %.3f", v1, vm, M,
-                       a->mu_abs / nb, a->mu_spread / nb, lr_now, ev.std);
-            else
-                printf("val err %.2f%%, lr %.3g", v1, lr_now);
-            printf(", %.1fs\n", ep_time);
-            fflush(stdout);
-        }
-        double metric = R.ds.n_val > 0 ? v1 : 100.0 * (1.0 - a->reward / nb);
-        last_val = metric;
-        sc_lr_epoch_end(&lr, metric);
-        int is_best = metric < S.best_val_err;
-        if (is_best) {
-            S.best_val_err = metric;
-            S.best_epoch = epoch;
-            S.best_std = ev.std;
-            memcpy(R.best, ps->data, sizeof(float) * ps->n);
-            S.bad_epochs = 0;
-        } else if (c->early_stop > 0 && ++S.bad_epochs >= c->early_stop) {
-            end_reason = SC_END_EARLY_STOP;
-        }
-        S.epoch = epoch;
-        int last = epoch == c->epochs || end_reason == SC_END_EARLY_STOP;
-        if (epoch % c->glimpse_every == 0 || last)
-            if ((rc = record_glimpses(&R, c, epoch, S.step, ev.std, side, err)) != SC_OK) goto fail_signals;
-        if (R.log) {
-            sc_runlog_eval_row er = {epoch, S.step, sc_runlog_wall(R.log), (float)v1, (float)vm,
-                                     (float)S.best_val_err, (uint8_t)is_best, lr_now,
-                                     info->stochastic ? ev.std : NAN,
-                                     mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
-                                     mean_of(a->reward, nb), mean_of(a->grad_norm, nb),
-                                     (float)(ep_images / ep_time), (float)ep_time};
-            if ((rc = sc_runlog_append_eval(R.log, &er, err)) != SC_OK) goto fail_signals;
-        }
-        if (R.opt.ema) memcpy(ps->data, R.live, sizeof(float) * ps->n);
-        if ((rc = save_checkpoint(&R, c, &S, &lr, ckpt, log_name, err)) != SC_OK) goto fail_signals;
-        if (end_reason == SC_END_EARLY_STOP) {
-            if (lead) printf("early stop: no validation improvement for %d epochs\n", S.bad_epochs);
-            break;
-        }
-        if ((rc = sc_dist_any(dist, g_stop, &halt, err)) != SC_OK) goto fail_signals;
-        if (halt) end_reason = SC_END_INTERRUPTED;
-        if (opts->stop_after > 0 && ++session_epochs >= opts->stop_after && epoch < c->epochs && !halt) {
-            end_reason = SC_END_PAUSED;
-            break;
-        }
-    }
-    if (halt && end_reason == SC_END_FINISHED) end_reason = SC_END_INTERRUPTED;
-    if (dist) {
-        sc_dist_times_get(dist, &dt1);
-        long steps = dt1.reductions - dt0.reductions;
-        res->reduce_ms = steps > 0 ? 1e3 * (dt1.reduce_s - dt0.reduce_s) / steps : 0.0;
-        res->gather_ms = steps > 0 ? 1e3 * gather_train_s / steps : 0.0;
-    }
-    /* from here a second Ctrl-C ends the process: the checkpoint is written */
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    res->interrupted = end_reason == SC_END_INTERRUPTED;
-    res->early_stopped = end_reason == SC_END_EARLY_STOP;
-    res->paused = end_reason == SC_END_PAUSED;
-    res->epochs_run = S.epoch;
-    res->best_val_err = S.best_val_err;
-    res->best_epoch = S.best_epoch;
-    double tsec = S.train_seconds - train_seconds0;
-    res->images_per_s = tsec > 0 ? (double)(S.images_total - images0) / tsec : 0.0;
-
-    /* test error of the kept parameters: the best ones at the std they were validated
-     * with, or ([train] keep = last) the final ones (their average with ema) */
-    const int keep_last = !strcmp(c->keep, "last");
-    if (keep_last) {
-        if (R.opt.ema) memcpy(ps->data, R.opt.ema, sizeof(float) * ps->n);
-        ev.std = sc_policy_std(c, S.step, total_steps);
-    } else {
-        memcpy(ps->data, R.best, sizeof(float) * ps->n);
-        ev.std = S.best_std;
-    }
-    res->kept_epoch = keep_last ? S.epoch : S.best_epoch;
-    res->kept_val_err = keep_last ? last_val : S.best_val_err;
-    ev.src = &R.ds.test;
-    ev.distractor_pool = R.ds.test_idx;
-    ev.npool = R.ds.n_test;
-    res->test_err_m1 = sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 1);
-    res->test_err_mc = M > 1 ? sc_eval_error(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, M) : res->test_err_m1;
-    res->us_per_image = sc_measure_inference(&ev, R.ds.test_idx, R.ds.n_test, SPLIT_TEST, 5);
-    res->wall_s = now_s() - t_start;
-    if ((rc = sc_dist_error(dist, SC_OK, err)) != SC_OK) goto fail;
-    if (R.log) {
-        sc_runlog_test_row tr = {S.epoch, S.step, sc_runlog_wall(R.log), res->kept_epoch, (float)res->kept_val_err,
-                                 (float)res->test_err_m1, (float)res->test_err_mc, M, (int8_t)end_reason,
-                                 (float)res->us_per_image, S.train_seconds};
-        if ((rc = sc_runlog_append_test(R.log, &tr, err)) != SC_OK) goto fail;
-        if ((rc = sc_runlog_end_session_note(R.log, end_reason, S.epoch, S.step, "", skipped, err)) != SC_OK)
-            goto fail;
-        if ((rc = sc_runlog_sync(R.log, err)) != SC_OK) goto fail;
-    }
-    run_free(&R);
-    return SC_OK;
-
-fail_signals:
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-fail:
+/* The end of a session that failed with rc: the ranks agree if they have not
+ * yet, the log records how it ended (a diverged session with its line; the
+ * last checkpoint stays), and a new run that could not start leaves nothing. */
+static int session_fail(session *s, int rc, sc_err *err) {
     /* a rank that fails before the start-up agreement still takes part in it */
-    if (!agreed) rc = sc_dist_agree(dist, rc, err);
-    if (R.log && !created) {
-        /* a diverged session says so, with its line; the last checkpoint stays */
+    if (!s->agreed) rc = sc_dist_agree(s->dist, rc, err);
+    if (s->R.log && !s->created) {
         sc_err ignore = {0};
         int why = rc == SC_ENONFINITE ? SC_END_DIVERGED : SC_END_FAILED;
-        sc_runlog_end_session_note(R.log, why, S.epoch, S.step, rc == SC_ENONFINITE ? err->msg : "", skipped,
-                                   &ignore);
+        sc_runlog_end_session_note(s->R.log, why, s->S.epoch, s->S.step, rc == SC_ENONFINITE ? err->msg : "",
+                                   s->skipped, &ignore);
     }
-    run_free(&R);
-    if (created) {
-        /* a fresh run that could not start: leave nothing behind */
-        unlink(opts->log_path);
-        unlink(ckpt);
+    run_free(&s->R);
+    if (s->created) {
+        unlink(s->opts->log_path);
+        unlink(s->ckpt);
     }
     return rc;
+}
+
+int sc_train(const sc_config *c, const sc_train_opts *opts, sc_train_result *res, sc_err *err) {
+    session s;
+    memset(&s, 0, sizeof s);
+    memset(res, 0, sizeof *res);
+    s.c = c;
+    s.opts = opts;
+    s.res = res;
+    s.dist = opts->dist;
+    s.lead = sc_dist_rank(s.dist) == 0;
+    s.quiet = opts->quiet || !s.lead;
+    s.resume = opts->resume && opts->log_path;
+    s.t_start = now_s();
+    s.end_reason = SC_END_FINISHED;
+    s.last_val = NAN;
+    int rc = session_check(&s, err);
+    if (rc == SC_OK) rc = session_build(&s, err);
+    if (rc == SC_OK) rc = session_restore(&s, err);
+    if (rc == SC_OK) rc = session_open_log(&s, err);
+    if (rc == SC_OK) {
+        session_header(&s);
+        signals_catch(&s);
+        rc = session_train(&s, err);
+        signals_restore(&s);  /* from here a second Ctrl-C ends the process: the checkpoint is written */
+    }
+    if (rc == SC_OK) rc = session_test(&s, err);
+    if (rc != SC_OK) return session_fail(&s, rc, err);
+    run_free(&s.R);
+    return SC_OK;
 }
