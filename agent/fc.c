@@ -2,6 +2,8 @@
  * The equations are in fc.h; dimension letters: B batch, N = img_h img_w
  * input pixels, HID hidden width, K = layers, C classes.
  * Activations: a (K, NB, HID), layer k (1-based) at (k - 1) NB HID.
+ * At the end: the FC baseline's row of the model table (agent/kind.h,
+ * sc_fc_ops).
  */
 #include "fc.h"
 
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kind.h"
 #include "nets/layers.h"
 
 struct sc_fc {
@@ -134,7 +137,7 @@ const float *sc_fc_logp(const sc_fc *m) { return m->logp; }
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_fc_stats *st) {
+int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_model_stats *st) {
     if (!m || !x || B < 1 || B > m->NB) return SC_EARG;
     const int K = m->c.layers, HID = m->c.hidden, N = m->N, C = m->c.num_classes, NB = m->NB;
     m->last_B = B;
@@ -152,7 +155,7 @@ int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_fc_stat
     float xent = sc_softmax_xent_forward(m->logp, m->logits, labels, B, C);
     int correct = sc_argmax_rows(m->pred, m->logp, labels, B, C);
     if (!labels || !st) return SC_OK;
-    memset(st, 0, sizeof *st);
+    sc_model_stats_clear(st);
     st->xent = xent;
     st->correct = correct;
     st->reward = (double)correct / B;
@@ -196,3 +199,76 @@ int sc_fc_predict(sc_fc *m, const float *x, const int *labels, int B, float *log
     }
     return correct;
 }
+
+/* ---- the FC baseline's row of the model table (agent/kind.h) ----------------------------- */
+
+static sc_cost fc_cost(const void *cfg) { return sc_cost_fc(cfg); }
+
+static int fc_create(void **impl, const void *cfg, sc_model_info *info, sc_err *err) {
+    const sc_fc_cfg *c = cfg;
+    info->num_classes = c->num_classes;
+    info->max_batch = c->max_batch;
+    info->steps = 1;  /* the prediction only */
+    sc_fc *m = NULL;
+    int rc = sc_fc_create(&m, c, err);
+    *impl = m;
+    return rc;
+}
+
+static void fc_free(void *impl) { sc_fc_free(impl); }
+static sc_params *fc_params(void *impl) { return sc_fc_params(impl); }
+static void fc_init_params(void *impl, sc_rng *r) { sc_fc_init_params(impl, r); }
+
+static int fc_forward(void *impl, const float *x, const int *labels, int B, float std, sc_rng *r,
+                      sc_model_stats *st) {
+    (void)std, (void)r;
+    return sc_fc_forward(impl, x, labels, B, st);
+}
+
+static int fc_backward(void *impl, const int *labels, int B, float std) {
+    (void)std;
+    sc_fc_backward(impl, labels, B);
+    return SC_OK;
+}
+
+/* deterministic: one pass whatever M */
+static int fc_predict(void *impl, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                      float *logp_avg, int *pred) {
+    (void)M, (void)std, (void)r;
+    return sc_fc_predict(impl, x, labels, B, logp_avg, pred);
+}
+
+/* One step: the probabilities, the centre (0, 0) as the location, no attention. */
+static int fc_trace(void *impl, const float *x, int B, float std, sc_rng *r, float *probs, float *loc,
+                    float *att, int *pred, sc_err *err) {
+    (void)std, (void)r, (void)att;
+    sc_fc *m = impl;
+    const int C = m->c.num_classes;
+    int rc = sc_fc_forward(m, x, NULL, B, NULL);
+    if (rc != SC_OK) return sc_errf(err, rc, "fc trace: forward pass of %d images failed", B);
+    for (int b = 0; b < B; b++) {
+        if (probs) sc_kind_probs(probs + (size_t)b * C, m->logp + (size_t)b * C, C);
+        if (loc) loc[2 * b] = loc[2 * b + 1] = 0.0f;
+        if (pred) pred[b] = sc_kind_argmax(m->logp + (size_t)b * C, C);
+    }
+    return SC_OK;
+}
+
+const sc_model_ops sc_fc_ops = {
+    .name = "fc",
+    .cfg_offset = offsetof(sc_model_cfg, fc),
+    .cost = fc_cost,
+    .create = fc_create,
+    .free = fc_free,
+    .params = fc_params,
+    .init_params = fc_init_params,
+    .grid = NULL,              /* no locations */
+    .set_threads = NULL,       /* the default: OpenBLAS's threads */
+    .baseline_ema = NULL,      /* no baseline */
+    .set_baseline_ema = NULL,
+    .forward = fc_forward,
+    .backward = fc_backward,
+    .set_span = NULL,          /* one process */
+    .predict = fc_predict,
+    .trace = fc_trace,
+};

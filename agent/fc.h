@@ -16,6 +16,7 @@
 #ifndef SACCADE_AGENT_FC_H
 #define SACCADE_AGENT_FC_H
 
+#include "agent/stats.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
@@ -33,12 +34,8 @@ typedef struct sc_fc_cfg {
 /* The paper's baseline: 28x28, 10 classes, 2 layers of 256, max_batch 128. */
 void sc_fc_cfg_defaults(sc_fc_cfg *c);
 
-/* Per-batch statistics of the last forward with labels. */
-typedef struct sc_fc_stats {
-    double xent;    /* mean cross-entropy */
-    double reward;  /* accuracy of this batch (correct / B), named as the RAM's */
-    int correct;    /* number of correct predictions */
-} sc_fc_stats;
+/* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
+ * one struct for every kind: this one writes xent, reward and correct and leaves the rest NaN. */
 
 typedef struct sc_fc sc_fc;
 
@@ -58,7 +55,7 @@ void sc_fc_init_params(sc_fc *m, sc_rng *r);
 /* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch. labels (B) may
  * be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG (B out of range;
  * nothing is computed). */
-int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_fc_stats *st);
+int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_model_stats *st);
 
 /* Backward of the mean cross-entropy of the last forward, which must have had
  * these labels and this B: ADDS into sc_fc_params(m)->grad. */

@@ -1,4 +1,4 @@
-/* model.h - one interface over saccade's three classifiers, so that the
+/* model.h - one interface over saccade's four model kinds, so that the
  * trainer, evaluation and the run log never ask which one they hold:
  *   ram   the recurrent attention model, hard attention (agent/ram.h):
  *         samples where to look, learns the policy by REINFORCE;
@@ -17,11 +17,13 @@
  * policy std, the location RNG, the baseline) stay behind sc_model_forward /
  * sc_model_backward; the other models ignore std and the RNG.
  *
- * What it is not: a model. Every call forwards to sc_ram_*, sc_soft_* or
- * sc_fc_*; forward, backward and predict allocate nothing, open no file and
- * start no thread (tests/test_agent_model.c counts), as the models' own do.
- * Besides create and set_threads, only sc_model_trace (for the run log's
- * glimpse records, outside the training step) allocates.
+ * What it is not: a model. A kind is one row of a table of operations
+ * (agent/kind.h, sc_model_ops, defined in the kind's own .c file); every call
+ * here goes through the row of the kind the model was built as. forward,
+ * backward and predict allocate nothing, open no file and start no thread
+ * (tests/test_agent_model.c counts), as the models' own do. Besides create
+ * and set_threads, only sc_model_trace (for the run log's glimpse records,
+ * outside the training step) allocates.
  *
  * Dimension letters: B batch, T steps (glimpses or attention steps; 1 for
  * fc; the heads for selfattn), C classes, L soft-attention locations (the
@@ -35,11 +37,21 @@
 #include "agent/ram.h"
 #include "agent/selfattn.h"
 #include "agent/soft.h"
+#include "agent/span.h"
+#include "agent/stats.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
 
-typedef enum { SC_MODEL_RAM = 0, SC_MODEL_SOFT = 1, SC_MODEL_FC = 2, SC_MODEL_SELFATTN = 3 } sc_model_kind;
+/* A kind is its row's index in the model table (agent/kind.h); SC_MODEL_KINDS
+ * counts them. */
+typedef enum {
+    SC_MODEL_RAM = 0,
+    SC_MODEL_SOFT = 1,
+    SC_MODEL_FC = 2,
+    SC_MODEL_SELFATTN = 3,
+    SC_MODEL_KINDS
+} sc_model_kind;
 
 /* The model to build: kind, and that kind's configuration (the others are
  * ignored). Sizes (canvas, classes, max_batch) live in the kind's struct. */
@@ -51,9 +63,11 @@ typedef struct sc_model_cfg {
     sc_sa_cfg selfattn;
 } sc_model_cfg;
 
-/* "ram", "soft", "fc", "selfattn" (NULL for a value outside the enum). */
+/* "ram", "soft", "fc", "selfattn": the table row's name (NULL outside
+ * 0..SC_MODEL_KINDS-1). */
 const char *sc_model_kind_name(sc_model_kind k);
-/* The kind named name; SC_EARG (message naming the word) for another word. */
+/* The kind whose row is named name; SC_EARG (message naming the word and
+ * listing the table's names) for another word. */
 int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err);
 
 /* Analytic compute of one image (agent/cost.h's conventions). No model is
@@ -62,8 +76,9 @@ sc_cost sc_model_cost(const sc_model_cfg *c);
 
 /* What a model needs and logs. */
 typedef struct sc_model_info {
-    sc_model_kind kind;
-    const char *name;    /* sc_model_kind_name(kind) */
+    sc_model_kind kind;  /* the row's index in the model table (SC_MODEL_KINDS for a row outside
+                          * it, agent/kind.h's sc_model_create_ops) */
+    const char *name;    /* the row's name: sc_model_kind_name(kind) */
     int num_classes;     /* C */
     int max_batch;       /* largest B of forward, predict and trace */
     int steps;           /* T of sc_model_trace's per-step outputs: glimpses (ram), attention
@@ -80,28 +95,14 @@ typedef struct sc_model_info {
                           * OpenBLAS's threads */
 } sc_model_info;
 
-/* Per-batch statistics of a forward with labels. Terms a model does not have
- * are NaN (the RAM's policy terms for soft and fc, the attention terms for
- * ram and fc), so that a log never shows a 0 that was not measured. */
-typedef struct sc_model_stats {
-    double xent;          /* mean cross-entropy */
-    double reward;        /* accuracy of the batch (the RAM's reward R) */
-    int correct;          /* correct predictions */
-    double reinforce;     /* ram: mean REINFORCE surrogate -sum_t (R - b) log pi (without its weight) */
-    double baseline_mse;  /* ram: mean (b - R)^2 */
-    double adv_var;       /* ram: variance of R - b */
-    double mu_abs;        /* ram: mean |mu| */
-    double mu_spread;     /* ram: std of mu across the batch */
-    double att_entropy;   /* soft, selfattn: mean entropy of the (logged) attention weights (nats;
-                           * log L = uniform) */
-    double att_max;       /* soft, selfattn: mean largest attention weight (1/L = uniform) */
-} sc_model_stats;
+/* Per-batch statistics of a forward with labels: sc_model_stats, agent/stats.h
+ * (one struct for every kind; terms a model does not have are NaN). */
 
 typedef struct sc_model sc_model;
 
-/* Builds the model of c->kind with parameters allocated (zero: call
- * sc_model_init_params). Errors: the kind's create errors (SC_EARG naming the
- * field, SC_ENOMEM), SC_EARG for an unknown kind. */
+/* Builds the model of c->kind (its row of the model table) with parameters
+ * allocated (zero: call sc_model_init_params). Errors: the kind's create
+ * errors (SC_EARG naming the field, SC_ENOMEM), SC_EARG for an unknown kind. */
 int sc_model_create(sc_model **out, const sc_model_cfg *c, sc_err *err);
 void sc_model_free(sc_model *m);  /* accepts NULL */
 

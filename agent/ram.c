@@ -32,6 +32,8 @@
  *   are summed in worker order by the span's ordered_sum.
  * Public per-step outputs (locations, samples, mu, baseline, log pi, step
  * log-probabilities) stay (T, NB, *) as ram.h documents.
+ * At the end: the RAM's row of the model table (agent/kind.h, sc_ram_ops),
+ * with its thread policy (data-parallel workers) and its trace layout.
  */
 #include <cblas.h> /* first: openblas_config.h needs _GNU_SOURCE before any libc header */
 
@@ -44,6 +46,8 @@
 #include <time.h>
 
 #include "env/retina.h"
+#include "kind.h"
+#include "nets/blas.h"
 #include "nets/layers.h"
 #include "nets/vecmath.h"
 #include "policy.h"
@@ -853,7 +857,7 @@ static void draw_noise(sc_ram *m, int B, sc_rng *r) {
 }
 
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std, sc_rng *r,
-                   const float *fixed_loc, sc_ram_stats *st) {
+                   const float *fixed_loc, sc_model_stats *st) {
     const sc_ram_cfg *c = &m->c;
     if (B < 1 || B > m->NB)
         return SC_EARG;
@@ -886,10 +890,11 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     for (int b = 0; b < B; b++) correct += labels && m->pred[b] == labels[b];
     if (!labels || !st) return SC_OK;
 
-    memset(st, 0, sizeof *st);
+    sc_model_stats_clear(st);  /* the attention terms stay NaN */
     st->xent = xent;
     st->correct = correct;
     st->reward = (double)correct / B;
+    st->reinforce = st->baseline_mse = st->adv_var = st->mu_abs = st->mu_spread = 0.0;  /* without REINFORCE or T = 1 */
     if (c->reinforce && T > 1) {
         double rf = 0.0, mse = 0.0, m1 = 0.0, m2 = 0.0;
         for (int t = 0; t < T - 1; t++) {
@@ -983,3 +988,99 @@ double sc_ram_macs(const sc_ram_cfg *c) {
     }
     return T * per_glimpse + (T - 1) * loc + H * c->num_classes;
 }
+
+/* ---- the RAM's row of the model table (agent/kind.h) ---------------------------------- */
+
+static sc_cost ram_cost(const void *cfg) { return sc_cost_ram(cfg); }
+
+static int ram_create(void **impl, const void *cfg, sc_model_info *info, sc_err *err) {
+    const sc_ram_cfg *c = cfg;
+    info->num_classes = c->num_classes;
+    info->max_batch = c->max_batch;
+    info->steps = c->glimpses;
+    info->stochastic = 1;
+    info->reinforce = c->reinforce;
+    info->trajectories = 1;
+    sc_ram *m = NULL;
+    int rc = sc_ram_create(&m, c, err);
+    *impl = m;
+    return rc;
+}
+
+static void ram_free(void *impl) { sc_ram_free(impl); }
+static sc_params *ram_params(void *impl) { return sc_ram_params(impl); }
+static void ram_init_params(void *impl, sc_rng *r) { sc_ram_init_params(impl, r); }
+
+/* data-parallel workers, each calling OpenBLAS from its own thread */
+static int ram_set_threads(void *impl, int threads, sc_model_info *info, sc_err *err) {
+    if (threads < 1 || threads > 64)
+        return sc_errf(err, SC_EARG, "ram: %d threads, expected 1..64 data-parallel workers", threads);
+    int rc = sc_ram_set_workers(impl, threads, err);
+    info->workers = sc_ram_workers(impl);
+    sc_blas_set_threads(1);
+    return rc;
+}
+
+static double ram_baseline_ema(const void *impl) { return sc_ram_baseline_ema(impl); }
+static void ram_set_baseline_ema(void *impl, double b) { sc_ram_set_baseline_ema(impl, b); }
+
+static int ram_forward(void *impl, const float *x, const int *labels, int B, float std, sc_rng *r,
+                       sc_model_stats *st) {
+    return sc_ram_forward(impl, x, labels, B, std, r, NULL, st);
+}
+
+static int ram_backward(void *impl, const int *labels, int B, float std) {
+    return sc_ram_backward(impl, labels, B, std);
+}
+
+static int ram_set_span(void *impl, const sc_span *span, sc_err *err) { return sc_ram_set_span(impl, span, err); }
+
+static int ram_predict(void *impl, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                       float *logp_avg, int *pred) {
+    return sc_ram_predict(impl, x, labels, B, M, std, r, logp_avg, pred);
+}
+
+/* One forward with every step's classifier on: per step the location looked
+ * at and the probabilities, the last step's argmax the prediction. */
+static int ram_trace(void *impl, const float *x, int B, float std, sc_rng *r, float *probs, float *loc,
+                     float *att, int *pred, sc_err *err) {
+    (void)att;
+    sc_ram *m = impl;
+    const int T = m->c.glimpses, C = m->c.num_classes, NB = m->c.max_batch;
+    sc_ram_step_probs_enable(m, 1);
+    int rc = sc_ram_forward(m, x, NULL, B, std, r, NULL, NULL);
+    sc_ram_step_probs_enable(m, 0);
+    if (rc != SC_OK) return sc_errf(err, rc, "ram trace: forward pass of %d images failed", B);
+    const float *l = sc_ram_locations(m), *slp = sc_ram_step_logp(m);
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const size_t tb = (size_t)t * NB + b, bt = (size_t)b * T + t;
+            if (loc) {
+                loc[bt * 2 + 0] = l[tb * 2 + 0];
+                loc[bt * 2 + 1] = l[tb * 2 + 1];
+            }
+            if (probs) sc_kind_probs(probs + bt * C, slp + tb * C, C);
+        }
+        if (pred) pred[b] = sc_kind_argmax(slp + ((size_t)(T - 1) * NB + b) * C, C);
+    }
+    return SC_OK;
+}
+
+const sc_model_ops sc_ram_ops = {
+    .name = "ram",
+    .cfg_offset = offsetof(sc_model_cfg, ram),
+    .cost = ram_cost,
+    .create = ram_create,
+    .free = ram_free,
+    .params = ram_params,
+    .init_params = ram_init_params,
+    .grid = NULL,  /* the RAM samples where to look: no fixed locations */
+    .set_threads = ram_set_threads,
+    .baseline_ema = ram_baseline_ema,
+    .set_baseline_ema = ram_set_baseline_ema,
+    .forward = ram_forward,
+    .backward = ram_backward,
+    .set_span = ram_set_span,
+    .predict = ram_predict,
+    .trace = ram_trace,
+};

@@ -37,6 +37,7 @@
 #ifndef SACCADE_AGENT_RAM_H
 #define SACCADE_AGENT_RAM_H
 
+#include "agent/stats.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
@@ -68,19 +69,10 @@ typedef struct sc_ram_cfg {
     int reinforce_full;      /* REINFORCE's gradient also trains the core and the glimpse net */
 } sc_ram_cfg;
 
-/* Per-batch statistics of the last forward with labels. */
-typedef struct sc_ram_stats {
-    double xent;          /* mean cross-entropy */
-    double reinforce;     /* mean REINFORCE surrogate -sum_t (R-b) log pi (without w) */
-    double baseline_mse;  /* mean (b - R)^2 over (b, t), b = 0 without a baseline: the
-                           * advantage's second moment, which scales the estimator's variance */
-    double reward;        /* mean R = training accuracy of this batch */
-    double adv_var;       /* variance of R - b over (b, t) */
-    int correct;          /* number of correct predictions */
-    double mu_abs;        /* mean |mu| over steps, examples and both coordinates */
-    double mu_spread;     /* std of mu across the batch, averaged over steps and coordinates:
-                           * 0 for a policy that ignores the image */
-} sc_ram_stats;
+/* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
+ * one struct for every kind: this one writes xent, reward, correct and the policy terms
+ * (reinforce, baseline_mse, adv_var, mu_abs, mu_spread: 0 without REINFORCE or
+ * with one glimpse) and leaves the rest NaN. */
 
 typedef struct sc_ram sc_ram;
 
@@ -102,7 +94,7 @@ void sc_ram_init_params(sc_ram *m, sc_rng *r);
  * checks and replay. labels (B) may be NULL (no loss; st may be NULL).
  * Returns SC_OK or SC_EARG (B out of range). */
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std,
-                   sc_rng *r, const float *fixed_loc, sc_ram_stats *st);
+                   sc_rng *r, const float *fixed_loc, sc_model_stats *st);
 
 /* Backward of the loss of the last forward (which must have had labels):
  * ADDS into sc_ram_params(m)->grad. std must equal the forward's. Returns

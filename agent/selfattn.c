@@ -10,8 +10,10 @@
  * Backward keeps one stream gradient (dx, (NB T, D)) that each layer norm's
  * backward adds into, as the residual connections ask.
  *
- * Not here: threads (OpenBLAS's own), the trainer, the run log's layout
- * (agent/model.c).
+ * At the end: the patch transformer's row of the model table (agent/kind.h,
+ * sc_sa_ops), with the run log's layout of its trace (the heads as steps).
+ *
+ * Not here: threads (OpenBLAS's own), the trainer.
  */
 #include "selfattn.h"
 
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kind.h"
 #include "nets/attn.h"
 #include "nets/layers.h"
 
@@ -376,7 +379,7 @@ static void add_into(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stats *st) {
+int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_stats *st) {
     if (!m || !x || B < 1 || B > m->NB) return SC_EARG;
     const int T = m->T, D = m->D, H = m->H, hs = m->hs, F = m->F, C = m->C, BT = B * T;
     const size_t NBT = (size_t)m->NB * T;
@@ -445,7 +448,7 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stat
     int correct = sc_argmax_rows(m->pred, m->logp, labels, B, C);
     if (!labels || !st) return SC_OK;
 
-    memset(st, 0, sizeof *st);
+    sc_model_stats_clear(st);
     st->xent = xent;
     st->correct = correct;
     st->reward = (double)correct / B;
@@ -564,3 +567,94 @@ int sc_sa_predict(sc_sa *m, const float *x, const int *labels, int B, float *log
     }
     return correct;
 }
+
+/* ---- the patch transformer's row of the model table (agent/kind.h) ------------------------ */
+
+static sc_cost sa_cost(const void *cfg) { return sc_cost_selfattn(cfg); }
+
+static int sa_create(void **impl, const void *cfg, sc_model_info *info, sc_err *err) {
+    const sc_sa_cfg *c = cfg;
+    info->num_classes = c->num_classes;
+    info->max_batch = c->max_batch;
+    info->steps = c->heads;  /* the heads are the trace's steps */
+    info->trajectories = 1;
+    info->locations = sc_sa_tokens(c);
+    sc_sa *m = NULL;
+    int rc = sc_sa_create(&m, c, err);
+    *impl = m;
+    return rc;
+}
+
+static void sa_free(void *impl) { sc_sa_free(impl); }
+static sc_params *sa_params(void *impl) { return sc_sa_params(impl); }
+static void sa_init_params(void *impl, sc_rng *r) { sc_sa_init_params(impl, r); }
+static const float *sa_grid(const void *impl) { return sc_sa_grid(impl); }
+
+static int sa_forward(void *impl, const float *x, const int *labels, int B, float std, sc_rng *r,
+                      sc_model_stats *st) {
+    (void)std, (void)r;
+    return sc_sa_forward(impl, x, labels, B, st);
+}
+
+static int sa_backward(void *impl, const int *labels, int B, float std) {
+    (void)std;
+    sc_sa_backward(impl, labels, B);
+    return SC_OK;
+}
+
+/* deterministic: one pass whatever M */
+static int sa_predict(void *impl, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                      float *logp_avg, int *pred) {
+    (void)M, (void)std, (void)r;
+    return sc_sa_predict(impl, x, labels, B, logp_avg, pred);
+}
+
+/* The heads as steps: per head h, the logged attention over the T patches
+ * (sc_sa_logged_attention), its weighted mean patch centre, and the final
+ * probabilities. Allocates one example's (H, T) attention for the call. */
+static int sa_trace(void *impl, const float *x, int B, float std, sc_rng *r, float *probs, float *loc,
+                    float *att, int *pred, sc_err *err) {
+    (void)std, (void)r;
+    sc_sa *m = impl;
+    const int H = m->H, T = m->T, C = m->C;
+    float *one = malloc(sizeof(float) * (size_t)H * T);
+    if (!one) return sc_errf(err, SC_ENOMEM, "selfattn trace: out of memory for %d x %d attention weights", H, T);
+    int rc = sc_sa_forward(m, x, NULL, B, NULL);
+    if (rc != SC_OK) {
+        free(one);
+        return sc_errf(err, rc, "selfattn trace: forward pass of %d images failed", B);
+    }
+    const float *grid = m->grid, *lp = m->logp;
+    for (int b = 0; b < B; b++) {
+        sc_sa_logged_attention(m, b, one);
+        for (int h = 0; h < H; h++) {
+            const float *ph = one + (size_t)h * T;
+            const size_t bh = (size_t)b * H + h;
+            if (att) memcpy(att + bh * T, ph, sizeof(float) * T);
+            if (loc) sc_kind_mean_location(loc + bh * 2, ph, grid, T);
+            if (probs) sc_kind_probs(probs + bh * C, lp + (size_t)b * C, C);
+        }
+        if (pred) pred[b] = sc_kind_argmax(lp + (size_t)b * C, C);
+    }
+    free(one);
+    return SC_OK;
+}
+
+const sc_model_ops sc_sa_ops = {
+    .name = "selfattn",
+    .cfg_offset = offsetof(sc_model_cfg, selfattn),
+    .cost = sa_cost,
+    .create = sa_create,
+    .free = sa_free,
+    .params = sa_params,
+    .init_params = sa_init_params,
+    .grid = sa_grid,
+    .set_threads = NULL,       /* the default: OpenBLAS's threads */
+    .baseline_ema = NULL,      /* no baseline */
+    .set_baseline_ema = NULL,
+    .forward = sa_forward,
+    .backward = sa_backward,
+    .set_span = NULL,          /* one process */
+    .predict = sa_predict,
+    .trace = sa_trace,
+};

@@ -73,6 +73,7 @@
 #ifndef SACCADE_AGENT_SELFATTN_H
 #define SACCADE_AGENT_SELFATTN_H
 
+#include "agent/stats.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
@@ -106,15 +107,10 @@ void sc_sa_cfg_defaults(sc_sa_cfg *c);
  * side is not a positive multiple of patch. */
 int sc_sa_tokens(const sc_sa_cfg *c);
 
-/* Per-batch statistics of the last forward with labels. */
-typedef struct sc_sa_stats {
-    double xent;         /* mean cross-entropy */
-    double reward;       /* accuracy of this batch (correct / B), named as the RAM's */
-    int correct;         /* number of correct predictions */
-    double att_entropy;  /* mean over examples and heads of the logged attention's entropy (nats;
-                          * log T = uniform) */
-    double att_max;      /* mean over examples and heads of its largest weight (1/T = uniform) */
-} sc_sa_stats;
+/* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
+ * one struct for every kind: this one writes xent, reward, correct, att_entropy and
+ * att_max (of the logged attention, over examples and heads; log T = uniform,
+ * 1/T = uniform) and leaves the rest NaN. */
 
 typedef struct sc_sa sc_sa;
 
@@ -136,7 +132,7 @@ void sc_sa_init_params(sc_sa *m, sc_rng *r);
 /* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch; deterministic.
  * labels (B) may be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG
  * (B out of range, x NULL; nothing is computed). */
-int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_sa_stats *st);
+int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_stats *st);
 
 /* Backward of the mean cross-entropy of the last forward, which must have had
  * these labels and this B: ADDS into sc_sa_params(m)->grad. */

@@ -12,6 +12,10 @@
  * time, plain loops: they are O(L GO) per example and step, small beside the
  * glimpse network's O(L G HG) per example.
  *
+ * At the end: the soft model's row of the model table (agent/kind.h,
+ * sc_soft_ops), with its trace layout (the step-t probabilities of a
+ * temporary (t+1)-step copy).
+ *
  * Not here: sampling, REINFORCE, threads (callers split batches), the trainer.
  */
 #include "soft.h"
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include "env/retina.h"
+#include "kind.h"
 #include "nets/attn.h"
 #include "nets/layers.h"
 
@@ -334,7 +339,7 @@ const float *sc_soft_grid(const sc_soft *m) { return m->grid; }
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_soft_stats *st) {
+int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_model_stats *st) {
     if (!m || !x || B < 1 || B > m->NB) return SC_EARG;
     const sc_soft_cfg *c = &m->c;
     const int T = c->glimpses, L = m->L, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
@@ -396,7 +401,7 @@ int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_sof
     int correct = sc_argmax_rows(m->pred, m->logp, labels, B, C);
     if (!labels || !st) return SC_OK;
 
-    memset(st, 0, sizeof *st);
+    sc_model_stats_clear(st);
     st->xent = xent;
     st->correct = correct;
     st->reward = (double)correct / B;
@@ -518,3 +523,125 @@ int sc_soft_predict(sc_soft *m, const float *x, const int *labels, int B, float 
     }
     return correct;
 }
+
+/* ---- the soft model's row of the model table (agent/kind.h) ----------------------------- */
+
+#define TRACE_PROBE_BATCH 16  /* images per pass of the per-step probe */
+
+static sc_cost soft_cost(const void *cfg) { return sc_cost_soft(cfg); }
+
+static int soft_create(void **impl, const void *cfg, sc_model_info *info, sc_err *err) {
+    const sc_soft_cfg *c = cfg;
+    info->num_classes = c->num_classes;
+    info->max_batch = c->max_batch;
+    info->steps = c->glimpses;
+    info->trajectories = 1;
+    info->locations = c->grid * c->grid;
+    sc_soft *m = NULL;
+    int rc = sc_soft_create(&m, c, err);
+    *impl = m;
+    return rc;
+}
+
+static void soft_free(void *impl) { sc_soft_free(impl); }
+static sc_params *soft_params(void *impl) { return sc_soft_params(impl); }
+static void soft_init_params(void *impl, sc_rng *r) { sc_soft_init_params(impl, r); }
+static const float *soft_grid(const void *impl) { return sc_soft_grid(impl); }
+
+static int soft_forward(void *impl, const float *x, const int *labels, int B, float std, sc_rng *r,
+                        sc_model_stats *st) {
+    (void)std, (void)r;
+    return sc_soft_forward(impl, x, labels, B, st);
+}
+
+static int soft_backward(void *impl, const int *labels, int B, float std) {
+    (void)std;
+    sc_soft_backward(impl, labels, B);
+    return SC_OK;
+}
+
+/* deterministic: one pass whatever M */
+static int soft_predict(void *impl, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                        float *logp_avg, int *pred) {
+    (void)M, (void)std, (void)r;
+    return sc_soft_predict(impl, x, labels, B, logp_avg, pred);
+}
+
+/* Step t < T-1: a copy that stops after t+1 steps (its parameters do not
+ * depend on T), in passes of at most TRACE_PROBE_BATCH images. */
+static int trace_steps(sc_soft *m, const float *x, int B, float *probs, sc_err *err) {
+    const int T = m->c.glimpses, C = m->c.num_classes;
+    const size_t HW = (size_t)m->c.img_h * m->c.img_w;
+    const sc_params *ps = &m->ps;
+    for (int t = 0; t < T - 1; t++) {
+        sc_soft_cfg pc = m->c;
+        pc.glimpses = t + 1;
+        pc.max_batch = B < TRACE_PROBE_BATCH ? B : TRACE_PROBE_BATCH;
+        sc_soft *probe = NULL;
+        int rc = sc_soft_create(&probe, &pc, err);
+        if (rc != SC_OK) return rc;
+        sc_params *pp = sc_soft_params(probe);
+        if (pp->n != ps->n) {
+            const size_t n = pp->n;  /* pp is inside probe */
+            sc_soft_free(probe);
+            return sc_errf(err, SC_EARG, "soft trace: a %d-step copy has %zu parameters, the model %zu", t + 1,
+                           n, ps->n);
+        }
+        memcpy(pp->data, ps->data, sizeof(float) * ps->n);
+        for (int b0 = 0; b0 < B; b0 += pc.max_batch) {
+            int n = B - b0 < pc.max_batch ? B - b0 : pc.max_batch;
+            rc = sc_soft_forward(probe, x + (size_t)b0 * HW, NULL, n, NULL);
+            if (rc != SC_OK) {
+                sc_soft_free(probe);
+                return sc_errf(err, rc, "soft trace: forward pass of the %d-step copy failed", t + 1);
+            }
+            const float *lp = sc_soft_logp(probe);
+            for (int b = 0; b < n; b++)
+                sc_kind_probs(probs + ((size_t)(b0 + b) * T + t) * C, lp + (size_t)b * C, C);
+        }
+        sc_soft_free(probe);
+    }
+    return SC_OK;
+}
+
+/* Per step the attention weights p_t, their weighted mean location
+ * sum_i p_{t,i} l_i, and (trace_steps) the probabilities after that step. */
+static int soft_trace(void *impl, const float *x, int B, float std, sc_rng *r, float *probs, float *loc,
+                      float *att, int *pred, sc_err *err) {
+    (void)std, (void)r;
+    sc_soft *m = impl;
+    const int T = m->c.glimpses, C = m->c.num_classes, L = m->L, NB = m->c.max_batch;
+    int rc = sc_soft_forward(m, x, NULL, B, NULL);
+    if (rc != SC_OK) return sc_errf(err, rc, "soft trace: forward pass of %d images failed", B);
+    const float *p = m->p, *grid = m->grid, *lp = m->logp;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const float *pt = p + ((size_t)t * NB + b) * L;
+            const size_t bt = (size_t)b * T + t;
+            if (att) memcpy(att + bt * L, pt, sizeof(float) * L);
+            if (loc) sc_kind_mean_location(loc + bt * 2, pt, grid, L);
+        }
+        if (probs) sc_kind_probs(probs + ((size_t)b * T + T - 1) * C, lp + (size_t)b * C, C);
+        if (pred) pred[b] = sc_kind_argmax(lp + (size_t)b * C, C);
+    }
+    return probs && T > 1 ? trace_steps(m, x, B, probs, err) : SC_OK;
+}
+
+const sc_model_ops sc_soft_ops = {
+    .name = "soft",
+    .cfg_offset = offsetof(sc_model_cfg, soft),
+    .cost = soft_cost,
+    .create = soft_create,
+    .free = soft_free,
+    .params = soft_params,
+    .init_params = soft_init_params,
+    .grid = soft_grid,
+    .set_threads = NULL,       /* the default: OpenBLAS's threads */
+    .baseline_ema = NULL,      /* no baseline */
+    .set_baseline_ema = NULL,
+    .forward = soft_forward,
+    .backward = soft_backward,
+    .set_span = NULL,          /* one process */
+    .predict = soft_predict,
+    .trace = soft_trace,
+};

@@ -43,6 +43,7 @@
 #define SACCADE_AGENT_SOFT_H
 
 #include "agent/ram.h"
+#include "agent/stats.h"
 #include "nets/err.h"
 #include "nets/params.h"
 #include "nets/rng.h"
@@ -73,14 +74,9 @@ typedef struct sc_soft_cfg {
  * max_batch 128. Callers overwrite what their config sets. */
 void sc_soft_cfg_defaults(sc_soft_cfg *c);
 
-/* Per-batch statistics of the last forward with labels. */
-typedef struct sc_soft_stats {
-    double xent;         /* mean cross-entropy */
-    double reward;       /* accuracy of this batch (correct / B), named as the RAM's */
-    int correct;         /* number of correct predictions */
-    double att_entropy;  /* mean over steps and examples of -sum_i p_i log p_i (nats; log L = uniform) */
-    double att_max;      /* mean over steps and examples of max_i p_i (1/L = uniform) */
-} sc_soft_stats;
+/* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
+ * one struct for every kind: this one writes xent, reward, correct, att_entropy and
+ * att_max (over steps and examples; log L = uniform, 1/L = uniform) and leaves the rest NaN. */
 
 typedef struct sc_soft sc_soft;
 
@@ -101,7 +97,7 @@ void sc_soft_init_params(sc_soft *m, sc_rng *r);
 /* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch; deterministic.
  * labels (B) may be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG
  * (B out of range; nothing is computed). */
-int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_soft_stats *st);
+int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_model_stats *st);
 
 /* Backward of the mean cross-entropy of the last forward, which must have had
  * these labels and this B: ADDS into sc_soft_params(m)->grad. */

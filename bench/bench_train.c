@@ -317,7 +317,7 @@ static void train_step(bench *b, double *t) {
     sc_canvas_build(b->canvas, NULL, &b->cc, &b->ds.train, b->idx, b->keys, n, b->ds.train_idx,
                     b->ds.n_train, c->seed);
     double t1 = t ? now_s() : 0.0;
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_params *ps = sc_ram_params(b->model);
     sc_ram_forward(b->model, b->canvas, b->labels, n, c->loc_std, &b->rloc, NULL, &st);
     double t2 = t ? now_s() : 0.0;
@@ -799,7 +799,7 @@ int bench_dump(const char *file, const char *path, const options *o, sc_err *err
     }
     sc_canvas_build(b.canvas, NULL, &b.cc, &b.ds.train, b.idx, b.keys, n, b.ds.train_idx, b.ds.n_train, b.c.seed);
     /* sample locations with the policy, then replay them as fixed_loc */
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_ram_forward(b.model, b.canvas, b.labels, B, b.c.loc_std, &b.rloc, NULL, &st);
     float *fixed = malloc(sizeof(float) * (size_t)T * B * 2);
     if (!fixed) { bench_free(&b); return sc_errf(err, SC_ENOMEM, "bench: out of memory"); }

@@ -120,7 +120,14 @@ int sc_dataset_load(sc_dataset *ds, const char *dir, int num_classes, int n_val,
         sc_images_free(&test);
         return rc;
     }
-    return sc_dataset_from_images(ds, &train, &test, n_val, seed, err);
+    rc = sc_dataset_from_images(ds, &train, &test, n_val, seed, err);
+    if (rc != SC_OK && err) {
+        /* its messages say "dataset: ..."; name the folder the files came from */
+        char why[SC_ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        sc_errf(err, rc, "%s: %s", dir, why);
+    }
+    return rc;
 }
 
 /* malloc that never returns NULL for n == 0 (so "allocated" is unambiguous). */

@@ -253,6 +253,15 @@ static int read_set(hid_t f, const char *grp, sc_ckpt *ck, float **out, const ch
                            (unsigned long long)dims[0], (unsigned long long)dims[1], ck->names[i], ck->rows[i],
                            ck->cols[i]);
         }
+        unsigned long long declared, stored;
+        if (sc_h5_dataset_fits(d, &declared, &stored) != 1) {
+            H5Dclose(d);
+            free(buf);
+            sc_h5_forget();
+            return sc_errf(err, SC_EFORMAT, "%s: tensor /%s declares %llu x %llu floats (%llu bytes) but the file "
+                           "holds %llu bytes of it", path, name, (unsigned long long)dims[0],
+                           (unsigned long long)dims[1], declared, stored);
+        }
         herr_t r = H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf + off);
         H5Dclose(d);
         if (r < 0) {
@@ -293,11 +302,19 @@ static int read_table(hid_t f, sc_ckpt *ck, const char *path, sc_err *err) {
         hsize_t dims[2];
         int ok = s >= 0 && H5Sget_simple_extent_ndims(s) == 2 && H5Sget_simple_extent_dims(s, dims, NULL) == 2 &&
                  dims[0] >= 1 && dims[1] >= 1 && dims[0] < (1u << 30) && dims[1] < (1u << 30);
+        unsigned long long declared = 0, stored = 0;
+        int fits = ok ? sc_h5_dataset_fits(d, &declared, &stored) : 1;
         if (s >= 0) H5Sclose(s);
         if (d >= 0) H5Dclose(d);
         sc_h5_forget();
-        if (!ok) {
+        if (!ok || fits < 0) {
             rc = sc_errf(err, SC_EFORMAT, "%s: missing or misshapen tensor /%s", path, dname);
+            break;
+        }
+        if (!fits) {
+            rc = sc_errf(err, SC_EFORMAT, "%s: tensor /%s declares %llu x %llu floats (%llu bytes) but the file holds "
+                         "%llu bytes of it", path, dname, (unsigned long long)dims[0], (unsigned long long)dims[1],
+                         declared, stored);
             break;
         }
         ck->rows[ck->count] = (int)dims[0];
@@ -327,9 +344,9 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
         goto out;
     }
     if (sc_h5_attr_get_str(f, "format", &s) < 0 || strcmp(s, SC_CKPT_FORMAT) != 0) {
-        rc = sc_errf(err, SC_EFORMAT,
-                     "%s: an HDF5 file but not a saccade checkpoint (its 'format' attribute is %s%s%s)", path,
-                     s ? "'" : "missing", s ? s : "", s ? "'" : "");
+        char quoted[96];
+        rc = sc_errf(err, SC_EFORMAT, "%s: an HDF5 file but not a saccade checkpoint (its 'format' attribute is %s)",
+                     path, sc_h5_quote(s, quoted, sizeof quoted));
         goto out;
     }
     free(s);

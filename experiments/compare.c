@@ -111,8 +111,9 @@ int sc_run_summary_read(const char *path, sc_run_summary *s, int need_test, sc_e
     if (sc_h5_attr_exists(f, "model_kind") > 0) {
         if (sc_h5_attr_get_str(f, "model_kind", &text) < 0 ||
             (strcmp(text, "ram") && strcmp(text, "soft") && strcmp(text, "fc") && strcmp(text, "selfattn"))) {
-            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s%s%s (/@model_kind) is not one this saccade knows "
-                         "(ram, soft, fc, selfattn)", path, text ? "'" : "", text ? text : "unreadable", text ? "'" : "");
+            char quoted[96];
+            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one this saccade knows "
+                         "(ram, soft, fc, selfattn)", path, text ? sc_h5_quote(text, quoted, sizeof quoted) : "unreadable");
             goto out;
         }
         snprintf(s->kind, sizeof s->kind, "%s", text);

@@ -286,6 +286,48 @@ int sc_h5_attr_get_str(hid_t obj, const char *name, char **out) {
     return rc;
 }
 
+/* ---- what files declare ------------------------------------------------------------ */
+
+const char *sc_h5_quote(const char *s, char *buf, size_t n) {
+    if (!n) return buf;
+    if (!s) {
+        snprintf(buf, n, "missing");
+        return buf;
+    }
+    size_t used = 0;
+    const size_t room = n > 8 ? n - 8 : 0; /* closing quote, "...", NUL */
+    used += (size_t)snprintf(buf, n, "'");
+    size_t i = 0;
+    for (; s[i] && i < 60 && used < room; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') used += (size_t)snprintf(buf + used, n - used, "\\n");
+        else if (c == '\t') used += (size_t)snprintf(buf + used, n - used, "\\t");
+        else if (c < 0x20 || c == 0x7f) used += (size_t)snprintf(buf + used, n - used, "\\x%02x", c);
+        else buf[used++] = (char)c;
+        if (used >= n) used = n - 1;
+    }
+    buf[used < n ? used : n - 1] = '\0';
+    snprintf(buf + strlen(buf), n - strlen(buf), "%s'", s[i] ? "..." : "");
+    return buf;
+}
+
+int sc_h5_dataset_fits(hid_t d, unsigned long long *declared, unsigned long long *stored) {
+    *declared = *stored = 0;
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    size_t es = t >= 0 ? H5Tget_size(t) : 0;
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    if (np < 0 || es == 0) return -1;
+    const unsigned long long cap = 1ull << 62;
+    unsigned long long bytes = (unsigned long long)np > cap / es ? cap : (unsigned long long)np * es;
+    unsigned long long have = (unsigned long long)H5Dget_storage_size(d);
+    *declared = bytes;
+    *stored = have;
+    const unsigned long long room = have > (cap >> 11) ? cap : have * 1100 + (1ull << 20);
+    return bytes <= room;
+}
+
 /* ---- durability ------------------------------------------------------------------- */
 
 int sc_fsync_path(const char *path) {

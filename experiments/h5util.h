@@ -79,6 +79,20 @@ int sc_h5_attr_get_f64s(hid_t obj, const char *name, double *v, int n);  /* exac
 int sc_h5_attr_get_u64s(hid_t obj, const char *name, uint64_t *v, int n);
 int sc_h5_attr_exists(hid_t obj, const char *name); /* 1, 0, or -1 on error */
 
+/* A value read from a file, made safe to quote in a one-line message: s
+ * between single quotes, control characters and DEL as \n, \t or \xHH, cut
+ * after 60 bytes with "..."; "missing" (no quotes) for NULL. Returns buf. */
+const char *sc_h5_quote(const char *s, char *buf, size_t n);
+
+/* Does dataset d hold what its dataspace declares? Its elements times their
+ * size must fit in its storage (H5Dget_storage_size) times 1100 (deflate's
+ * largest ratio is about 1032) plus 1 MiB (chunks not yet written: a writer's
+ * append caught half done, fill values). A file that declares 2^40 rows in a
+ * few kilobytes fails, before anything is allocated or walked for it.
+ * Returns 1 (fits), 0 (does not: *declared and *stored say why, in bytes), or
+ * -1 on an HDF5 error. */
+int sc_h5_dataset_fits(hid_t d, unsigned long long *declared, unsigned long long *stored);
+
 /* fsync(path) through a fresh descriptor: the kernel flushes the file's dirty
  * pages whoever wrote them. Returns 0 or an errno value. */
 int sc_fsync_path(const char *path);

@@ -389,8 +389,10 @@ static int table_write(hid_t f, const table *t, const void *row, hsize_t at, int
     return 0;
 }
 
-/* Current length of every dataset at group/name... : min and max over them. */
-static int dataset_len(hid_t f, const char *p, hsize_t *n) {
+/* The length (first dimension) of dataset p: 0, -1 on an HDF5 error or a rank
+ * other than 1..4, -3 when it declares more than the file holds (sc_h5_dataset_fits:
+ * a hostile length that cutting back would walk chunk by chunk); then what says so. */
+static int dataset_len(hid_t f, const char *p, hsize_t *n, char *what, size_t wn) {
     hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
     if (d < 0) return -1;
     hid_t s = H5Dget_space(d);
@@ -399,6 +401,14 @@ static int dataset_len(hid_t f, const char *p, hsize_t *n) {
     int rc = rank >= 1 && rank <= 4 && H5Sget_simple_extent_dims(s, dims, NULL) >= 0 ? 0 : -1;
     if (rc == 0) *n = dims[0];
     if (s >= 0) H5Sclose(s);
+    unsigned long long declared, stored;
+    int fits = rc == 0 ? sc_h5_dataset_fits(d, &declared, &stored) : 1;
+    if (fits < 0) rc = -1;
+    if (fits == 0) {
+        snprintf(what, wn, "/%s declares %llu rows (%llu bytes) but the file holds %llu bytes of it", p,
+                 (unsigned long long)dims[0], declared, stored);
+        rc = -3;
+    }
     H5Dclose(d);
     return rc;
 }
@@ -427,8 +437,9 @@ static int has_nd(hid_t f, int i) {
     return ex < 0 ? -1 : ex > 0;
 }
 
-/* min length over a table's columns (and the glimpse arrays for /glimpses). */
-static int table_len(hid_t f, const table *t, int with_nd, hsize_t *minlen) {
+/* min length over a table's columns (and the glimpse arrays for /glimpses); what
+ * names the dataset that failed (dataset_len's codes). */
+static int table_len(hid_t f, const table *t, int with_nd, hsize_t *minlen, char *what, size_t wn) {
     hsize_t m = (hsize_t)-1, n;
     for (int i = 0; i < t->ncols; i++) {
         char p[128];
@@ -436,7 +447,9 @@ static int table_len(hid_t f, const table *t, int with_nd, hsize_t *minlen) {
         int has = has_column(f, t, i);
         if (has < 0) return -1;
         if (!has) continue;
-        if (dataset_len(f, p, &n) < 0) return -1;
+        snprintf(what, wn, "/%s", p);
+        int rc = dataset_len(f, p, &n, what, wn);
+        if (rc < 0) return rc;
         if (n < m) m = n;
     }
     for (int i = 0; with_nd && i < NGND; i++) {
@@ -445,7 +458,9 @@ static int table_len(hid_t f, const table *t, int with_nd, hsize_t *minlen) {
         int has = has_nd(f, i);
         if (has < 0) return -1;
         if (!has) continue;
-        if (dataset_len(f, p, &n) < 0) return -1;
+        snprintf(what, wn, "/%s", p);
+        int rc = dataset_len(f, p, &n, what, wn);
+        if (rc < 0) return rc;
         if (n < m) m = n;
     }
     *minlen = m;
@@ -732,6 +747,7 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
     if (sc_h5_attr_get_f64(f, "created_unix", &created) < 0) return -1;
     L->created_unix = created;
     hsize_t n;
+    int r;
     struct { const table *t; int nd; int64_t want; } cut[] = {
         {&T_TRAIN, 0, keep->train}, {&T_EVAL, 0, keep->eval}, {&T_GLIMPSE, 1, keep->glimpses}};
     htri_t has_g = H5Lexists(f, "glimpses", H5P_DEFAULT);
@@ -742,7 +758,8 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
             continue;
         }
         snprintf(what, wn, "/%s", cut[i].t->group);
-        if (table_len(f, cut[i].t, cut[i].nd, &n) < 0) return -1;
+        if ((r = table_len(f, cut[i].t, cut[i].nd, &n, what, wn)) < 0) return r;
+        snprintf(what, wn, "/%s", cut[i].t->group);
         if ((int64_t)n < cut[i].want) return -2;
         if (table_cut(f, cut[i].t, cut[i].nd, (hsize_t)cut[i].want, what, wn) < 0) return -1;
     }
@@ -773,15 +790,15 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
         }
     }
     snprintf(what, wn, "/checkpoints");
-    if (table_len(f, &T_CKPT, 0, &n) < 0) return -1;
+    if ((r = table_len(f, &T_CKPT, 0, &n, what, wn)) < 0) return r;
     L->ckpt_rows = (int64_t)n;
     if (table_cut(f, &T_CKPT, 0, n, what, wn) < 0) return -1; /* evens out a half-written row */
     snprintf(what, wn, "/eval/test");
-    if (table_len(f, &T_TEST, 0, &n) < 0) return -1;
+    if ((r = table_len(f, &T_TEST, 0, &n, what, wn)) < 0) return r;
     L->test_rows = (int64_t)n;
     if (table_cut(f, &T_TEST, 0, n, what, wn) < 0) return -1;
     snprintf(what, wn, "/sessions");
-    if (table_len(f, &T_SESSION, 0, &n) < 0) return -1;
+    if ((r = table_len(f, &T_SESSION, 0, &n, what, wn)) < 0) return r;
     if (table_cut(f, &T_SESSION, 0, n, what, wn) < 0) return -1;
     L->session_row = (int64_t)n;
     L->rows.train = keep->train;
@@ -828,6 +845,9 @@ int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *ke
         if (r == -2) {
             rc = sc_errf(err, SC_EFORMAT, "%s: %s has fewer rows than its checkpoint accounts for: the log and the "
                          "checkpoint do not belong together", path, what);
+            H5Fclose(f);
+        } else if (r == -3) {
+            rc = sc_errf(err, SC_EFORMAT, "%s: damaged run log: %s", path, what);
             H5Fclose(f);
         } else if (r < 0) {
             rc = sc_h5_errf(err, SC_EIO, "%s: cannot update %s", path, what);
@@ -1030,9 +1050,8 @@ int sc_runlog_inspect(const char *path, sc_runlog_info *info, sc_err *err) {
             rc = sc_errf(err, SC_EFORMAT, "%s: a saccade checkpoint, not a run log; give the run log (RUN.h5) "
                          "it belongs to", path);
         else
-            rc = sc_errf(err, SC_EFORMAT,
-                         "%s: an HDF5 file but not a saccade run log (its 'format' attribute is %s%s%s)", path,
-                         s ? "'" : "missing", s ? s : "", s ? "'" : "");
+            rc = sc_errf(err, SC_EFORMAT, "%s: an HDF5 file but not a saccade run log (its 'format' attribute is %s)",
+                         path, sc_h5_quote(s, why, sizeof why));
         goto out;
     }
     if (sc_h5_attr_get_i64(f, "schema_version", &info->schema_version) < 0 ||
@@ -1118,6 +1137,12 @@ int sc_runlog_read_doubles(int64_t file, const char *path, const char *name, int
     if (t >= 0) H5Tclose(t);
     if (np < 0 || (cls != H5T_INTEGER && cls != H5T_FLOAT)) {
         rc = sc_h5_errf(err, SC_EFORMAT, "%s: cannot read /%s as numbers", path, name);
+        goto out;
+    }
+    unsigned long long declared, stored;
+    if (sc_h5_dataset_fits(d, &declared, &stored) != 1) {
+        rc = sc_h5_errf(err, SC_EFORMAT, "%s: damaged run log: /%s declares %lld elements (%llu bytes) but the file "
+                        "holds %llu bytes of it", path, name, (long long)np, declared, stored);
         goto out;
     }
     double *v = malloc(sizeof(double) * (size_t)(np > 0 ? np : 1));

@@ -174,7 +174,7 @@ START_TEST(parameters_and_predict) {
     sc_rng r;
     sc_rng_seed(&r, 4);
     random_images(x, 4 * 144, &r);
-    sc_fc_stats st;
+    sc_model_stats st;
     ck_assert_int_eq(sc_fc_forward(m, x, labels, 4, &st), SC_OK);
     ck_assert(isfinite(st.xent) && st.xent > 0.0);
     ck_assert_double_eq(st.reward, st.correct / 4.0);
@@ -269,7 +269,7 @@ START_TEST(learns_texture_classes) {
             /* the texture in a random 8x8 window: the FC must learn it at every position */
             make_texture(x + b * 256, labels[b], (int)sc_rng_int(&r, 9), (int)sc_rng_int(&r, 9), 8, &r);
         }
-        sc_fc_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_fc_forward(m, x, labels, B, &st), SC_OK);
         sc_params_zero_grad(ps);
         sc_fc_backward(m, labels, B);

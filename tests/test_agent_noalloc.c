@@ -109,7 +109,7 @@ static int step(setup *s) {
         s->keys[b] = sc_canvas_key(0, s->epoch, s->idx[b]);
     }
     sc_canvas_build(s->canvas, NULL, &s->cc, &s->im, s->idx, s->keys, n, s->pool, s->im.n, 11);
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_params *ps = sc_ram_params(s->m);
     if (sc_ram_forward(s->m, s->canvas, s->labels, n, 0.1f, &s->rloc, NULL, &st) != SC_OK) return 0;
     sc_params_zero_grad(ps);

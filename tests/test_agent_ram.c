@@ -45,7 +45,7 @@ typedef struct gc_ctx {
 
 static double gc_loss(void *p) {
     gc_ctx *c = p;
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_rng r;
     sc_rng_seed(&r, 1);
     sc_ram_forward(c->m, c->x, c->labels, c->B, c->std, &r, c->loc, &st);
@@ -92,7 +92,7 @@ static void run_gradcheck_cfg(sc_core_kind core, int loc_mlp, int full, int base
     for (int i = 0; i < T * B * 2; i++) loc[i] = 1.6f * sc_rng_uniform(&r) - 0.8f;
     loc[T * B * 2 - 1] = 1.3f;  /* an out-of-range sample: clamped location, unclamped log-prob */
     gc_ctx c = {m, x, loc, labels, B, 0.3f, 0};
-    sc_ram_stats st;
+    sc_model_stats st;
     ck_assert_int_eq(sc_ram_forward(m, x, labels, B, c.std, &r, loc, &st), SC_OK);
     sc_params_zero_grad(ps);
     sc_ram_backward(m, labels, B, c.std);
@@ -153,7 +153,7 @@ START_TEST(full_gradient_changes_core_gradient) {
         float x[3 * 144];
         int labels[3] = {2, 0, 1};
         for (int i = 0; i < 3 * 144; i++) x[i] = sc_rng_uniform(&r);
-        sc_ram_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, &st), SC_OK);
         sc_params_zero_grad(ps);
         sc_ram_backward(m, labels, B, 0.2f);
@@ -192,7 +192,7 @@ START_TEST(ema_baseline_updates) {
     for (int step = 0; step < 6; step++) {
         int labels[4];
         for (int b = 0; b < B; b++) labels[b] = (int)(sc_rng_uniform(&r) * 3.0f) % 3;
-        sc_ram_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, &st), SC_OK);
         const double bused = isnan(expect) ? 0.0 : (double)(float)expect, R = st.reward;
         /* every row's R is 0 or 1: mean (b - R)^2 = R (1 - b)^2 + (1 - R) b^2 */
@@ -235,7 +235,7 @@ START_TEST(no_policy_gradient_into_core) {
     int iwx = sc_params_find(ps, "core.Wx");
     ck_assert_int_ge(iwx, 0);
     size_t n = sc_params_size(ps, iwx);
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_ram_forward(m, x, labels, B, c.std, &r, loc, &st);
     sc_params_zero_grad(ps);
     sc_ram_backward(m, labels, B, c.std);
@@ -268,7 +268,7 @@ START_TEST(samples_unclamped_locations_clamped) {
     float x[4 * 144];
     int labels[4] = {0, 1, 2, 0};
     for (int i = 0; i < 4 * 144; i++) x[i] = sc_rng_uniform(&r);
-    sc_ram_stats st;
+    sc_model_stats st;
     /* a huge std: most samples fall outside [-1, 1] */
     ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 3.0f, &r, NULL, &st), SC_OK);
     const float *l = sc_ram_locations(m), *s = sc_ram_samples(m);
@@ -301,7 +301,7 @@ START_TEST(single_glimpse_has_no_policy_term) {
     float x[2 * 144];
     int labels[2] = {0, 1};
     for (int i = 0; i < 2 * 144; i++) x[i] = sc_rng_uniform(&r);
-    sc_ram_stats st;
+    sc_model_stats st;
     sc_ram_forward(m, x, labels, 2, 0.2f, &r, NULL, &st);
     ck_assert(st.reinforce == 0.0 && st.baseline_mse == 0.0);
     sc_params *ps = sc_ram_params(m);
@@ -381,7 +381,7 @@ static learn_out train_synthetic(int texture_everywhere, int reinforce, int step
             if (texture_everywhere) make_texture(x + b * 256, labels[b], 0, 0, 16, &r);
             else make_texture(x + b * 256, labels[b], 0, 0, 6, &r);  /* top-left 6x6 only */
         }
-        sc_ram_stats st;
+        sc_model_stats st;
         sc_ram_forward(m, x, labels, B, 0.25f, &r, NULL, &st);
         sc_params_zero_grad(ps);
         sc_ram_backward(m, labels, B, 0.25f);
@@ -394,7 +394,7 @@ static learn_out train_synthetic(int texture_everywhere, int reinforce, int step
     }
     /* where does the policy send the second glimpse? mean of l_1 over a batch */
     if (reinforce) {
-        sc_ram_stats st;
+        sc_model_stats st;
         sc_ram_forward(m, x, labels, B, 0.15f, &r, NULL, &st);
         const float *l = sc_ram_locations(m);
         for (int b = 0; b < B; b++) {

@@ -181,7 +181,7 @@ START_TEST(backward_adds) {
     sc_rng r;
     sc_rng_seed(&r, 8);
     random_images(x, 4 * NPIX, &r);
-    sc_sa_stats st;
+    sc_model_stats st;
     ck_assert_int_eq(sc_sa_forward(m, x, labels, 4, &st), SC_OK);
     sc_params_zero_grad(ps);
     sc_sa_backward(m, labels, 4);
@@ -215,7 +215,7 @@ START_TEST(deterministic_batch_independent) {
         sc_rng r;
         sc_rng_seed(&r, 12);
         random_images(x, 4 * NPIX, &r);
-        sc_sa_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_sa_forward(m, x, labels, 4, &st), SC_OK);
         memcpy(lp1, sc_sa_logp(m), sizeof lp1);
         sc_sa_logged_attention(m, 2, att);
@@ -455,7 +455,7 @@ START_TEST(learns_mnist_subset) {
         }
         for (int b = 0; b < B; b++) labels[b] = ds.train.labels[pool[pos + b]];
         to_float(x, &ds.train, pool + pos, B);
-        sc_sa_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_sa_forward(m, x, labels, B, &st), SC_OK);
         sc_params_zero_grad(ps);
         sc_sa_backward(m, labels, B);

@@ -171,7 +171,7 @@ START_TEST(backward_adds) {
     sc_rng r;
     sc_rng_seed(&r, 8);
     random_images(x, 4 * 144, &r);
-    sc_soft_stats st;
+    sc_model_stats st;
     ck_assert_int_eq(sc_soft_forward(m, x, labels, 4, &st), SC_OK);
     sc_params_zero_grad(ps);
     sc_soft_backward(m, labels, 4);
@@ -221,7 +221,7 @@ START_TEST(attention_is_a_distribution) {
             cfg.grid = 4;
             /* a large gain makes the weights far from uniform: a harder test of the softmax */
             sc_soft *m = make_model(&cfg, 10 + s * 2 + k, 4.0f);
-            sc_soft_stats st;
+            sc_model_stats st;
             ck_assert_int_eq(sc_soft_forward(m, x, labels, 3, &st), SC_OK);
             check_distributions(m, 3);
             ck_assert(st.att_entropy >= 0.0 && st.att_entropy <= log(16.0) + 1e-6);
@@ -284,7 +284,7 @@ START_TEST(predict_deterministic_batch_independent) {
     sc_rng r;
     sc_rng_seed(&r, 12);
     random_images(x, 4 * 144, &r);
-    sc_soft_stats st;
+    sc_model_stats st;
     ck_assert_int_eq(sc_soft_forward(m, x, labels, 4, &st), SC_OK);
     memcpy(lp1, sc_soft_logp(m), sizeof lp1);
     for (int t = 0; t < 3; t++) memcpy(p3 + t * L, sc_soft_attention(m) + ((size_t)t * cfg.max_batch + 2) * L,
@@ -405,7 +405,7 @@ static learn_out train_synthetic(sc_score_kind score, sc_core_kind core, int cor
             labels[b] = (int)sc_rng_int(&r, 4);
             make_texture(x + b * 256, labels[b], 0, 0, corner ? 6 : 16, &r);
         }
-        sc_soft_stats st;
+        sc_model_stats st;
         ck_assert_int_eq(sc_soft_forward(m, x, labels, B, &st), SC_OK);
         sc_params_zero_grad(ps);
         sc_soft_backward(m, labels, B);

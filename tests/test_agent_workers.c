@@ -47,7 +47,7 @@ static void data(float *x, int *labels, int B) {
 }
 
 /* One forward + backward with sampled locations (seeded): fills grad (n) and st. */
-static void step(sc_ram *m, const float *x, const int *labels, int B, float *grad, sc_ram_stats *st) {
+static void step(sc_ram *m, const float *x, const int *labels, int B, float *grad, sc_model_stats *st) {
     sc_rng r;
     sc_rng_seed(&r, 77);
     ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, st), SC_OK);
@@ -75,7 +75,7 @@ static void agree(sc_core_kind core, int loc_mlp, int workers, int B) {
     size_t n = sc_ram_params(m1)->n;
     float *g1 = malloc(sizeof(float) * n), *gw = malloc(sizeof(float) * n);
     ck_assert(g1 && gw);
-    sc_ram_stats s1, sw;
+    sc_model_stats s1, sw;
     step(m1, x, labels, B, g1, &s1);
     step(mw, x, labels, B, gw, &sw);
     const int T = sc_ram_config(m1)->glimpses, C = 4;
@@ -127,7 +127,7 @@ START_TEST(same_workers_same_bits) {
     float *ga = malloc(sizeof(float) * pa->n), *gb = malloc(sizeof(float) * pb->n);
     ck_assert(ga && gb);
     for (int s = 0; s < 5; s++) {
-        sc_ram_stats st;
+        sc_model_stats st;
         step(a, x, labels, 37, ga, &st);
         step(b, x, labels, 37, gb, &st);
         ck_assert_msg(memcmp(ga, gb, sizeof(float) * pa->n) == 0, "step %d: gradients differ", s);
@@ -151,7 +151,7 @@ START_TEST(switching_and_bad_counts) {
     size_t n = sc_ram_params(m)->n;
     float *g3 = malloc(sizeof(float) * n), *g1 = malloc(sizeof(float) * n), *g3b = malloc(sizeof(float) * n);
     ck_assert(g3 && g1 && g3b);
-    sc_ram_stats st;
+    sc_model_stats st;
     step(m, x, labels, NB, g3, &st);
     sc_err err = {0};
     ck_assert_int_eq(sc_ram_set_workers(m, 1, &err), SC_OK);
@@ -193,7 +193,7 @@ START_TEST(span_of_one_process_and_bad_spans) {
     sc_err err = {0};
     sc_span sp = {3, 0, NULL, local_gather, local_sum};
     ck_assert_int_eq(sc_ram_set_span(m, &sp, &err), SC_OK);
-    sc_ram_stats st, sr;
+    sc_model_stats st, sr;
     step(m, x, labels, 29, g, &st);
     step(ref, x, labels, 29, gr, &sr);
     ck_assert(memcmp(g, gr, sizeof(float) * n) == 0);

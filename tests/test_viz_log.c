@@ -155,7 +155,7 @@ START_TEST(limits_refused_with_a_message) {
     expect_refused(fx_path("fc.h5"), SC_EFORMAT, "\"fc\"");
     x.kind = "transformer";
     fx_create(fx_path("kind.h5"), &x);
-    expect_refused(fx_path("kind.h5"), SC_EFORMAT, "\"transformer\"");
+    expect_refused(fx_path("kind.h5"), SC_EFORMAT, "'transformer'");
 
     x = ram_log();
     x.kind = "soft";  /* a soft run without attention datasets (L = 0: written as ram) */

@@ -247,7 +247,7 @@ static void image_rgba(Uint8 *out, float *heat, const sc_vlog *v, int i, int t) 
         out[4 * p] = out[4 * p + 1] = out[4 * p + 2] = im[p];
         out[4 * p + 3] = 255;
     }
-    if (v->kind == SC_VLOG_RAM || !v->att) return;
+    if (!v->att) return;  /* a log without attention maps (ram's) */
     /* heat(x, y) = sum over locations l whose scale-0 square holds (x, y) of p_l */
     memset(heat, 0, sizeof(float) * W * W);
     const float *p = v->att + ((size_t)i * v->T + (t - 1)) * v->L;
@@ -342,7 +342,7 @@ static void draw_cell(dc *d, const sc_vlog *v, const sc_view_state *s, int cell,
     sc_view_cell(v, s, d->w, d->h, cell, &img, &zoom);
     image_rgba(rgba, heat, v, i, s->t);
     blit_rgba(d, rgba, v->W, &img);
-    if (v->kind == SC_VLOG_RAM) draw_trajectory(d, v, s, i, &img, zoom);
+    if (v->loc) draw_trajectory(d, v, s, i, &img, zoom);  /* a log of locations looked at (ram's) */
 
     float prob;
     int pred = sc_view_prediction(v, i, s->t, &prob), label = v->labels[i];
@@ -370,14 +370,22 @@ static void draw_cell(dc *d, const sc_vlog *v, const sc_view_state *s, int cell,
 
 /* ---- header, footer, help ---------------------------------------------------------- */
 
-const char *sc_view_step_name(const sc_vlog *v) {
-    switch (v->kind) {
-    case SC_VLOG_SOFT: return "soft attention, step";
-    case SC_VLOG_SELFATTN: return "self-attention, head";
-    case SC_VLOG_RAM: break;
-    }
-    return "glimpse";
+/* What a step of each kind of log is called: in the header, and in the key
+ * help beside the arrow keys. One row per sc_vlog_kind. */
+static const struct step_words {
+    const char *name, *unit;
+} step_words[] = {
+    [SC_VLOG_RAM] = {"glimpse", "glimpse"},
+    [SC_VLOG_SOFT] = {"soft attention, step", "step"},
+    [SC_VLOG_SELFATTN] = {"self-attention, head", "head"},
+};
+
+static const struct step_words *words_of(const sc_vlog *v) {
+    const unsigned k = (unsigned)v->kind;
+    return &step_words[k < sizeof step_words / sizeof step_words[0] ? k : SC_VLOG_RAM];
 }
+
+const char *sc_view_step_name(const sc_vlog *v) { return words_of(v)->name; }
 
 static void draw_header(dc *d, const sc_vlog *v, const sc_view_state *s) {
     colour(d, BAR, 255);
@@ -418,7 +426,7 @@ static void draw_footer(dc *d, const sc_vlog *v, const sc_view_state *s) {
     snprintf(lab, sizeof lab, "epoch %d (%d of %d)", v->epoch[s->rec], s->rec + 1, v->R);
     text(d, d->f->small, lab, t.x + t.w + 14, t.y - 5, TEXT);
     char keys[192];
-    const char *unit = v->kind == SC_VLOG_SELFATTN ? "head" : v->kind == SC_VLOG_SOFT ? "step" : "glimpse";
+    const char *unit = words_of(v)->unit;
     snprintf(keys, sizeof keys,
              "\u2190/\u2192 %s   space play   \u2191/\u2193 epoch   n/p page   +/- size   s save PNG   h help   q quit",
              unit);

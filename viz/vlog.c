@@ -80,6 +80,10 @@ static int ds_open(sc_vlog *v, const char *name, H5T_class_t cls, int rank, cons
     }
     if (t >= 0) H5Tclose(t);
     if (s >= 0) H5Sclose(s);
+    unsigned long long declared, stored;
+    if (rc == SC_OK && sc_h5_dataset_fits(d, &declared, &stored) != 1)
+        rc = sc_h5_errf(err, SC_EFORMAT, "%s: damaged run log: /%s declares %llu bytes but the file holds %llu bytes "
+                        "of it", v->path, full, declared, stored);
     if (rc != SC_OK) {
         H5Dclose(d);
         return rc;
@@ -174,7 +178,7 @@ static int parse_geometry(sc_vlog *v, const char *text, sc_err *err) {
 }
 
 static int check_root(sc_vlog *v, sc_err *err) {
-    char *s = NULL;
+    char *s = NULL, q[96];
     int rc = SC_OK;
     if (sc_h5_attr_get_str(v->file, "format", &s) < 0 || strcmp(s, SC_RUNLOG_FORMAT) != 0) {
         if (s && !strcmp(s, "saccade checkpoint"))
@@ -182,7 +186,7 @@ static int check_root(sc_vlog *v, sc_err *err) {
                          "it belongs to", v->path);
         else
             rc = sc_errf(err, SC_EFORMAT, "%s: an HDF5 file but not a saccade run log (its 'format' attribute is "
-                         "%s%s%s)", v->path, s ? "'" : "missing", s ? s : "", s ? "'" : "");
+                         "%s)", v->path, sc_h5_quote(s, q, sizeof q));
         free(s);
         return rc;
     }
@@ -205,8 +209,8 @@ static int check_root(sc_vlog *v, sc_err *err) {
             rc = sc_errf(err, SC_EFORMAT, "%s: a run of model kind \"fc\" (a fully connected classifier): it takes "
                          "no glimpses, so there is nothing to view", v->path);
         else if (strcmp(s, "ram") != 0)
-            rc = sc_errf(err, SC_EFORMAT, "%s: model kind \"%s\" (/@model_kind) is not one the viewer shows "
-                         "(ram, soft, selfattn)", v->path, s);
+            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one the viewer shows "
+                         "(ram, soft, selfattn)", v->path, sc_h5_quote(s, q, sizeof q));
         free(s);
         s = NULL;
         if (rc != SC_OK) return rc;

@@ -1,0 +1,95 @@
+/* kind.h - a model kind as one row of operations (sc_model_ops), and the
+ * table of saccade's kinds that agent/model.c dispatches through.
+ *
+ * A kind is agent/<kind>.{c,h} (its model, its configuration struct, its own
+ * sc_<kind>_* calls) plus its row: a const sc_model_ops defined in <kind>.c
+ * whose functions are static adapters from the uniform signatures below to
+ * the kind's own calls. model.c holds no kind-specific code: every sc_model_*
+ * call goes through m->ops, and kind names parse through the table.
+ *
+ * The rule for what a kind lacks: an optional operation is NULL, and the one
+ * sc_model_* function that calls it gives the documented default (marked
+ * "optional" below). Every other operation is required: sc_model_create_ops
+ * refuses a row without it (SC_EARG naming the operation), and
+ * tests/test_agent_kinds.c checks every row of the table.
+ *
+ * `impl` is the kind's own model (an sc_ram *, sc_soft *, ...), created by
+ * create and owned by the sc_model until free.
+ *
+ * Adding a kind: docs/design.md, "Model kinds: one table"; a worked example
+ * outside the table is tests/test_agent_kinds.c's "linear" kind.
+ */
+#ifndef SACCADE_AGENT_KIND_H
+#define SACCADE_AGENT_KIND_H
+
+#include <stddef.h>
+
+#include "agent/model.h"
+
+typedef struct sc_model_ops {
+    const char *name;   /* the [model] kind word, and sc_model_info.name */
+    size_t cfg_offset;  /* offsetof(sc_model_cfg, <kind>): the kind's own configuration, the
+                         * `cfg` every operation below that takes one receives */
+    /* Analytic compute of one image (agent/cost.h); cfg is not validated. */
+    sc_cost (*cost)(const void *cfg);
+    /* Builds the kind (parameters allocated, zero) and fills what it says about
+     * itself: info->num_classes, max_batch, steps, stochastic, reinforce,
+     * trajectories, locations (all 0 on entry; kind, name and workers = 1 are
+     * set by the caller). On failure returns the kind's error with *impl NULL
+     * or something free accepts. */
+    int (*create)(void **impl, const void *cfg, sc_model_info *info, sc_err *err);
+    void (*free)(void *impl);  /* accepts NULL */
+    sc_params *(*params)(void *impl);
+    void (*init_params)(void *impl, sc_rng *r);
+    /* optional: the (L, 2) locations of the attention weights. Default: none (NULL). */
+    const float *(*grid)(const void *impl);
+    /* optional: use `threads` threads (model.h, sc_model_set_threads), updating
+     * info->workers. Default: the caller's thread, OpenBLAS at `threads`
+     * threads (SC_EARG for threads < 1). */
+    int (*set_threads)(void *impl, int threads, sc_model_info *info, sc_err *err);
+    /* optional (both or neither): training state outside the parameters, for
+     * checkpoints. Default: NaN, and setting it does nothing. */
+    double (*baseline_ema)(const void *impl);
+    void (*set_baseline_ema)(void *impl, double b);
+    /* sc_model_forward's contract; st is NULL or to be filled (stats.h) when
+     * labels is non-NULL. A deterministic kind ignores std and r. */
+    int (*forward)(void *impl, const float *x, const int *labels, int B, float std, sc_rng *r,
+                   sc_model_stats *st);
+    /* sc_model_backward's contract: ADDS into params(impl)->grad. */
+    int (*backward)(void *impl, const int *labels, int B, float std);
+    /* optional: span processes (agent/span.h). Default: SC_OK for span = NULL,
+     * else SC_EARG naming the kind (it does not split a batch over workers). */
+    int (*set_span)(void *impl, const sc_span *span, sc_err *err);
+    /* sc_model_predict's contract, arguments already checked (1 <= B <= max_batch,
+     * M >= 1, logp_avg non-NULL). */
+    int (*predict)(void *impl, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
+                   float *logp_avg, int *pred);
+    /* sc_model_trace's contract and layouts, B already checked; messages name the kind. */
+    int (*trace)(void *impl, const float *x, int B, float std, sc_rng *r, float *probs, float *locations,
+                 float *attention, int *pred, sc_err *err);
+} sc_model_ops;
+
+/* The rows of saccade's kinds, each defined in its kind's .c file. */
+extern const sc_model_ops sc_ram_ops, sc_soft_ops, sc_fc_ops, sc_sa_ops;
+
+/* The table's row of kind k (the enum value is the row's index); NULL outside
+ * 0..SC_MODEL_KINDS-1. */
+const sc_model_ops *sc_model_kind_ops(sc_model_kind k);
+
+/* sc_model_create for the kind `ops` describes, which need not be in the
+ * table (a test's kind): the kind's configuration is read at ops->cfg_offset
+ * of c (c->kind is not looked at) and info.kind is the row's index in the
+ * table, or SC_MODEL_KINDS for a row outside it. Errors: SC_EARG for a row
+ * missing a required operation (naming it), the kind's create errors. */
+int sc_model_create_ops(sc_model **out, const sc_model_ops *ops, const sc_model_cfg *c, sc_err *err);
+
+/* ---- shared by the kinds' trace adapters ------------------------------------------- */
+
+/* p (C) = exp(logp) */
+void sc_kind_probs(float *p, const float *logp, int C);
+/* The attention-weighted mean location sum_i w_i l_i of grid (L, 2): loc (2). */
+void sc_kind_mean_location(float *loc, const float *w, const float *grid, int L);
+/* The index of v's largest entry (the first of equals), n >= 1. */
+int sc_kind_argmax(const float *v, int n);
+
+#endif
