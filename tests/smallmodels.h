@@ -39,4 +39,12 @@ static sc_model_cfg small_cfg(sc_model_kind kind) {
     return c;
 }
 
+/* B canvases of uniform pixels and B random labels in 0..C-1, from seed. */
+__attribute__((unused)) static void data(float *x, int *labels, int B, uint64_t seed) {
+    sc_rng r;
+    sc_rng_seed(&r, seed);
+    for (int i = 0; i < B * S * S; i++) x[i] = sc_rng_uniform(&r);
+    for (int b = 0; b < B; b++) labels[b] = (int)sc_rng_int(&r, C);
+}
+
 #endif

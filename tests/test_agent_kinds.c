@@ -193,13 +193,6 @@ static sc_model *make_ops(const sc_model_ops *ops, const sc_model_cfg *c, uint64
     return m;
 }
 
-static void data(float *x, int *labels, int B, uint64_t seed) {
-    sc_rng r;
-    sc_rng_seed(&r, seed);
-    for (int i = 0; i < B * S * S; i++) x[i] = sc_rng_uniform(&r);
-    for (int b = 0; b < B; b++) labels[b] = (int)sc_rng_int(&r, C);
-}
-
 static int is_distribution(const float *p, int n) {
     double s = 0;
     for (int j = 0; j < n; j++) {

@@ -52,13 +52,6 @@ static sc_model *make(const sc_model_cfg *c, uint64_t seed) {
     return m;
 }
 
-static void data(float *x, int *labels, int B, uint64_t seed) {
-    sc_rng r;
-    sc_rng_seed(&r, seed);
-    for (int i = 0; i < B * S * S; i++) x[i] = sc_rng_uniform(&r);
-    for (int b = 0; b < B; b++) labels[b] = (int)sc_rng_int(&r, C);
-}
-
 /* ---- what a model says about itself --------------------------------------------------- */
 
 START_TEST(describe_and_cost) {
