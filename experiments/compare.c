@@ -9,6 +9,7 @@
 #include "compare.h"
 
 #include <hdf5.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -47,6 +48,16 @@ static void attr_opt(hid_t f, const char *name, double *v) {
     sc_h5_forget();
 }
 
+/* A count (epochs, samples, a reason code) logged as a float64 at row r of column col into *out:
+ * a whole number from 0 to INT_MAX, or an error naming the file, the column and the row. */
+static int count_at(const char *path, const char *col, double v, size_t r, int *out, sc_err *err) {
+    if (!(v >= 0 && v <= INT_MAX && v == floor(v)))
+        return sc_errf(err, SC_EFORMAT, "%s: /%s row %zu is %g (expected a whole number from 0 to %d)", path,
+                       col, r, v, INT_MAX);
+    *out = (int)v;
+    return SC_OK;
+}
+
 /* The last complete row of /eval/test into s. */
 static int read_test(hid_t f, sc_run_summary *s, sc_err *err) {
     static const char *const cols[] = {"eval/test/err_m1", "eval/test/err_mc", "eval/test/mc_samples",
@@ -63,9 +74,9 @@ static int read_test(hid_t f, sc_run_summary *s, sc_err *err) {
         s->has_test = 1;
         s->err_m1 = v[0][r];
         s->err_mc = v[1][r];
-        s->mc_samples = (int)v[2][r];
-        s->epochs = (int)v[3][r];
-        s->best_epoch = (int)v[4][r];
+        rc = count_at(s->path, cols[2], v[2][r], r, &s->mc_samples, err);
+        if (rc == SC_OK) rc = count_at(s->path, cols[3], v[3][r], r, &s->epochs, err);
+        if (rc == SC_OK) rc = count_at(s->path, cols[4], v[4][r], r, &s->best_epoch, err);
         /* columns added after the first logs of schema 1: absent in older logs */
         static const char *const opt[3] = {"eval/test/us_per_image", "eval/test/train_seconds", "eval/test/reason"};
         double reason = 0, *dst[3] = {&s->us_per_image, &s->train_seconds, &reason};
@@ -77,7 +88,7 @@ static int read_test(hid_t f, sc_run_summary *s, sc_err *err) {
             else if (o == SC_OK && nu > r) *dst[i] = u[r];
             free(u);
         }
-        s->end_reason = (int)reason;
+        if (rc == SC_OK) rc = count_at(s->path, opt[2], reason, r, &s->end_reason, err);
     }
     for (int i = 0; i < 5; i++) free(v[i]);
     if (rc == SC_OK && !isfinite(s->train_seconds)) {
@@ -161,7 +172,8 @@ static void fmt_seconds(char *buf, size_t n, double s) {
     if (!isfinite(s)) snprintf(buf, n, "-");
     else if (s < 60) snprintf(buf, n, "%.1f s", s);
     else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else if (s < 3600.0 * 1e6) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else snprintf(buf, n, "%.3g s", s); /* a damaged log's figure: no hours in an int */
 }
 
 static void fmt_model(char *buf, size_t n, const sc_run_summary *r) {

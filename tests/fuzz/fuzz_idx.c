@@ -29,7 +29,9 @@
 static uint8_t *gzip_bytes(const uint8_t *in, size_t len, size_t *n) {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) fz_fail("deflateInit2");
+    /* a small window and hash (9, 1): zlib zeroes its tables for each stream, and with the
+     * defaults that zeroing was most of an input's time */
+    if (deflateInit2(&z, 1, Z_DEFLATED, 9 + 16, 1, Z_DEFAULT_STRATEGY) != Z_OK) fz_fail("deflateInit2");
     size_t cap = deflateBound(&z, (uLong)len) + 32;
     uint8_t *out = malloc(cap);
     if (!out) fz_fail("out of memory");
