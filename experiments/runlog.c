@@ -1139,6 +1139,12 @@ int sc_runlog_read_doubles(int64_t file, const char *path, const char *name, int
         rc = sc_h5_errf(err, SC_EFORMAT, "%s: cannot read /%s as numbers", path, name);
         goto out;
     }
+    int rank = H5Sget_simple_extent_ndims(s);
+    if (rank != 1) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: damaged run log: /%s has %d dimensions (expected 1: a column)", path,
+                     name, rank);
+        goto out;
+    }
     unsigned long long declared, stored;
     if (sc_h5_dataset_fits(d, &declared, &stored) != 1) {
         rc = sc_h5_errf(err, SC_EFORMAT, "%s: damaged run log: /%s declares %lld elements (%llu bytes) but the file "

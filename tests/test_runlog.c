@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "experiments/checkpoint.h"
+#include "experiments/compare.h"
 #include "experiments/runlog.h"
 #include "experiments/train.h"
 #include "tests/testutil.h"
@@ -980,6 +981,122 @@ START_TEST(bad_input_is_refused) {
 }
 END_TEST
 
+/* ---- valid HDF5, hostile content ------------------------------------------------ */
+
+/* tmpdir/name, a copy of src, opened for writing. */
+static hid_t hostile_copy(const char *src, const char *name, char *path, size_t n) {
+    size_t len;
+    char *b = slurp(src, &len);
+    in_tmp(path, n, name);
+    spit(path, b, len);
+    free(b);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    return f;
+}
+
+/* Replaces dataset obj of f by a dataset of type t and space sp holding buf (NULL: unwritten, chunked). */
+static void hostile_dataset(hid_t f, const char *obj, hid_t t, hid_t sp, const void *buf) {
+    ck_assert(H5Ldelete(f, obj, H5P_DEFAULT) >= 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (!buf) {
+        hsize_t ch[1] = {1024};
+        ck_assert(H5Pset_chunk(dcpl, 1, ch) >= 0);
+    }
+    hid_t d = H5Dcreate2(f, obj, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    if (buf) ck_assert(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+}
+
+/* compare's reader (the widest of the run-log readers) refuses path with one line naming it and `what`. */
+static void expect_hostile_refused(const char *path, const char *what) {
+    sc_run_summary s;
+    sc_err err = {0};
+    int rc = sc_run_summary_read(path, &s, 1, &err);
+    ck_assert_msg(rc < 0, "%s was read (%s)", path, what);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, what) && !strchr(err.msg, '\n'),
+                  "the refusal of %s names %s in one line: %s", path, what, err.msg);
+    ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0); /* nothing left open */
+}
+
+START_TEST(hostile_files_are_refused) {
+    if (!have_fashion()) return;
+    make_tmpdir();
+    sc_config c;
+    tiny_config(&c);
+    train_tiny("run.h5", &c);
+    char log[700], p[700];
+    in_tmp(log, sizeof log, "run.h5");
+    sc_run_summary s;
+    sc_err err = {0};
+    ck_assert_msg(sc_run_summary_read(log, &s, 1, &err) == SC_OK, "%s", err.msg);
+
+    /* a wrong dtype: the test error column holds strings */
+    hid_t f = hostile_copy(log, "dtype.h5", p, sizeof p);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 4);
+    hsize_t one[1] = {1};
+    hid_t sp = H5Screate_simple(1, one, NULL);
+    hostile_dataset(f, "/eval/test/err_m1", t, sp, "abcd");
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(f);
+    expect_hostile_refused(p, "eval/test/err_m1");
+
+    /* a wrong rank: the test epochs as a 2 x 2 matrix */
+    f = hostile_copy(log, "rank.h5", p, sizeof p);
+    hsize_t two[2] = {2, 2};
+    double m[4] = {1, 2, 3, 4};
+    sp = H5Screate_simple(2, two, NULL);
+    hostile_dataset(f, "/eval/test/epoch", H5T_NATIVE_DOUBLE, sp, m);
+    H5Sclose(sp);
+    H5Fclose(f);
+    expect_hostile_refused(p, "eval/test/epoch");
+
+    /* huge dimensions: 2^40 samples counts promised, none written (chunked, unlimited) */
+    f = hostile_copy(log, "huge.h5", p, sizeof p);
+    hsize_t huge[1] = {(hsize_t)1 << 40}, unl[1] = {H5S_UNLIMITED};
+    sp = H5Screate_simple(1, huge, unl);
+    hostile_dataset(f, "/eval/test/mc_samples", H5T_NATIVE_INT, sp, NULL);
+    H5Sclose(sp);
+    H5Fclose(f);
+    expect_hostile_refused(p, "eval/test/mc_samples");
+
+    /* a missing attribute */
+    f = hostile_copy(log, "noattr.h5", p, sizeof p);
+    ck_assert(H5Adelete(f, "canvas_side") >= 0);
+    H5Fclose(f);
+    expect_hostile_refused(p, "canvas_side");
+
+    /* a string without a terminator: the model kind fills its fixed size */
+    f = hostile_copy(log, "unterminated.h5", p, sizeof p);
+    ck_assert(H5Adelete(f, "model_kind") >= 0);
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 8);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "model_kind", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(a >= 0 && H5Awrite(a, t, "ramramra") >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(f);
+    expect_hostile_refused(p, "model_kind");
+
+    /* a group where a dataset belongs */
+    f = hostile_copy(log, "group.h5", p, sizeof p);
+    ck_assert(H5Ldelete(f, "/eval/test/err_mc", H5P_DEFAULT) >= 0);
+    hid_t g = H5Gcreate2(f, "/eval/test/err_mc", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(g >= 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    expect_hostile_refused(p, "eval/test/err_mc");
+    remove_tmpdir();
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("runlog");
     TCase *t = tcase_create("runlog");
@@ -989,6 +1106,7 @@ static Suite *make_suite(void) {
     tcase_add_test(t, schema_selfattn);
     tcase_add_test(t, swmr_reader_sees_rows_appear);
     tcase_add_test(t, bad_input_is_refused);
+    tcase_add_test(t, hostile_files_are_refused);
     suite_add_tcase(s, t);
     return s;
 }
