@@ -225,8 +225,9 @@ int sc_runlog_kind(const char *path, sc_err *err);
 int64_t sc_runlog_open_read(const char *path, sc_err *err);
 
 /* Every element of the numeric column `name` (a one-dimensional dataset, e.g.
- * "eval/test/err_m1"; any other rank is SC_EFORMAT) of an open log, converted to double, into a malloc'd array (*out, caller frees;
- * *n elements, 0 for an empty dataset). A missing dataset is SC_EFORMAT with
+ * "eval/test/err_m1"; any other rank is SC_EFORMAT) of an open log, converted
+ * to double, into a malloc'd array (*out, caller frees; *n elements, 0 for an
+ * empty dataset). A missing dataset is SC_EFORMAT with
  * a message naming path and name; 1 is returned instead when optional is set
  * (datasets added after a log was created, e.g. by an older saccade). */
 int sc_runlog_read_doubles(int64_t file, const char *path, const char *name, int optional, double **out,
