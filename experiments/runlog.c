@@ -323,9 +323,12 @@ static int create_table(hid_t f, const table *t, char *what, size_t wn) {
 
 /* ---- writing rows --------------------------------------------------------------------------- */
 
-/* Writes `count` elements from buf at [at, at+count) of the 1-D or N-D dataset d
- * (first axis), extending it to at+count first when extend is set. */
-static int write_rows(hid_t d, hid_t mtype, hsize_t at, hsize_t count, int extend, const void *buf) {
+/* Writes `count` rows of row_elems elements each from buf at [at, at+count) of
+ * the 1-D or N-D dataset d (first axis), extending it to at+count first when
+ * extend is set. -1 on an HDF5 error; -3 when a row of d is not row_elems
+ * elements (a hostile or foreign log: HDF5 would read past buf). */
+static int write_rows(hid_t d, hid_t mtype, hsize_t at, hsize_t count, hsize_t row_elems, int extend,
+                      const void *buf) {
     hid_t fs = H5Dget_space(d);
     if (fs < 0) return -1;
     int rank = H5Sget_simple_extent_ndims(fs);
@@ -335,6 +338,9 @@ static int write_rows(hid_t d, hid_t mtype, hsize_t at, hsize_t count, int exten
         return -1;
     }
     H5Sclose(fs);
+    hsize_t elems = 1;
+    for (int i = 1; i < rank; i++) elems = dims[i] && elems > UINT64_MAX / dims[i] ? 0 : elems * dims[i];
+    if (elems != row_elems) return -3;
     if (extend) {
         dims[0] = at + count;
         if (H5Dset_extent(d, dims) < 0) return -1;
@@ -366,7 +372,8 @@ static int has_column(hid_t f, const table *t, int i) {
 
 /* Writes row (a struct described by t) at index `at` of every column whose name
  * starts with only (every column when only is NULL). what receives the dataset
- * being written, for messages. */
+ * being written, for messages. -1 on an HDF5 error; -3 (what says so) when a
+ * column is not one value per row. */
 static int table_write(hid_t f, const table *t, const void *row, hsize_t at, int extend, const char *only,
                        char *what, size_t wn) {
     for (int i = 0; i < t->ncols; i++) {
@@ -381,10 +388,11 @@ static int table_write(hid_t f, const table *t, const void *row, hsize_t at, int
         hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
         if (d < 0) return -1;
         hid_t mt = mtype_of(c->type);
-        int rc = mt >= 0 ? write_rows(d, mt, at, 1, extend, (const char *)row + c->off) : -1;
+        int rc = mt >= 0 ? write_rows(d, mt, at, 1, 1, extend, (const char *)row + c->off) : -1;
         if (c->type == CT_STR && mt >= 0) H5Tclose(mt);
         if (H5Dclose(d) < 0) rc = -1;
-        if (rc < 0) return -1;
+        if (rc == -3) snprintf(what, wn, "/%s is not one value per row", p);
+        if (rc < 0) return rc;
     }
     return 0;
 }
@@ -500,7 +508,8 @@ static hid_t open_append(sc_runlog *L, sc_err *err) {
 /* Closes (and so flushes) after an append; rc is the append's result. */
 static int close_append(sc_runlog *L, hid_t f, int rc, const char *what, sc_err *err) {
     if (rc < 0) {
-        rc = sc_h5_errf(err, SC_EIO, "%s: cannot write %s", L->path, what);
+        rc = rc == -3 ? sc_errf(err, SC_EFORMAT, "%s: damaged run log: %s", L->path, what)
+                      : sc_h5_errf(err, SC_EIO, "%s: cannot write %s", L->path, what);
         H5Fclose(f);
         sc_h5_forget();
         return rc;
@@ -740,8 +749,8 @@ static hid_t open_rdwr(const char *path) {
     return f;
 }
 
-static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const session_row *s, char *what,
-                       size_t wn) {
+static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const sc_runlog_glimpse_set *expect,
+                       const session_row *s, char *what, size_t wn) {
     double created;
     snprintf(what, wn, "the root attribute created_unix");
     if (sc_h5_attr_get_f64(f, "created_unix", &created) < 0) return -1;
@@ -752,17 +761,6 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
         {&T_TRAIN, 0, keep->train}, {&T_EVAL, 0, keep->eval}, {&T_GLIMPSE, 1, keep->glimpses}};
     htri_t has_g = H5Lexists(f, "glimpses", H5P_DEFAULT);
     if (has_g < 0) return -1;
-    for (int i = 0; i < 3; i++) {
-        if (cut[i].t == &T_GLIMPSE && !has_g) {
-            if (cut[i].want != 0) return snprintf(what, wn, "/glimpses (missing)"), -2;
-            continue;
-        }
-        snprintf(what, wn, "/%s", cut[i].t->group);
-        if ((r = table_len(f, cut[i].t, cut[i].nd, &n, what, wn)) < 0) return r;
-        snprintf(what, wn, "/%s", cut[i].t->group);
-        if ((int64_t)n < cut[i].want) return -2;
-        if (table_cut(f, cut[i].t, cut[i].nd, (hsize_t)cut[i].want, what, wn) < 0) return -1;
-    }
     if (has_g) {
         hid_t g = H5Gopen2(f, "glimpses", H5P_DEFAULT);
         int64_t G = 0, T = 0, C = 0;
@@ -771,6 +769,11 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
         if (g >= 0) H5Gclose(g);
         snprintf(what, wn, "/glimpses attributes");
         if (bad) return -1;
+        if (G < 0 || G > INT_MAX || T < 0 || T > INT_MAX || C < 0 || C > INT_MAX) {
+            snprintf(what, wn, "/glimpses attributes count, glimpses, classes (%lld, %lld, %lld) are not counts",
+                     (long long)G, (long long)T, (long long)C);
+            return -3;
+        }
         L->G = (int)G;
         L->T = (int)T;
         L->C = (int)C;
@@ -786,8 +789,28 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
             if (sp >= 0) H5Sclose(sp);
             if (d >= 0) H5Dclose(d);
             if (!ok) return -1;
+            if (adims[3] > INT_MAX) return snprintf(what, wn, "/glimpses/attention has %llu locations",
+                                                    (unsigned long long)adims[3]), -3;
             L->L = (int)adims[3];
         }
+    }
+    /* the records to come must have the shape of those there (write_rows checks each dataset against it) */
+    int eL = expect && expect->L > 0 ? expect->L : 0;
+    if (expect && (L->G != expect->G || (L->G > 0 && (L->T != expect->T || L->C != expect->C || L->L != eL)))) {
+        snprintf(what, wn, "its glimpse records are %d images x %d glimpses x %d classes (%d locations), but this run "
+                 "makes %d x %d x %d (%d)", L->G, L->T, L->C, L->L, expect->G, expect->T, expect->C, eL);
+        return -4;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (cut[i].t == &T_GLIMPSE && !has_g) {
+            if (cut[i].want != 0) return snprintf(what, wn, "/glimpses (missing)"), -2;
+            continue;
+        }
+        snprintf(what, wn, "/%s", cut[i].t->group);
+        if ((r = table_len(f, cut[i].t, cut[i].nd, &n, what, wn)) < 0) return r;
+        snprintf(what, wn, "/%s", cut[i].t->group);
+        if ((int64_t)n < cut[i].want) return -2;
+        if (table_cut(f, cut[i].t, cut[i].nd, (hsize_t)cut[i].want, what, wn) < 0) return -1;
     }
     snprintf(what, wn, "/checkpoints");
     if ((r = table_len(f, &T_CKPT, 0, &n, what, wn)) < 0) return r;
@@ -808,7 +831,7 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
 }
 
 int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *keep,
-                     const char *command_line, const char *config, int threads, int start_epoch,
+                     const sc_runlog_glimpse_set *expect, const char *command_line, const char *config, int threads, int start_epoch,
                      int64_t start_step, sc_err *err) {
     *out = NULL;
     sc_runlog *L = calloc(1, sizeof *L);
@@ -841,13 +864,16 @@ int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *ke
         rc = sc_h5_errf(err, SC_EIO, "%s: cannot open the run log for writing", path);
     } else {
         char what[160] = "the run log";
-        int r = resume_edit(L, f, keep, &s, what, sizeof what);
+        int r = resume_edit(L, f, keep, expect, &s, what, sizeof what);
         if (r == -2) {
             rc = sc_errf(err, SC_EFORMAT, "%s: %s has fewer rows than its checkpoint accounts for: the log and the "
                          "checkpoint do not belong together", path, what);
             H5Fclose(f);
         } else if (r == -3) {
             rc = sc_errf(err, SC_EFORMAT, "%s: damaged run log: %s", path, what);
+            H5Fclose(f);
+        } else if (r == -4) {
+            rc = sc_errf(err, SC_EFORMAT, "%s: %s: the log and the checkpoint do not belong together", path, what);
             H5Fclose(f);
         } else if (r < 0) {
             rc = sc_h5_errf(err, SC_EIO, "%s: cannot update %s", path, what);
@@ -878,8 +904,7 @@ typedef struct table_arg {
 static int do_table(sc_runlog *L, hid_t f, const void *arg, char *what, size_t wn) {
     (void)L;
     const table_arg *a = arg;
-    if (table_write(f, a->t, a->row, (hsize_t)*a->counter, 1, NULL, what, wn) < 0) return -1;
-    return 0;
+    return table_write(f, a->t, a->row, (hsize_t)*a->counter, 1, NULL, what, wn);
 }
 
 static int append_table(sc_runlog *L, const table *t, const void *row, int64_t *counter, sc_err *err) {
@@ -913,9 +938,12 @@ static int do_glimpses(sc_runlog *L, hid_t f, const void *arg, char *what, size_
         snprintf(what, wn, "/%s", p);
         hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
         if (d < 0) return -1;
-        int rc = write_rows(d, mtype_of(glimpse_nd[i].type), at, 1, 1, bufs[i]);
+        const int tail = glimpse_nd[i].tail;
+        const hsize_t per = (hsize_t)L->G * (tail == 0 ? 1 : (hsize_t)L->T * (hsize_t)(tail == 1 ? 2 : tail == 2 ? L->C : L->L));
+        int rc = write_rows(d, mtype_of(glimpse_nd[i].type), at, 1, per, 1, bufs[i]);
         if (H5Dclose(d) < 0) rc = -1;
-        if (rc < 0) return -1;
+        if (rc == -3) snprintf(what, wn, "/%s does not hold records of the log's glimpse set", p);
+        if (rc < 0) return rc;
     }
     /* epoch and step last: their length counts the complete records */
     grow_row g = {r->epoch, r->step};

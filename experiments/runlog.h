@@ -169,11 +169,14 @@ int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
 /* Reopens an existing log to continue it: takes the writer lock (refused if
  * another process holds it), clears a crashed writer's status flags, cuts
  * /train, /eval and /glimpses back to keep (the rows the checkpoint covers;
- * refused if the log has fewer), and appends a /sessions row. Call after
- * everything else about the resume has been checked: this is the first write. */
+ * refused if the log has fewer), and appends a /sessions row. expect, when not
+ * NULL, is the glimpse set this run records (only G, T, C and L are read): a
+ * log whose records have another shape is refused before anything is written.
+ * Call after everything else about the resume has been checked: this is the
+ * first write. */
 int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *keep,
-                     const char *command_line, const char *config, int threads, int start_epoch,
-                     int64_t start_step, sc_err *err);
+                     const sc_runlog_glimpse_set *expect, const char *command_line, const char *config,
+                     int threads, int start_epoch, int64_t start_step, sc_err *err);
 
 /* Appends (each opens the file in SWMR-write mode, writes, closes). */
 int sc_runlog_append_train(sc_runlog *L, const sc_runlog_train_row *r, sc_err *err);

@@ -841,8 +841,10 @@ static int log_open(session *s, int gsplit, sc_err *err) {
     int rc;
     if (s->resume) {
         sc_runlog_rows keep = {S->log_rows_train, S->log_rows_eval, S->log_rows_glimpses};
-        rc = sc_runlog_resume(&R->log, o->log_path, &keep, o->command_line, ctext, c->threads, S->epoch, S->step,
-                              err);
+        sc_runlog_glimpse_set shape = {.G = R->G, .T = s->info->steps, .C = R->ds.num_classes,
+                                       .L = s->info->locations};
+        rc = sc_runlog_resume(&R->log, o->log_path, &keep, &shape, o->command_line, ctext, c->threads, S->epoch,
+                              S->step, err);
     } else {
         const char *ckpt_name = strrchr(s->ckpt, '/') ? strrchr(s->ckpt, '/') + 1 : s->ckpt;
         sc_runlog_meta meta = {S->run_id, o->command_line, o->config_file, o->config_file_text, ctext, ckpt_name,

@@ -1093,6 +1093,45 @@ START_TEST(hostile_files_are_refused) {
     H5Gclose(g);
     H5Fclose(f);
     expect_hostile_refused(p, "eval/test/err_mc");
+
+    /* resume writes rows: a /sessions column of two dimensions (extendible, so the write is tried) made
+       HDF5 read 8 values from a one-value row (found by fuzz_runlog) */
+    f = hostile_copy(log, "sessions2d.h5", p, sizeof p);
+    ck_assert(H5Ldelete(f, "/sessions/threads", H5P_DEFAULT) >= 0);
+    hsize_t d2[2] = {1, 8}, max2[2] = {H5S_UNLIMITED, 8};
+    int zeros[8] = {0};
+    sp = H5Screate_simple(2, d2, max2);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert(H5Pset_chunk(dcpl, 2, d2) >= 0);
+    hid_t d = H5Dcreate2(f, "/sessions/threads", H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0 && H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+    sc_runlog *L = NULL;
+    sc_runlog_rows keep = {0, 0, 0};
+    err = (sc_err){0};
+    int rc = sc_runlog_resume(&L, p, &keep, NULL, "test", "", 1, 0, 0, &err);
+    ck_assert_msg(rc < 0 && !L, "a log whose /sessions/threads is 1 x 8 was resumed");
+    ck_assert_msg(strstr(err.msg, p) && strstr(err.msg, "sessions/threads") && !strchr(err.msg, '\n'),
+                  "the refusal names the file and the column in one line: %s", err.msg);
+    ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+
+    /* a run whose glimpse records have another shape than the log's is refused before a byte is written */
+    size_t n0, n1;
+    char *before = slurp(log, &n0);
+    sc_runlog_glimpse_set other = {.G = 1000, .T = 3, .C = 10};
+    err = (sc_err){0};
+    rc = sc_runlog_resume(&L, log, &keep, &other, "test", "", 1, 0, 0, &err);
+    ck_assert_msg(rc < 0 && !L, "a log was resumed by a run with another glimpse set");
+    ck_assert_msg(strstr(err.msg, log) && strstr(err.msg, "glimpse records") && !strchr(err.msg, '\n'),
+                  "the refusal names the file and the glimpse records in one line: %s", err.msg);
+    char *after = slurp(log, &n1);
+    ck_assert_msg(n0 == n1 && !memcmp(before, after, n0), "the refused resume changed %s", log);
+    free(before);
+    free(after);
+    ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
     remove_tmpdir();
 }
 END_TEST

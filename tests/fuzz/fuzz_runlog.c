@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sc_runlog_rows keep = {param % 8, (param / 8) % 3, (param / 24) % 4};
         sc_runlog *L = NULL;
         memset(&err, 0, sizeof err);
-        rc = sc_runlog_resume(&L, g_log, &keep, "saccade train --resume", g_config[kind], 1, 2, 30, &err);
+        rc = sc_runlog_resume(&L, g_log, &keep, NULL, "saccade train --resume", g_config[kind], 1, 2, 30, &err);
         fz_check_error("sc_runlog_resume", rc, &err, g_log);
         if ((rc == SC_OK) != (L != NULL)) fz_fail("sc_runlog_resume: rc %d with log %p", rc, (void *)L);
         sc_runlog_close(L);
