@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz-corpus.sh [TARGET...] - seed corpora for the fuzz harnesses (tests/fuzz/),
 # made from real inputs into build-fuzz/corpus/TARGET/ (all targets when none is named):
-#   fuzz_idx     the MNIST files of data/mnist, cut to their header and first items (raw,
+#   fuzz_idx     the MNIST files of data/mnist (Fashion-MNIST's when it is absent), cut to their header and first items (raw,
 #                gzipped, with the header's count kept (truncated) or set to the items kept),
 #                alone and as image/label pairs and dataset folders (the harness's mode byte first)
 #   fuzz_config  every shipped experiments/*.ini, and --set lines as the README uses them
@@ -15,7 +15,11 @@ cd "$(dirname "$0")/.."
 B=${SACCADE_FUZZ_BUILD:-build-fuzz}
 ALL="fuzz_idx fuzz_config fuzz_runlog fuzz_ckpt fuzz_vlog"
 targets=${*:-$ALL}
+# the IDX seeds: MNIST (scripts/setup.sh), else Debian's Fashion-MNIST (the same four file names, gzipped;
+# installed by scripts/setup.sh --deps-only, so CI has it)
 MNIST=data/mnist
+[ -f "$MNIST/train-labels-idx1-ubyte" ] || [ -f "$MNIST/train-labels-idx1-ubyte.gz" ] ||
+  MNIST=/usr/share/datasets/fashion-mnist
 
 # bytes HEX... -> raw bytes on stdout ("0c 00" -> \x0c\x00)
 bytes() { for h in "$@"; do printf "\\x$h"; done; }

@@ -31,7 +31,7 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
         -DSACCADE_BUILD_TESTS=OFF -DSACCADE_WITH_MPI=OFF >/dev/null
 fi
 # shellcheck disable=SC2086
-nice -n 19 cmake --build "$B" -j1 --target $targets >"$B/build.log" 2>&1 || {
+nice -n 19 cmake --build "$B" -j"$(nproc)" --target $targets >"$B/build.log" 2>&1 || {
   tail -30 "$B/build.log" >&2; echo "fuzz.sh: the fuzz build failed (log: $B/build.log)" >&2; exit 1; }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -510,8 +510,14 @@ static int op_resize(hid_t f, const fz_target *tg, const fz_h5_template *t, int 
     int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     int rc = -1;
     if (rank >= 1 && rank <= 8 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
-        dims[0] = DIMS[a % NDIMS];
-        rc = H5Dset_extent(d, dims) < 0 ? -1 : 0;
+        /* Cutting back a dataset an earlier record made huge is HDF5 walking every chunk of the cut (a
+         * libFuzzer timeout in building the input, not in the readers, which refuse such lengths before
+         * cutting: sc_h5_dataset_fits): skipped. */
+        const hsize_t to = DIMS[a % NDIMS];
+        if (!(to < dims[0] && dims[0] > ((hsize_t)1 << 16))) {
+            dims[0] = to;
+            rc = H5Dset_extent(d, dims) < 0 ? -1 : 0;
+        }
     }
     if (sp >= 0) H5Sclose(sp);
     if (rc == 0) {
