@@ -254,9 +254,24 @@ static int fc_trace(void *impl, const float *x, int B, float std, sc_rng *r, flo
     return SC_OK;
 }
 
+static void fc_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {
+    const sc_fc_cfg *c = cfg;
+    snprintf(model, mn, "fc %dx%d", c->layers, c->hidden);
+    snprintf(looks, ln, "-");  /* the whole canvas at once */
+}
+
 const sc_model_ops sc_fc_ops = {
     .name = "fc",
     .cfg_offset = offsetof(sc_model_cfg, fc),
+    .caps = 0,
+    .max_threads = 0,
+    .legend = "fully connected",
+    .step_name = NULL,  /* nothing to view */
+    .step_unit = NULL,
+    .check = NULL,      /* any canvas */
+    .describe = fc_describe,
+    .footprint = NULL,
+    .grid_at = NULL,
     .cost = fc_cost,
     .create = fc_create,
     .free = fc_free,

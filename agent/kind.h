@@ -26,10 +26,45 @@
 
 #include "agent/model.h"
 
+/* What a kind is, known before one is built (sc_model_ops.caps): what config
+ * checking, the command line, compare and the viewer ask instead of its name.
+ * Each bit agrees with the sc_model_info its create fills, and
+ * tests/test_agent_kinds.c checks that for every row. */
+enum {
+    SC_KIND_POLICY = 1u << 0,       /* a location policy learned by REINFORCE with a baseline: info.reinforce
+                                     * when its reinforce key is on; --no-reinforce and --no-baseline apply */
+    SC_KIND_STOCHASTIC = 1u << 1,   /* info.stochastic: it samples, and is also tested with M samples */
+    SC_KIND_TRAJECTORIES = 1u << 2, /* info.trajectories: it records what it looked at; the viewer shows it */
+    SC_KIND_WEIGHTS = 1u << 3,      /* info.locations > 0: attention weights over fixed locations (the trace's
+                                     * attention, sc_model_grid), not one location per step */
+    SC_KIND_WIDE = 1u << 4,         /* much memory per image (attention over every location): evaluated at
+                                     * the training batch size, not at 500 images */
+};
+
 typedef struct sc_model_ops {
     const char *name;   /* the [model] kind word, and sc_model_info.name */
     size_t cfg_offset;  /* offsetof(sc_model_cfg, <kind>): the kind's own configuration, the
                          * `cfg` every operation below that takes one receives */
+    unsigned caps;      /* SC_KIND_* */
+    int max_threads;    /* the most worker threads it runs ([train] threads); 0 = no limit of its own */
+    const char *legend;                /* the kind in a few words, for a figure's legend */
+    const char *step_name, *step_unit; /* what a step of its trace is called in the viewer (the header,
+                                        * the key help); NULL without SC_KIND_TRAJECTORIES */
+    /* optional: checks cfg's keys against each other and the canvas (cfg->img_w
+     * pixels, described as `canvas`, e.g. "plain"), before a model is built:
+     * 0, or -1 with one line in msg naming the keys and what was expected.
+     * Default: nothing to check. */
+    int (*check)(const void *cfg, const char *canvas, char *msg, size_t n);
+    /* optional: cfg in compare's table, its model column and what it looks at
+     * per image. Default: the name, and "-". */
+    void (*describe)(const void *cfg, char *model, size_t mn, char *looks, size_t ln);
+    /* optional: the square each location of its trace covers, side *g pixels at
+     * *k scales, for the viewer. Default: none (0, 0). */
+    void (*footprint)(const void *cfg, int *g, int *k);
+    /* optional: the side of the location grid cfg would have on a canvas of
+     * `side` pixels at the same spacing (compare's cost against canvas size).
+     * Default: 0, no grid of its own. */
+    int (*grid_at)(const void *cfg, int side);
     /* Analytic compute of one image (agent/cost.h); cfg is not validated. */
     sc_cost (*cost)(const void *cfg);
     /* Builds the kind (parameters allocated, zero) and fills what it says about
@@ -75,6 +110,13 @@ extern const sc_model_ops sc_ram_ops, sc_soft_ops, sc_fc_ops, sc_sa_ops;
 /* The table's row of kind k (the enum value is the row's index); NULL outside
  * 0..SC_MODEL_KINDS-1. */
 const sc_model_ops *sc_model_kind_ops(sc_model_kind k);
+/* The row named name, or NULL. */
+const sc_model_ops *sc_model_ops_named(const char *name);
+/* The names of the rows whose caps include all of `with` and none of
+ * `without`, as "a, b or c" in buf (n bytes); returns buf. */
+const char *sc_model_kinds_list(char *buf, size_t n, unsigned with, unsigned without);
+/* The row's part of c: what its operations take as cfg. */
+const void *sc_model_kind_cfg(const sc_model_ops *ops, const sc_model_cfg *c);
 
 /* sc_model_create for the kind `ops` describes, which need not be in the
  * table (a test's kind): the kind's configuration is read at ops->cfg_offset
@@ -91,5 +133,12 @@ void sc_kind_probs(float *p, const float *logp, int C);
 void sc_kind_mean_location(float *loc, const float *w, const float *grid, int L);
 /* The index of v's largest entry (the first of equals), n >= 1. */
 int sc_kind_argmax(const float *v, int n);
+
+/* ---- shared by the kinds' check operations ---------------------------------------------------- */
+
+/* A multi-scale sensor of g pixels at k scales on a canvas of side pixels
+ * (described as canvas): its largest patch g 2^(k-1) at most 4 x side. 0, or
+ * -1 with the message in msg. */
+int sc_kind_check_sensor(int g, int k, int side, const char *canvas, char *msg, size_t n);
 
 #endif

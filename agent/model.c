@@ -45,21 +45,41 @@ const char *sc_model_kind_name(sc_model_kind k) {
     return ops ? ops->name : NULL;
 }
 
-/* The names of the rows that have_op accepts (all when NULL), as "a, b or c";
- * *count receives how many. */
-static const char *kind_list(char *buf, size_t n, int (*have_op)(const sc_model_ops *), int *count) {
+const sc_model_ops *sc_model_ops_named(const char *name) {
+    for (int i = 0; i < SC_MODEL_KINDS; i++)
+        if (name && !strcmp(name, kinds[i]->name)) return kinds[i];
+    return NULL;
+}
+
+/* Does row o pass have_op (when given) and have every cap of with, none of without? */
+static int row_in(const sc_model_ops *o, int (*have_op)(const sc_model_ops *), unsigned with, unsigned without) {
+    return (!have_op || have_op(o)) && (o->caps & with) == with && !(o->caps & without);
+}
+
+/* The names of the rows row_in accepts, as "a, b or c"; *count (when not NULL)
+ * receives how many. */
+static const char *list_rows(char *buf, size_t n, int (*have_op)(const sc_model_ops *), unsigned with,
+                             unsigned without, int *count) {
     int listed = 0, total = 0;
-    for (int i = 0; i < SC_MODEL_KINDS; i++) total += !have_op || have_op(kinds[i]);
+    for (int i = 0; i < SC_MODEL_KINDS; i++) total += row_in(kinds[i], have_op, with, without);
     size_t at = 0;
     buf[0] = '\0';
     for (int i = 0; i < SC_MODEL_KINDS && at < n; i++) {
-        if (have_op && !have_op(kinds[i])) continue;
+        if (!row_in(kinds[i], have_op, with, without)) continue;
         listed++;
         at += (size_t)snprintf(buf + at, n - at, "%s%s", listed == 1 ? "" : listed == total ? " or " : ", ",
                                kinds[i]->name);
     }
     if (count) *count = total;
     return buf;
+}
+
+static const char *kind_list(char *buf, size_t n, int (*have_op)(const sc_model_ops *), int *count) {
+    return list_rows(buf, n, have_op, 0, 0, count);
+}
+
+const char *sc_model_kinds_list(char *buf, size_t n, unsigned with, unsigned without) {
+    return list_rows(buf, n, NULL, with, without, NULL);
 }
 
 int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err) {
@@ -72,13 +92,13 @@ int sc_model_kind_parse(const char *name, sc_model_kind *k, sc_err *err) {
     return sc_errf(err, SC_EARG, "model kind '%s': expected %s", name, kind_list(list, sizeof list, NULL, NULL));
 }
 
-static const void *kind_cfg(const sc_model_ops *ops, const sc_model_cfg *c) {
+const void *sc_model_kind_cfg(const sc_model_ops *ops, const sc_model_cfg *c) {
     return (const char *)c + ops->cfg_offset;
 }
 
 sc_cost sc_model_cost(const sc_model_cfg *c) {
     const sc_model_ops *ops = sc_model_kind_ops(c->kind);
-    if (ops) return ops->cost(kind_cfg(ops, c));
+    if (ops) return ops->cost(sc_model_kind_cfg(ops, c));
     sc_cost none;
     memset(&none, 0, sizeof none);
     return none;
@@ -118,7 +138,7 @@ int sc_model_create_ops(sc_model **out, const sc_model_ops *ops, const sc_model_
         if (kinds[i] == ops) in->kind = (sc_model_kind)i;
     in->name = ops->name;
     in->workers = 1;
-    int rc = ops->create(&m->impl, kind_cfg(ops, &m->c), in, err);
+    int rc = ops->create(&m->impl, sc_model_kind_cfg(ops, &m->c), in, err);
     if (rc != SC_OK) {
         sc_model_free(m);
         return rc;
@@ -228,4 +248,17 @@ int sc_kind_argmax(const float *v, int n) {
     int k;
     sc_argmax_rows(&k, v, NULL, 1, n);
     return k;
+}
+
+/* ---- shared by the kinds' check operations (kind.h) ------------------------------------------ */
+
+int sc_kind_check_sensor(int g, int k, int side, const char *canvas, char *msg, size_t n) {
+    /* k is range-checked on its own later: clamp the shift to keep it defined on any input */
+    int shift = k < 1 ? 0 : k > 8 ? 7 : k - 1;
+    long long patch = (long long)g * (1LL << shift);
+    if (patch <= 4LL * side) return 0;
+    snprintf(msg, n, "[model] glimpse_size = %d with scales = %d gives a %lld-pixel patch, more than 4 x the %d-pixel "
+             "canvas ([data] canvas = %s): expected glimpse_size * 2^(scales-1) <= %d", g, k, patch, side, canvas,
+             4 * side);
+    return -1;
 }

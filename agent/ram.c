@@ -41,6 +41,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1066,9 +1067,37 @@ static int ram_trace(void *impl, const float *x, int B, float std, sc_rng *r, fl
     return SC_OK;
 }
 
+static int ram_check(const void *cfg, const char *canvas, char *msg, size_t n) {
+    const sc_ram_cfg *c = cfg;
+    return sc_kind_check_sensor(c->glimpse_size, c->scales, c->img_w, canvas, msg, n);
+}
+
+static void ram_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {
+    const sc_ram_cfg *c = cfg;
+    char scales[24] = "";
+    if (c->scales > 1) snprintf(scales, sizeof scales, ", %d scales", c->scales);
+    snprintf(model, mn, "ram%s", c->reinforce ? "" : " (random glimpses)");
+    snprintf(looks, ln, "%d x %dx%d%s", c->glimpses, c->glimpse_size, c->glimpse_size, scales);
+}
+
+static void ram_footprint(const void *cfg, int *g, int *k) {
+    const sc_ram_cfg *c = cfg;
+    *g = c->glimpse_size;
+    *k = c->scales;
+}
+
 const sc_model_ops sc_ram_ops = {
     .name = "ram",
     .cfg_offset = offsetof(sc_model_cfg, ram),
+    .caps = SC_KIND_POLICY | SC_KIND_STOCHASTIC | SC_KIND_TRAJECTORIES,
+    .max_threads = MAX_WORKERS,
+    .legend = "hard attention",
+    .step_name = "glimpse",
+    .step_unit = "glimpse",
+    .check = ram_check,
+    .describe = ram_describe,
+    .footprint = ram_footprint,
+    .grid_at = NULL,  /* no fixed locations */
     .cost = ram_cost,
     .create = ram_create,
     .free = ram_free,

@@ -640,9 +640,52 @@ static int sa_trace(void *impl, const float *x, int B, float std, sc_rng *r, flo
     return SC_OK;
 }
 
+static int sa_check(const void *cfg, const char *canvas, char *msg, size_t n) {
+    const sc_sa_cfg *c = cfg;
+    const int side = c->img_w;
+    if (c->patch >= 1 && side % c->patch != 0)
+        return snprintf(msg, n, "[model] patch = %d with a %d-pixel canvas ([data] canvas = %s): the patches must "
+                        "tile the canvas, expected a patch that divides %d", c->patch, side, canvas, side), -1;
+    if (c->heads >= 1 && c->d_model % c->heads != 0)
+        return snprintf(msg, n, "[model] d_model = %d with heads = %d: each head takes d_model / heads columns, "
+                        "expected d_model a multiple of heads", c->d_model, c->heads), -1;
+    if (c->pos_enc == SC_SA_POS_SIN2D && c->d_model % 4 != 0)
+        return snprintf(msg, n, "[model] d_model = %d with pos_enc = sin2d: sines and cosines of x and y take a "
+                        "quarter each, expected d_model a multiple of 4", c->d_model), -1;
+    const int tokens = c->patch >= 1 ? (side / c->patch) * (side / c->patch) : 0;
+    if (c->patch >= 1 && c->log_token >= tokens)
+        return snprintf(msg, n, "[log] attn_token = %d: the canvas has %d tokens of %dx%d pixels, expected -1 (the "
+                        "centre) or 0..%d", c->log_token, tokens, c->patch, c->patch, tokens - 1), -1;
+    return 0;
+}
+
+static void sa_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {
+    const sc_sa_cfg *c = cfg;
+    const int g = c->patch > 0 ? c->img_w / c->patch : 0;
+    const char *pos = c->pos_enc == SC_SA_POS_SIN2D ? " pos sin2d" : c->pos_enc == SC_SA_POS_NONE ? " pos none" : "";
+    snprintf(model, mn, "selfattn %dx%d p%d d%d h%d x%d %s%s%s", g, g, c->patch, c->d_model, c->heads, c->blocks,
+             c->readout == SC_SA_READOUT_MEAN ? "mean" : "query", pos, c->causal ? " causal" : "");
+    snprintf(looks, ln, "%d patches %dx%d", g * g, c->patch, c->patch);
+}
+
+static void sa_footprint(const void *cfg, int *g, int *k) {
+    const sc_sa_cfg *c = cfg;
+    *g = c->patch;  /* the heat map's square: a patch */
+    *k = 1;
+}
+
 const sc_model_ops sc_sa_ops = {
     .name = "selfattn",
     .cfg_offset = offsetof(sc_model_cfg, selfattn),
+    .caps = SC_KIND_TRAJECTORIES | SC_KIND_WEIGHTS | SC_KIND_WIDE,
+    .max_threads = 0,
+    .legend = "self-attention",
+    .step_name = "self-attention, head",
+    .step_unit = "head",
+    .check = sa_check,
+    .describe = sa_describe,
+    .footprint = sa_footprint,
+    .grid_at = NULL,  /* its patches follow [model] patch, not a grid key */
     .cost = sa_cost,
     .create = sa_create,
     .free = sa_free,

@@ -23,6 +23,7 @@
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -627,9 +628,52 @@ static int soft_trace(void *impl, const float *x, int B, float std, sc_rng *r, f
     return probs && T > 1 ? trace_steps(m, x, B, probs, err) : SC_OK;
 }
 
+static int soft_check(const void *cfg, const char *canvas, char *msg, size_t n) {
+    const sc_soft_cfg *c = cfg;
+    if (c->grid > c->img_w) {
+        snprintf(msg, n, "[model] grid = %d with a %d-pixel canvas ([data] canvas = %s): expected grid <= the canvas "
+                 "side (locations at least a pixel apart)", c->grid, c->img_w, canvas);
+        return -1;
+    }
+    return sc_kind_check_sensor(c->glimpse_size, c->scales, c->img_w, canvas, msg, n);
+}
+
+static void soft_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {
+    const sc_soft_cfg *c = cfg;
+    char scales[24] = "";
+    if (c->scales > 1) snprintf(scales, sizeof scales, ", %d scales", c->scales);
+    snprintf(model, mn, "soft %dx%d %s", c->grid, c->grid, c->score == SC_SCORE_ADDITIVE ? "additive" : "dot");
+    /* every location's glimpse is computed, attended over T steps */
+    snprintf(looks, ln, "%d x %dx%d%s, %d steps", c->grid * c->grid, c->glimpse_size, c->glimpse_size, scales,
+             c->glimpses);
+}
+
+static void soft_footprint(const void *cfg, int *g, int *k) {
+    const sc_soft_cfg *c = cfg;
+    *g = c->glimpse_size;
+    *k = c->scales;
+}
+
+/* The grid at the same spacing on a side-pixel canvas: 1..min(side, SC_SOFT_GRID_MAX). */
+static int soft_grid_at(const void *cfg, int side) {
+    const sc_soft_cfg *c = cfg;
+    int g = c->img_w > 0 ? (int)lround((double)c->grid * side / c->img_w) : c->grid;
+    int hi = side < SC_SOFT_GRID_MAX ? side : SC_SOFT_GRID_MAX;
+    return g < 1 ? 1 : g > hi ? hi : g;
+}
+
 const sc_model_ops sc_soft_ops = {
     .name = "soft",
     .cfg_offset = offsetof(sc_model_cfg, soft),
+    .caps = SC_KIND_TRAJECTORIES | SC_KIND_WEIGHTS | SC_KIND_WIDE,
+    .max_threads = 0,
+    .legend = "soft attention",
+    .step_name = "soft attention, step",
+    .step_unit = "step",
+    .check = soft_check,
+    .describe = soft_describe,
+    .footprint = soft_footprint,
+    .grid_at = soft_grid_at,
     .cost = soft_cost,
     .create = soft_create,
     .free = soft_free,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/kind.h"
 #include "agent/model.h"
 #include "experiments/figure.h"
 #include "experiments/h5util.h"
@@ -121,10 +122,11 @@ int sc_run_summary_read(const char *path, sc_run_summary *s, int need_test, sc_e
     snprintf(s->kind, sizeof s->kind, "ram");
     if (sc_h5_attr_exists(f, "model_kind") > 0) {
         if (sc_h5_attr_get_str(f, "model_kind", &text) < 0 ||
-            (strcmp(text, "ram") && strcmp(text, "soft") && strcmp(text, "fc") && strcmp(text, "selfattn"))) {
-            char quoted[96];
-            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one this saccade knows "
-                         "(ram, soft, fc, selfattn)", path, text ? sc_h5_quote(text, quoted, sizeof quoted) : "unreadable");
+            !sc_model_ops_named(text)) {
+            char quoted[96], kinds[128];
+            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one this saccade knows (%s)", path,
+                         text ? sc_h5_quote(text, quoted, sizeof quoted) : "unreadable",
+                         sc_model_kinds_list(kinds, sizeof kinds, 0, 0));
             goto out;
         }
         snprintf(s->kind, sizeof s->kind, "%s", text);
@@ -176,21 +178,26 @@ static void fmt_seconds(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%.3g s", s); /* a damaged log's figure: no hours in an int */
 }
 
-static void fmt_model(char *buf, size_t n, const sc_run_summary *r) {
-    const sc_config *c = &r->config;
-    if (!strcmp(r->kind, "soft"))
-        snprintf(buf, n, "soft %dx%d %s", c->grid, c->grid, c->score);
-    else if (!strcmp(r->kind, "fc"))
-        snprintf(buf, n, "fc %dx%d", c->fc_layers, c->fc_hidden);
-    else if (!strcmp(r->kind, "selfattn")) {
-        const int g = c->patch > 0 ? r->canvas_side / c->patch : 0;
-        snprintf(buf, n, "selfattn %dx%d p%d d%d h%d x%d %s%s%s", g, g, c->patch, c->d_model, c->heads, c->blocks,
-                 c->readout, strcmp(c->pos_enc, "learned") ? " pos " : "",
-                 strcmp(c->pos_enc, "learned") ? c->pos_enc : "");
-        if (c->causal) snprintf(buf + strlen(buf), n - strlen(buf), " causal");
+/* The run's row of the model table (ram for a kind this saccade does not know:
+ * sc_run_summary_read refuses those) and its part of the run's model config. */
+static const sc_model_ops *run_kind(const sc_run_summary *r, sc_model_cfg *mc) {
+    const sc_model_ops *ops = sc_model_ops_named(r->kind);
+    if (!ops) ops = sc_model_kind_ops(SC_MODEL_RAM);
+    sc_model_cfg_from_config(mc, &r->config, r->canvas_side, r->num_classes, 1);
+    return ops;
+}
+
+/* The model column and what the model looks at per image (the RAM's T glimpses,
+ * the soft model's L locations attended over T steps, selfattn's patches). */
+static void fmt_model(char *model, size_t mn, char *looks, size_t ln, const sc_run_summary *r) {
+    sc_model_cfg mc;
+    const sc_model_ops *ops = run_kind(r, &mc);
+    if (ops->describe) {
+        ops->describe(sc_model_kind_cfg(ops, &mc), model, mn, looks, ln);
+    } else {
+        snprintf(model, mn, "%s", ops->name);
+        snprintf(looks, ln, "-");
     }
-    else
-        snprintf(buf, n, "ram%s", c->reinforce ? "" : " (random glimpses)");
 }
 
 void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
@@ -201,23 +208,8 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
         const sc_run_summary *r = &runs[i];
         const sc_config *c = &r->config;
         char model[96], data[96], glimpses[48], us[32], tt[32];
-        fmt_model(model, sizeof model, r);
+        fmt_model(model, sizeof model, glimpses, sizeof glimpses, r);
         snprintf(data, sizeof data, "%s %s %dx%d", c->dataset, c->canvas, r->canvas_side, r->canvas_side);
-        /* glimpses computed per image: the RAM's T, the soft model's L (attended over T steps) */
-        char scales[24] = "";
-        if (c->scales > 1) snprintf(scales, sizeof scales, ", %d scales", c->scales);
-        if (!strcmp(r->kind, "fc"))
-            snprintf(glimpses, sizeof glimpses, "-");
-        else if (!strcmp(r->kind, "selfattn")) {
-            const int g = c->patch > 0 ? r->canvas_side / c->patch : 0;
-            snprintf(glimpses, sizeof glimpses, "%d patches %dx%d", g * g, c->patch, c->patch);
-        }
-        else if (!strcmp(r->kind, "soft"))
-            snprintf(glimpses, sizeof glimpses, "%d x %dx%d%s, %d steps", c->grid * c->grid, c->glimpse_size,
-                     c->glimpse_size, scales, c->glimpses);
-        else
-            snprintf(glimpses, sizeof glimpses, "%d x %dx%d%s", c->glimpses, c->glimpse_size, c->glimpse_size,
-                     scales);
         if (isfinite(r->us_per_image)) snprintf(us, sizeof us, "%.1f", r->us_per_image);
         else snprintf(us, sizeof us, "-");
         fmt_seconds(tt, sizeof tt, r->train_seconds);
@@ -340,8 +332,8 @@ void sc_compare_group_table(FILE *out, const sc_run_summary *runs, int n, const 
         }
         if (first < 0) continue;
         const sc_run_summary *r = &runs[first];
-        char model[96], data[96], e1[64], em[64], fl[64], us[64], tt[64];
-        fmt_model(model, sizeof model, r);
+        char model[96], looks[48], data[96], e1[64], em[64], fl[64], us[64], tt[64];
+        fmt_model(model, sizeof model, looks, sizeof looks, r);
         snprintf(data, sizeof data, "%s %s %dx%d", r->config.dataset, r->config.canvas, r->canvas_side,
                  r->canvas_side);
         fmt_stat(e1, sizeof e1, runs, n, group, g, offsetof(sc_run_summary, err_m1), 1, "%", 2);
@@ -357,29 +349,32 @@ void sc_compare_group_table(FILE *out, const sc_run_summary *runs, int n, const 
 /* ---- the figures ----------------------------------------------------------------------- */
 
 double sc_compare_flops_at(const sc_run_summary *r, int W, int *grid) {
-    int g = 0;
-    if (!strcmp(r->kind, "soft")) {
-        g = (int)lround((double)r->config.grid * W / r->canvas_side);
-        int hi = W < 64 ? W : 64;
-        g = g < 1 ? 1 : g > hi ? hi : g;
-    }
+    sc_model_cfg mc;
+    const sc_model_ops *ops = run_kind(r, &mc);
+    int g = ops->grid_at ? ops->grid_at(sc_model_kind_cfg(ops, &mc), W) : 0;
     if (grid) *grid = g;
     return cost_of(&r->config, W, r->num_classes, g).flops_infer;
 }
 
-#define NKINDS 4
+#define NKINDS SC_MODEL_KINDS
+/* A run's kind as its row of the model table: its colour and marker in the figures. */
 static int kind_index(const char *kind) {
-    return !strcmp(kind, "soft") ? 1 : !strcmp(kind, "fc") ? 2 : !strcmp(kind, "selfattn") ? 3 : 0;
+    sc_model_kind k;
+    sc_err ignore = {0};
+    return sc_model_kind_parse(kind, &k, &ignore) == SC_OK ? (int)k : SC_MODEL_RAM;
 }
-static const char *const KIND_LEGEND[NKINDS] = {"ram: hard attention", "soft: soft attention", "fc: fully connected",
-                                                "selfattn: self-attention"};
 
-static int kind_legend(const sc_run_summary *runs, int n, sc_legend_entry *e, int line) {
+/* One legend entry per kind present, "name: legend" in text. */
+static int kind_legend(const sc_run_summary *runs, int n, sc_legend_entry *e, char (*text)[64], int line) {
     int k = 0;
     for (int kind = 0; kind < NKINDS; kind++) {
         int present = 0;
         for (int i = 0; i < n; i++) present |= kind_index(runs[i].kind) == kind;
-        if (present) e[k++] = (sc_legend_entry){KIND_LEGEND[kind], sc_fig_color(kind), kind, line};
+        if (!present) continue;
+        const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)kind);
+        snprintf(text[k], 64, "%s: %s", ops->name, ops->legend ? ops->legend : ops->name);
+        e[k] = (sc_legend_entry){text[k], sc_fig_color(kind), kind, line};
+        k++;
     }
     return k;
 }
@@ -455,7 +450,8 @@ int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, cons
         sc_axes_marker(&a, x[i], y[i], (sc_mark)pk[i], sc_fig_color(pk[i]), 12);
     }
     sc_legend_entry e[NKINDS];
-    sc_axes_legend(&a, e, kind_legend(runs, n, e, 0), -1, x, y, np, &placed);
+    char etext[NKINDS][64];
+    sc_axes_legend(&a, e, kind_legend(runs, n, e, etext, 0), -1, x, y, np, &placed);
     for (int i = 0; i < np; i++) sc_axes_label(&a, &placed, x[i], y[i], pl[i], sc_fig_color(pk[i]));
     free(pk);
     free(pl);
@@ -478,7 +474,7 @@ int sc_compare_png(const char *png_path, const sc_run_summary *runs, int n, cons
                  "canvas side (pixels); soft keeps its grid spacing, selfattn its patch", "MFLOPs per image (log scale)",
                  cx, 3);
     memset(&placed, 0, sizeof placed);
-    sc_axes_legend(&b, e, kind_legend(runs, n, e, 1), 2, NULL, NULL, 0, &placed);
+    sc_axes_legend(&b, e, kind_legend(runs, n, e, etext, 1), 2, NULL, NULL, 0, &placed);
     for (int i = 0; i < n; i++) {
         /* runs whose settings give the same curve (same kind, same values) share one line */
         int dup = 0;
@@ -630,7 +626,8 @@ int sc_plot_png(const char *run_path, const char *png_path, sc_err *err) {
     sc_axes v;
     sc_axes_init(&v, fig, 1000, 30, 500, 470, 0, xmax, 0, lo, hi, 1);
     sc_axes_draw(&v, "validation error", "epoch", "error (%, log scale)", NULL, 0);
-    int stochastic = !strcmp(s.kind, "ram");
+    const sc_model_ops *kops = sc_model_ops_named(s.kind);
+    int stochastic = kops && kops->caps & SC_KIND_STOCHASTIC;
     sc_legend_entry ve[3];
     int nv = 0;
     sc_axes_line(&v, c.ep, c.v1, ne, sc_fig_color(0), 1.5, 0);

@@ -34,6 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/kind.h"
+#include "experiments/train.h"
+
 /* ---- the key table ------------------------------------------------------ */
 
 typedef enum { KT_INT, KT_U64, KT_FLOAT, KT_BOOL, KT_ENUM, KT_STR } key_type;
@@ -91,7 +94,7 @@ static const sc_key keys[] = {
     K_INT("data", "max_train", max_train, "0", 0, 60000,
           "0 = all; else use only the first max_train training images"),
 
-    K_ENUM("model", "kind", kind, "ram", "ram|soft|fc|selfattn",
+    K_ENUM("model", "kind", kind, "ram", NULL /* the model table's names (agent/kind.h) */,
            "model family: ram = hard attention (the recurrent attention model), soft = soft attention "
            "over a fixed grid of glimpse locations, fc = fully connected on the whole canvas, selfattn = "
            "self-attention over patches (a vision transformer)"),
@@ -276,6 +279,19 @@ static int edit_distance(const char *a, const char *b, int cap) {
 }
 
 /* Does the '|'-separated list contain word (ignoring case if nocase)? */
+/* k's allowed words, '|'-separated: its own, or for [model] kind (words NULL)
+ * the names of the model table's rows, so a new kind's row is all it takes. */
+static const char *key_words(const sc_key *k) {
+    static char kinds[256];
+    if (k->words) return k->words;
+    if (!kinds[0]) {
+        size_t at = 0;
+        for (int i = 0; i < SC_MODEL_KINDS && at < sizeof kinds; i++)
+            at += (size_t)snprintf(kinds + at, sizeof kinds - at, "%s%s", i ? "|" : "", sc_model_kind_name(i));
+    }
+    return kinds;
+}
+
 static int words_contain(const char *words, const char *word, int nocase) {
     size_t n = strlen(word);
     for (const char *p = words;;) {
@@ -355,7 +371,7 @@ static void expected_form(const sc_key *k, char *buf, size_t n) {
     case KT_U64: snprintf(buf, n, "an unsigned integer in 0..%" PRIu64, UINT64_MAX); break;
     case KT_FLOAT: snprintf(buf, n, "a number in %g..%g", k->lo, k->hi); break;
     case KT_BOOL: snprintf(buf, n, "true/false, yes/no, on/off or 1/0"); break;
-    case KT_ENUM: snprintf(buf, n, "one of %s", k->words); break;
+    case KT_ENUM: snprintf(buf, n, "one of %s", key_words(k)); break;
     case KT_STR: snprintf(buf, n, "a string of at most %zu bytes", k->size - 1); break;
     }
 }
@@ -397,8 +413,8 @@ static int check_value(const sc_key *k, const void *field, char *why, size_t n) 
     case KT_ENUM: {
         const char *s = field;
         if (!memchr(s, '\0', k->size)) return snprintf(why, n, "not NUL-terminated"), -1;
-        if (!words_contain(k->words, s, 0)) {
-            if (words_contain(k->words, s, 1))
+        if (!words_contain(key_words(k), s, 0)) {
+            if (words_contain(key_words(k), s, 1))
                 return snprintf(why, n, "unknown word (words are case-sensitive)"), -1;
             return snprintf(why, n, "unknown word"), -1;
         }
@@ -783,52 +799,30 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
                        "[model] loc_std_final = %s > loc_std = %s: expected loc_std_final <= "
                        "loc_std (the std decays), or 0 for a fixed std", a, b);
     }
-    /* Largest patch g * 2^(k-1) against the canvas; scales is range-checked
-     * below, so clamp the shift here to keep it defined on any input. */
     int side = plain ? 28 : c->canvas_size;
-    int shift = c->scales < 1 ? 0 : c->scales > 8 ? 7 : c->scales - 1;
-    long long patch = (long long)c->glimpse_size << shift;
     char canvas_desc[64];
     if (plain)
         snprintf(canvas_desc, sizeof canvas_desc, "plain");
     else
         snprintf(canvas_desc, sizeof canvas_desc, "%.*s, canvas_size = %d",
                  (int)strnlen(c->canvas, sizeof c->canvas), c->canvas, c->canvas_size);
-    int is_fc = strncmp(c->kind, "fc", sizeof c->kind) == 0;
-    int is_soft = strncmp(c->kind, "soft", sizeof c->kind) == 0;
-    int is_ram = strncmp(c->kind, "ram", sizeof c->kind) == 0;
-    int is_sa = strncmp(c->kind, "selfattn", sizeof c->kind) == 0;
-    if (is_sa && c->patch >= 1 && side % c->patch != 0)
+    /* The kind's own cross-key checks, through its row of the model table (an
+     * unknown kind is refused with the key's words below). */
+    char kind[sizeof c->kind + 1];
+    snprintf(kind, sizeof kind, "%.*s", (int)strnlen(c->kind, sizeof c->kind), c->kind);
+    const sc_model_ops *ops = sc_model_ops_named(kind);
+    if (ops && ops->max_threads > 0 && c->threads > ops->max_threads)
         return sc_errf(err, SC_ECONFIG,
-                       "[model] patch = %d with a %d-pixel canvas ([data] canvas = %s): the patches must tile "
-                       "the canvas, expected a patch that divides %d", c->patch, side, canvas_desc, side);
-    if (is_sa && c->heads >= 1 && c->d_model % c->heads != 0)
-        return sc_errf(err, SC_ECONFIG,
-                       "[model] d_model = %d with heads = %d: each head takes d_model / heads columns, "
-                       "expected d_model a multiple of heads", c->d_model, c->heads);
-    if (is_sa && strncmp(c->pos_enc, "sin2d", sizeof c->pos_enc) == 0 && c->d_model % 4 != 0)
-        return sc_errf(err, SC_ECONFIG,
-                       "[model] d_model = %d with pos_enc = sin2d: sines and cosines of x and y take a quarter "
-                       "each, expected d_model a multiple of 4", c->d_model);
-    if (is_sa && c->patch >= 1 && c->attn_token >= (side / c->patch) * (side / c->patch))
-        return sc_errf(err, SC_ECONFIG,
-                       "[log] attn_token = %d: the canvas has %d tokens of %dx%d pixels, expected -1 (the "
-                       "centre) or 0..%d", c->attn_token, (side / c->patch) * (side / c->patch), c->patch,
-                       c->patch, (side / c->patch) * (side / c->patch) - 1);
-    if (is_ram && c->threads > 64)
-        return sc_errf(err, SC_ECONFIG,
-                       "[train] threads = %d with [model] kind = ram: the ram model runs at most 64 "
-                       "worker threads, expected threads <= 64", c->threads);
-    if (is_soft && c->grid > side)
-        return sc_errf(err, SC_ECONFIG,
-                       "[model] grid = %d with a %d-pixel canvas ([data] canvas = %s): expected grid <= "
-                       "the canvas side (locations at least a pixel apart)", c->grid, side, canvas_desc);
-    if (!is_fc && !is_sa && patch > 4LL * side)
-        return sc_errf(err, SC_ECONFIG,
-                       "[model] glimpse_size = %d with scales = %d gives a %lld-pixel patch, more "
-                       "than 4 x the %d-pixel canvas ([data] canvas = %s): expected glimpse_size * "
-                       "2^(scales-1) <= %d",
-                       c->glimpse_size, c->scales, patch, side, canvas_desc, 4 * side);
+                       "[train] threads = %d with [model] kind = %s: the %s model runs at most %d "
+                       "worker threads, expected threads <= %d", c->threads, kind, kind, ops->max_threads,
+                       ops->max_threads);
+    if (ops && ops->check) {
+        sc_model_cfg mc;
+        sc_model_cfg_from_config(&mc, c, side, 10, 1);
+        char msg[SC_ERR_MSG_MAX];
+        if (ops->check(sc_model_kind_cfg(ops, &mc), canvas_desc, msg, sizeof msg) < 0)
+            return sc_errf(err, SC_ECONFIG, "%s", msg);
+    }
 
     /* Then every key on its own, for configs changed in code after loading. */
     for (int i = 0; i < NKEYS; i++) {
@@ -902,7 +896,7 @@ void sc_config_doc(FILE *f) {
         case KT_BOOL: snprintf(range, sizeof range, "true, false"); break;
         case KT_ENUM: {
             size_t j = 0;
-            for (const char *p = k->words; *p && j < sizeof range - 3; p++) {
+            for (const char *p = key_words(k); *p && j < sizeof range - 3; p++) {
                 if (*p == '|') {
                     range[j++] = ',';
                     range[j++] = ' ';

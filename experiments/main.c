@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/kind.h"
 #include "env/dataset.h"
 #include "experiments/runlog.h"
 #include "experiments/compare.h"
@@ -258,9 +259,15 @@ static int train_main(int argc, char **argv, sc_dist *d, int *train_rc) {
     }
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--set") && sc_config_set(&c, argv[++i], &err) != SC_OK) return fail(&err);
-    if ((no_reinforce || no_baseline) && strcmp(c.kind, "ram") != 0)
-        return usage_error("%s applies to [model] kind = ram only (soft, fc and selfattn learn by backprop alone)",
-                           no_reinforce ? "--no-reinforce" : "--no-baseline");
+    const sc_model_ops *ops = sc_model_ops_named(c.kind);
+    if ((no_reinforce || no_baseline) && !(ops && ops->caps & SC_KIND_POLICY)) {
+        char with[128], without[128], msg[400];
+        sc_model_kinds_list(with, sizeof with, SC_KIND_POLICY, 0);
+        sc_model_kinds_list(without, sizeof without, 0, SC_KIND_POLICY);
+        snprintf(msg, sizeof msg, "%s applies to [model] kind = %s only (the others, %s, learn by backprop alone)",
+                 no_reinforce ? "--no-reinforce" : "--no-baseline", with, without);
+        return usage_error("%s", msg);
+    }
     if (no_reinforce) c.reinforce = 0;
     if (no_baseline) c.baseline = 0;
     if (sc_config_validate(&c, &err) != SC_OK) return fail(&err);
@@ -328,7 +335,7 @@ static int train_main(int argc, char **argv, sc_dist *d, int *train_rc) {
                  res.kept_epoch);
     else
         snprintf(kept, sizeof kept, "of the best parameters (epoch %d)", res.kept_epoch);
-    if (!strcmp(c.kind, "ram"))
+    if (ops && ops->caps & SC_KIND_STOCHASTIC)
         printf("test error %s: %.2f%% (M=1), %.2f%% (M=%d)\n", kept, res.test_err_m1, res.test_err_mc,
                c.mc_samples);
     else

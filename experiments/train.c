@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/kind.h"
 #include "experiments/runlog.h"
 #include "experiments/textfile.h"
 #include "nets/blas.h"
@@ -155,7 +156,8 @@ void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_s
 
 int sc_eval_batch(const sc_config *c) {
     if (c->eval_batch > 0) return c->eval_batch;
-    if (!strcmp(c->kind, "soft") || !strcmp(c->kind, "selfattn")) return c->batch_size;
+    const sc_model_ops *ops = sc_model_ops_named(c->kind);
+    if (ops && ops->caps & SC_KIND_WIDE) return c->batch_size;
     return c->batch_size > 500 ? c->batch_size : 500;
 }
 

@@ -455,6 +455,90 @@ static void check_gradient(sc_model *m, const char *name) {
     free(analytic);
 }
 
+/* What a row says about its kind before one is built (caps, max_threads, legend, step words, check,
+ * describe, footprint, grid_at) agrees with what the built model says, for every row. */
+START_TEST(every_row_says_what_it_is) {
+    sc_err err = {0};
+    for (int k = 0; k < SC_MODEL_KINDS; k++) {
+        const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)k);
+        ck_assert_ptr_eq(sc_model_ops_named(ops->name), ops);
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        const void *kc = sc_model_kind_cfg(ops, &c);
+        sc_model *m = NULL;
+        ck_assert_msg(sc_model_create(&m, &c, &err) == SC_OK, "%s: %s", ops->name, err.msg);
+        const sc_model_info *in = sc_model_describe(m);
+        const unsigned caps = ops->caps;
+        ck_assert_msg(!!(caps & SC_KIND_STOCHASTIC) == !!in->stochastic, "%s: SC_KIND_STOCHASTIC", ops->name);
+        ck_assert_msg(!!(caps & SC_KIND_TRAJECTORIES) == !!in->trajectories, "%s: SC_KIND_TRAJECTORIES", ops->name);
+        ck_assert_msg(!!(caps & SC_KIND_WEIGHTS) == (in->locations > 0), "%s: SC_KIND_WEIGHTS", ops->name);
+        ck_assert_msg(!!(caps & SC_KIND_WEIGHTS) == (sc_model_grid(m) != NULL), "%s: a grid", ops->name);
+        /* small_cfg turns the RAM's reinforce on: a policy kind then learns by REINFORCE, no other does */
+        ck_assert_msg(!!(caps & SC_KIND_POLICY) == !!in->reinforce, "%s: SC_KIND_POLICY", ops->name);
+        ck_assert_msg(ops->max_threads >= 0, "%s: max_threads", ops->name);
+        if (ops->max_threads > 0) {
+            ck_assert_int_eq(sc_model_set_threads(m, ops->max_threads, &err), SC_OK);
+            ck_assert_int_ne(sc_model_set_threads(m, ops->max_threads + 1, &err), SC_OK);
+        }
+        ck_assert_msg(ops->legend && ops->legend[0], "%s: a legend", ops->name);
+        ck_assert_msg(!!ops->step_name == !!(caps & SC_KIND_TRAJECTORIES) &&
+                      !!ops->step_unit == !!(caps & SC_KIND_TRAJECTORIES), "%s: step words", ops->name);
+        char model[96] = "", looks[48] = "", msg[SC_ERR_MSG_MAX] = "";
+        if (ops->describe) {
+            ops->describe(kc, model, sizeof model, looks, sizeof looks);
+            ck_assert_msg(!strncmp(model, ops->name, strlen(ops->name)) && looks[0], "%s: described as %s / %s",
+                          ops->name, model, looks);
+        }
+        if (ops->check) ck_assert_msg(ops->check(kc, "plain", msg, sizeof msg) == 0, "%s: %s", ops->name, msg);
+        int g = 0, sc = 0;
+        if (ops->footprint) ops->footprint(kc, &g, &sc);
+        ck_assert_msg(!!ops->footprint == !!(caps & SC_KIND_TRAJECTORIES) && (!ops->footprint || (g >= 1 && sc >= 1)),
+                      "%s: footprint %d x %d", ops->name, g, sc);
+        if (ops->grid_at) {  /* its own side gives its own grid; a twice larger canvas about twice the grid */
+            ck_assert_int_eq(ops->grid_at(kc, S) * ops->grid_at(kc, S), in->locations);
+            ck_assert_int_ge(ops->grid_at(kc, 2 * S), 2 * ops->grid_at(kc, S) - 1);
+        }
+        sc_model_free(m);
+    }
+    /* the lists by capability partition the table */
+    char with[128], without[128];
+    sc_model_kinds_list(with, sizeof with, SC_KIND_POLICY, 0);
+    sc_model_kinds_list(without, sizeof without, 0, SC_KIND_POLICY);
+    for (int k = 0; k < SC_MODEL_KINDS; k++) {
+        const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)k);
+        ck_assert_msg(!strstr(with, ops->name) != !strstr(without, ops->name), "%s in '%s' xor '%s'", ops->name,
+                      with, without);
+    }
+    ck_assert_ptr_null(sc_model_ops_named("no such kind"));
+    ck_assert_ptr_null(sc_model_ops_named(NULL));
+}
+END_TEST
+
+/* A kind's check refuses what cannot be built, in one line naming the keys. */
+START_TEST(checks_name_the_keys) {
+    char msg[SC_ERR_MSG_MAX];
+    sc_model_cfg c = small_cfg(SC_MODEL_SOFT);
+    c.soft.grid = S + 1;
+    ck_assert_int_eq(sc_soft_ops.check(&c.soft, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "[model] grid") && strstr(msg, "plain") && !strchr(msg, '\n'), "%s", msg);
+    c = small_cfg(SC_MODEL_RAM);
+    c.ram.glimpse_size = 4 * S + 1;
+    c.ram.scales = 1;
+    ck_assert_int_eq(sc_ram_ops.check(&c.ram, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "[model] glimpse_size") && strstr(msg, "scales"), "%s", msg);
+    c.ram.glimpse_size = 4 * S;
+    ck_assert_int_eq(sc_ram_ops.check(&c.ram, "plain", msg, sizeof msg), 0);
+    c = small_cfg(SC_MODEL_SELFATTN);
+    c.selfattn.patch = S - 1;  /* does not tile */
+    ck_assert_int_eq(sc_sa_ops.check(&c.selfattn, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "[model] patch"), "%s", msg);
+    c = small_cfg(SC_MODEL_SELFATTN);
+    c.selfattn.heads = 3;
+    c.selfattn.d_model = 8;
+    ck_assert_int_eq(sc_sa_ops.check(&c.selfattn, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "d_model") && strstr(msg, "heads"), "%s", msg);
+}
+END_TEST
+
 START_TEST(every_row_has_the_gradient_of_its_loss) {
     for (int k = 0; k < SC_MODEL_KINDS; k++) {
         const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)k);
@@ -564,6 +648,8 @@ static Suite *make_suite(void) {
     TCase *tc = tcase_create("kinds");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, every_row_answers_every_operation);
+    tcase_add_test(tc, every_row_says_what_it_is);
+    tcase_add_test(tc, checks_name_the_keys);
     tcase_add_test(tc, every_row_has_the_gradient_of_its_loss);
     tcase_add_test(tc, a_kind_outside_the_table);
     tcase_add_test(tc, the_linear_kind_is_fc_without_layers);

@@ -45,7 +45,9 @@ START_TEST(reads_known_records) {
     sc_vlog *v;
     sc_err err = {0};
     ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
-    ck_assert_int_eq(v->kind, SC_VLOG_RAM);
+    ck_assert_str_eq(v->kind, "ram");
+    ck_assert_int_eq(v->weights, 0);
+    ck_assert_str_eq(v->step_name, "glimpse");
     ck_assert_int_eq(v->G, 3);
     ck_assert_int_eq(v->T, 4);
     ck_assert_int_eq(v->C, 10);
@@ -227,7 +229,9 @@ START_TEST(soft_log_reads_attention) {
     sc_vlog *v;
     sc_err err = {0};
     ck_assert_msg(sc_vlog_open(&v, path, &err) == SC_OK, "%s", err.msg);
-    ck_assert_int_eq(v->kind, SC_VLOG_SOFT);
+    ck_assert_str_eq(v->kind, "soft");
+    ck_assert_int_eq(v->weights, 1);
+    ck_assert_str_eq(v->step_unit, "step");
     ck_assert_int_eq(v->L, 49);
     ck_assert_float_eq_tol(v->grid[2 * 17], (2.0f * 3 + 1) / 7 - 1, 1e-6f);
     ck_assert_int_eq(sc_vlog_load(v, 0, &err), SC_OK);

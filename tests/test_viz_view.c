@@ -424,7 +424,8 @@ START_TEST(selfattn_heads_heat_map) {
 
     frame fr;
     frame_open(&fr, path, 0);
-    ck_assert_int_eq(fr.v->kind, SC_VLOG_SELFATTN);
+    ck_assert_str_eq(fr.v->kind, "selfattn");
+    ck_assert_int_eq(fr.v->weights, 1);
     ck_assert_int_eq(fr.v->g, 7);
     ck_assert_int_eq(fr.v->k, 1);
     ck_assert_str_eq(sc_view_step_name(fr.v), "self-attention, head");

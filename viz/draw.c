@@ -370,22 +370,9 @@ static void draw_cell(dc *d, const sc_vlog *v, const sc_view_state *s, int cell,
 
 /* ---- header, footer, help ---------------------------------------------------------- */
 
-/* What a step of each kind of log is called: in the header, and in the key
- * help beside the arrow keys. One row per sc_vlog_kind. */
-static const struct step_words {
-    const char *name, *unit;
-} step_words[] = {
-    [SC_VLOG_RAM] = {"glimpse", "glimpse"},
-    [SC_VLOG_SOFT] = {"soft attention, step", "step"},
-    [SC_VLOG_SELFATTN] = {"self-attention, head", "head"},
-};
-
-static const struct step_words *words_of(const sc_vlog *v) {
-    const unsigned k = (unsigned)v->kind;
-    return &step_words[k < sizeof step_words / sizeof step_words[0] ? k : SC_VLOG_RAM];
-}
-
-const char *sc_view_step_name(const sc_vlog *v) { return words_of(v)->name; }
+/* What a step is called (the kind's row of the model table, via the log): the
+ * header, and the key help beside the arrow keys. */
+const char *sc_view_step_name(const sc_vlog *v) { return v->step_name; }
 
 static void draw_header(dc *d, const sc_vlog *v, const sc_view_state *s) {
     colour(d, BAR, 255);
@@ -426,7 +413,7 @@ static void draw_footer(dc *d, const sc_vlog *v, const sc_view_state *s) {
     snprintf(lab, sizeof lab, "epoch %d (%d of %d)", v->epoch[s->rec], s->rec + 1, v->R);
     text(d, d->f->small, lab, t.x + t.w + 14, t.y - 5, TEXT);
     char keys[192];
-    const char *unit = words_of(v)->unit;
+    const char *unit = v->step_unit;
     snprintf(keys, sizeof keys,
              "\u2190/\u2192 %s   space play   \u2191/\u2193 epoch   n/p page   +/- size   s save PNG   h help   q quit",
              unit);

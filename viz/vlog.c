@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/kind.h"
 #include "experiments/config.h"
 #include "experiments/h5util.h"
 #include "experiments/runlog.h"
+#include "experiments/train.h"
 
 /* Bounds on what a sane log holds; beyond them the file is called malformed
  * rather than allocating whatever a damaged header claims. */
@@ -140,16 +142,27 @@ static int attr_int(sc_vlog *v, hid_t obj, const char *what, const char *name, i
     return SC_OK;
 }
 
-/* [model] glimpse_size and scales from the resolved configuration text. The
- * strict parser first; a log written by another version may hold keys this
- * one does not know, so then a plain scan of the [model] section. */
+/* The square each location covers (v->g pixels at v->k scales): the kind's
+ * footprint of the run's configuration. */
+static void footprint(sc_vlog *v, const sc_config *c) {
+    const sc_model_ops *ops = sc_model_ops_named(v->kind);
+    v->g = v->k = 0;
+    if (!ops || !ops->footprint) return;
+    sc_model_cfg mc;
+    sc_model_cfg_from_config(&mc, c, 0, 2, 1);
+    ops->footprint(sc_model_kind_cfg(ops, &mc), &v->g, &v->k);
+}
+
+/* The footprint from the resolved configuration text. The strict parser
+ * first; a log written by another version may hold keys this one does not
+ * know, so then a plain scan of the [model] section for the keys a footprint
+ * reads (glimpse_size, scales, patch). */
 static int parse_geometry(sc_vlog *v, const char *text, sc_err *err) {
     sc_config c;
     sc_config_defaults(&c);
     sc_err perr = {0};
     if (sc_config_load_string(&c, text, v->path, &perr) == SC_OK) {
-        v->g = v->kind == SC_VLOG_SELFATTN ? c.patch : c.glimpse_size;  /* the heat map's square */
-        v->k = v->kind == SC_VLOG_SELFATTN ? 1 : c.scales;
+        footprint(v, &c);
         return SC_OK;
     }
     int g = -1, k = -1, patch = 4, in_model = 0;
@@ -172,8 +185,10 @@ static int parse_geometry(sc_vlog *v, const char *text, sc_err *err) {
     if (g < 1 || g > 4096 || k < 1 || k > 16)
         return sc_errf(err, SC_EFORMAT, "%s: the run's configuration (/@config) gives no [model] glimpse_size "
                        "and scales (%s)", v->path, perr.msg);
-    v->g = v->kind == SC_VLOG_SELFATTN ? patch : g;
-    v->k = v->kind == SC_VLOG_SELFATTN ? 1 : k;
+    c.glimpse_size = g;
+    c.scales = k;
+    c.patch = patch;
+    footprint(v, &c);
     return SC_OK;
 }
 
@@ -199,22 +214,29 @@ static int check_root(sc_vlog *v, sc_err *err) {
 
     int has = sc_h5_attr_exists(v->file, "model_kind");
     if (has < 0) return sc_h5_errf(err, SC_EHDF5, "%s: cannot read attribute /@model_kind", v->path);
-    v->kind = SC_VLOG_RAM;
+    snprintf(v->kind, sizeof v->kind, "%s", sc_model_kind_name(SC_MODEL_RAM)); /* logs before the attribute */
     if (has) {
         if (sc_h5_attr_get_str(v->file, "model_kind", &s) < 0)
             return sc_errf(err, SC_EFORMAT, "%s: attribute /@model_kind is not a string", v->path);
-        if (!strcmp(s, "soft")) v->kind = SC_VLOG_SOFT;
-        else if (!strcmp(s, "selfattn")) v->kind = SC_VLOG_SELFATTN;
-        else if (!strcmp(s, "fc"))
-            rc = sc_errf(err, SC_EFORMAT, "%s: a run of model kind \"fc\" (a fully connected classifier): it takes "
-                         "no glimpses, so there is nothing to view", v->path);
-        else if (strcmp(s, "ram") != 0)
-            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one the viewer shows "
-                         "(ram, soft, selfattn)", v->path, sc_h5_quote(s, q, sizeof q));
+        const sc_model_ops *ops = sc_model_ops_named(s);
+        char kinds[128];
+        if (ops && !(ops->caps & SC_KIND_TRAJECTORIES))
+            rc = sc_errf(err, SC_EFORMAT, "%s: a run of model kind \"%s\" (%s): it takes no glimpses, so there is "
+                         "nothing to view", v->path, ops->name, ops->legend);
+        else if (!ops)
+            rc = sc_errf(err, SC_EFORMAT, "%s: model kind %s (/@model_kind) is not one the viewer shows (%s)",
+                         v->path, sc_h5_quote(s, q, sizeof q),
+                         sc_model_kinds_list(kinds, sizeof kinds, SC_KIND_TRAJECTORIES, 0));
+        else
+            snprintf(v->kind, sizeof v->kind, "%s", ops->name);
         free(s);
         s = NULL;
         if (rc != SC_OK) return rc;
     }
+    const sc_model_ops *ops = sc_model_ops_named(v->kind);
+    v->weights = (ops->caps & SC_KIND_WEIGHTS) != 0;
+    v->step_name = ops->step_name ? ops->step_name : "step";
+    v->step_unit = ops->step_unit ? ops->step_unit : "step";
 
     if (sc_h5_attr_get_str(v->file, "config", &s) < 0)
         return sc_errf(err, SC_EFORMAT, "%s: damaged run log: attribute /@config is missing", v->path);
@@ -245,7 +267,7 @@ static int read_glimpse_set(sc_vlog *v, sc_err *err) {
     hsize_t img[3] = {(hsize_t)v->G, (hsize_t)v->W, (hsize_t)v->W}, lab[1] = {(hsize_t)v->G};
     rc = ds_slurp(v, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 1, 3, img, (void **)&v->images, err);
     if (rc == SC_OK) rc = ds_slurp(v, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 4, 1, lab, (void **)&v->labels, err);
-    if (rc != SC_OK || v->kind == SC_VLOG_RAM) return rc;
+    if (rc != SC_OK || !v->weights) return rc;
 
     static const char *const need[] = {"attention", "grid"};
     for (int i = 0; i < 2; i++) {
@@ -254,7 +276,7 @@ static int read_glimpse_set(sc_vlog *v, sc_err *err) {
         if (H5Lexists(v->file, full, H5P_DEFAULT) <= 0)
             return sc_errf(err, SC_EFORMAT, "%s: an attention run (model_kind \"%s\") without /%s: the "
                            "viewer needs /glimpses/attention and /glimpses/grid (docs/viewer.md)", v->path,
-                           v->kind == SC_VLOG_SOFT ? "soft" : "selfattn", full);
+                           v->kind, full);
     }
     hid_t d;
     hsize_t rows, want[2] = {0, 2};
@@ -289,7 +311,7 @@ static int record_datasets(const sc_vlog *v, rec_ds *out) {
     out[n++] = (rec_ds){"pred", H5T_INTEGER, 2, {0, G}};
     out[n++] = (rec_ds){"reward", H5T_FLOAT, 2, {0, G}};
     out[n++] = (rec_ds){"probs", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->C}};
-    if (v->kind != SC_VLOG_RAM) out[n++] = (rec_ds){"attention", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->L}};
+    if (v->weights) out[n++] = (rec_ds){"attention", H5T_FLOAT, 4, {0, G, T, (hsize_t)v->L}};
     else out[n++] = (rec_ds){"locations", H5T_FLOAT, 4, {0, G, T, 2}};
     return n;
 }
@@ -349,9 +371,9 @@ int sc_vlog_load(sc_vlog *v, int rec, sc_err *err) {
         return sc_errf(err, SC_EARG, "%s: glimpse record %d does not exist (the log has %d)", v->path, rec, v->R);
     if (rec == v->rec) return SC_OK;
     size_t GT = (size_t)v->G * v->T;
-    const char *big = v->kind != SC_VLOG_RAM ? "attention" : "locations";
-    int width = v->kind != SC_VLOG_RAM ? v->L : 2;
-    float **bigbuf = v->kind != SC_VLOG_RAM ? &v->att : &v->loc;
+    const char *big = v->weights ? "attention" : "locations";
+    int width = v->weights ? v->L : 2;
+    float **bigbuf = v->weights ? &v->att : &v->loc;
     if (!v->probs) v->probs = malloc(GT * v->C * sizeof(float));
     if (!*bigbuf) *bigbuf = malloc(GT * width * sizeof(float));
     if (!v->probs || !*bigbuf) return sc_errf(err, SC_ENOMEM, "%s: out of memory", v->path);

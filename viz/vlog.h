@@ -26,18 +26,21 @@
 
 #include "nets/err.h"
 
-/* SELFATTN: a soft-attention layout (/glimpses/attention over /glimpses/grid)
- * whose steps are the heads and whose locations are the patches. */
-typedef enum { SC_VLOG_RAM = 0, SC_VLOG_SOFT = 1, SC_VLOG_SELFATTN = 2 } sc_vlog_kind;
-
 typedef struct sc_vlog {
     char path[4096];
     hid_t file;               /* open until sc_vlog_free */
     int swmr;                 /* opened in SWMR-read mode (sees a writer's appends) */
-    sc_vlog_kind kind;        /* from /@model_kind: "ram" (or absent), "soft" or "selfattn" */
+    char kind[16];            /* /@model_kind ("ram" when absent): a row of the model table (agent/kind.h)
+                               * with SC_KIND_TRAJECTORIES */
+    int weights;              /* the kind's SC_KIND_WEIGHTS: its records are attention weights over
+                               * /glimpses/grid (soft: locations; selfattn: patches, steps the heads);
+                               * 0: a location per glimpse (ram) */
+    const char *step_name;    /* what a step is called (the kind's row): header and key help */
+    const char *step_unit;
     int G, T, C, W;           /* /glimpses@count, @glimpses, @classes, @side */
-    int g, k;                 /* [model] glimpse_size and scales of /@config (selfattn: patch and 1) */
-    int L;                    /* soft, selfattn: rows of /glimpses/grid; 0 for ram */
+    int g, k;                 /* the square each location covers at k scales: the kind's footprint of
+                               * /@config ([model] glimpse_size and scales; selfattn: patch and 1) */
+    int L;                    /* weights: rows of /glimpses/grid; 0 otherwise */
     char split[8];            /* /glimpses@split: "val" or "test" */
     uint8_t *images;          /* (G, W, W) */
     int32_t *labels;          /* (G) */

@@ -59,7 +59,7 @@ static void draw(const sc_vlog *v) {
     if (v->rec >= 0) {
         const size_t GT = (size_t)v->G * v->T;
         for (size_t i = 0; i < GT * v->C; i++) sum += v->probs[i] > 0;
-        if (v->kind == SC_VLOG_RAM)
+        if (!v->weights)
             for (size_t i = 0; i < GT * 2; i++) sum += v->loc[i] > 0;
         else
             for (size_t i = 0; i < GT * v->L; i++) sum += v->att[i] > 0;
@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_check_error("sc_vlog_open", rc, &err, g_log);
     if ((rc == SC_OK) != (v != NULL)) fz_fail("sc_vlog_open: rc %d with %p", rc, (void *)v);
     if (v) {
-        if (v->G < 1 || v->T < 1 || v->C < 2 || v->W < 1 || v->R < 0 || (v->kind != SC_VLOG_RAM && v->L < 1) ||
-            !v->images || !v->labels || (v->kind != SC_VLOG_RAM && !v->grid) || !memchr(v->split, '\0', sizeof v->split))
+        if (v->G < 1 || v->T < 1 || v->C < 2 || v->W < 1 || v->R < 0 || (v->weights && v->L < 1) ||
+            !v->images || !v->labels || (v->weights && !v->grid) || !v->step_name || !memchr(v->split, '\0', sizeof v->split))
             fz_fail("sc_vlog_open: G %d T %d C %d W %d R %d L %d", v->G, v->T, v->C, v->W, v->R, v->L);
         draw(v);
         int changed = 0;
