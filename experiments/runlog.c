@@ -831,8 +831,8 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
 }
 
 int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *keep,
-                     const sc_runlog_glimpse_set *expect, const char *command_line, const char *config, int threads, int start_epoch,
-                     int64_t start_step, sc_err *err) {
+                     const sc_runlog_glimpse_set *expect, const char *command_line, const char *config,
+                     int threads, int start_epoch, int64_t start_step, sc_err *err) {
     *out = NULL;
     sc_runlog *L = calloc(1, sizeof *L);
     if (!L) return sc_errf(err, SC_ENOMEM, "%s: out of memory", path);
@@ -938,8 +938,9 @@ static int do_glimpses(sc_runlog *L, hid_t f, const void *arg, char *what, size_
         snprintf(what, wn, "/%s", p);
         hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
         if (d < 0) return -1;
-        const int tail = glimpse_nd[i].tail;
-        const hsize_t per = (hsize_t)L->G * (tail == 0 ? 1 : (hsize_t)L->T * (hsize_t)(tail == 1 ? 2 : tail == 2 ? L->C : L->L));
+        /* elements per record: (G), or (G, T, w) with w = 2, C or L by the dataset's tail */
+        const int tail = glimpse_nd[i].tail, w = tail == 1 ? 2 : tail == 2 ? L->C : L->L;
+        const hsize_t per = (hsize_t)L->G * (tail == 0 ? 1 : (hsize_t)L->T * (hsize_t)w);
         int rc = write_rows(d, mtype_of(glimpse_nd[i].type), at, 1, per, 1, bufs[i]);
         if (H5Dclose(d) < 0) rc = -1;
         if (rc == -3) snprintf(what, wn, "/%s does not hold records of the log's glimpse set", p);
