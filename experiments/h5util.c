@@ -313,14 +313,20 @@ const char *sc_h5_quote(const char *s, char *buf, size_t n) {
 
 int sc_h5_dataset_fits(hid_t d, unsigned long long *declared, unsigned long long *stored) {
     *declared = *stored = 0;
+    /* the bytes declared, as the product of the dimensions saturated at cap: HDF5's own
+     * count of points wraps (2^62 x 4 elements is 0 points) */
+    const unsigned long long cap = 1ull << 62;
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
-    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    if (rank >= 0 && H5Sget_simple_extent_dims(s, dims, NULL) < 0) rank = -1;
     size_t es = t >= 0 ? H5Tget_size(t) : 0;
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
-    if (np < 0 || es == 0) return -1;
-    const unsigned long long cap = 1ull << 62;
-    unsigned long long bytes = (unsigned long long)np > cap / es ? cap : (unsigned long long)np * es;
+    if (rank < 0 || es == 0) return -1;
+    unsigned long long bytes = es;
+    for (int i = 0; i < rank && bytes > 0; i++)
+        bytes = dims[i] > 0 && bytes > cap / dims[i] ? cap : bytes * (unsigned long long)dims[i];
     unsigned long long have = (unsigned long long)H5Dget_storage_size(d);
     *declared = bytes;
     *stored = have;

@@ -1118,6 +1118,27 @@ START_TEST(hostile_files_are_refused) {
                   "the refusal names the file and the column in one line: %s", err.msg);
     ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
 
+    /* a glimpse array declaring 2^62 records of 4 values: HDF5's count of its points wraps to 0, and
+       resume's cut walked the chunks for ever (found by fuzz_runlog) */
+    f = hostile_copy(log, "pred-huge.h5", p, sizeof p);
+    ck_assert(H5Ldelete(f, "/glimpses/pred", H5P_DEFAULT) >= 0);
+    hsize_t wrap[2] = {(hsize_t)1 << 62, 4}, pmax[2] = {H5S_UNLIMITED, 4}, ch[2] = {1, 4};
+    sp = H5Screate_simple(2, wrap, pmax);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert(H5Pset_chunk(dcpl, 2, ch) >= 0);
+    d = H5Dcreate2(f, "/glimpses/pred", H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+    err = (sc_err){0};
+    rc = sc_runlog_resume(&L, p, &keep, NULL, "test", "", 1, 0, 0, &err);
+    ck_assert_msg(rc < 0 && !L, "a log whose /glimpses/pred declares 2^62 records was resumed");
+    ck_assert_msg(strstr(err.msg, p) && strstr(err.msg, "glimpses/pred") && !strchr(err.msg, '\n'),
+                  "the refusal names the file and the array in one line: %s", err.msg);
+    ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+
     /* a run whose glimpse records have another shape than the log's is refused before a byte is written */
     size_t n0, n1;
     char *before = slurp(log, &n0);
