@@ -84,8 +84,10 @@ corpus_config() {
 # mutation kind (ops 1..8) on a few targets of each template
 corpus_h5() {
   local d=$1 nhead=$2 nt=$3
-  for h in $(seq 0 31) 228 229 230 236 252; do   # 0xe4 and up: fuzz_runlog also plots
-    { bytes "$(printf %02x "$h")"; [ "$nhead" = 2 ] && bytes 00; bytes 00 00 00 00 00; } > "$d/zero-$h"
+  for h in $(seq 0 31) 228 229 230 236 252; do   # 0xe4 and up, byte 1 ending 11: fuzz_runlog also plots
+    local b1=00
+    [ "$h" -ge 228 ] && b1=03
+    { bytes "$(printf %02x "$h")"; [ "$nhead" = 2 ] && bytes $b1; bytes 00 00 00 00 00; } > "$d/zero-$h"
   done
   for t in $(seq 0 $(( nt - 1 ))); do
     for op in 1 2 3 4 5 6 7 8; do

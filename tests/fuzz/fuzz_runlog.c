@@ -5,8 +5,9 @@
  * The input is a recipe (tests/fuzz/fuzz_h5.h) over a real run log:
  *   byte 0  bits 0-1 the template (ram, soft, fc); bit 3 also resume it
  *           (sc_runlog_resume, which writes); bit 4 compare's need_test; bits
- *           2, 5, 6 and 7 all set: also plot it (sc_plot_png; drawing the PNG
- *           takes ten times the rest, so one input in 16 does)
+ *           2, 5, 6 and 7 all set, and bits 0 and 1 of byte 1: also plot it
+ *           (sc_plot_png; drawing the PNG takes ten times the rest, so one
+ *           input in 64 does)
  *   byte 1  the column sc_runlog_read_doubles reads besides compare's, and the
  *           rows a resume keeps
  *   then    mutation records
@@ -96,7 +97,7 @@ static void read_columns(int which) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
-    const int kind = data[0] % 4 % FZ_LOG_KINDS, plot = (data[0] & 0xe4) == 0xe4, resume = (data[0] >> 3) & 1,
+    const int kind = data[0] % 4 % FZ_LOG_KINDS, plot = (data[0] & 0xe4) == 0xe4 && (data[1] & 3) == 3, resume = (data[0] >> 3) & 1,
               need_test = (data[0] >> 4) & 1, param = data[1];
     unlink(g_log);
     fz_h5_build(g_log, &g_t[kind], data + 2, size - 2);
