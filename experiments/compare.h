@@ -1,6 +1,6 @@
 /* compare.h - `saccade compare` and `saccade plot`: what hard attention gains
- * and pays against soft attention and a fully connected network, read from
- * finished run logs.
+ * and pays against soft attention, self-attention and a fully connected
+ * network, read from finished run logs.
  *
  * compare: one row per run (model, data, glimpses, test error with M=1 and
  * M samples, analytic MFLOPs and input pixels per image, measured inference

@@ -1,6 +1,7 @@
 /* h5util.c - checked helpers over the HDF5 C API (see h5util.h): silencing and
  * translating HDF5's error stack, the signature check, the common fapl, typed
- * attributes, fsync of a path and of its folder. */
+ * attributes, quoting hostile strings, the declared-against-stored size check,
+ * fsync of a path and of its folder. */
 #include "h5util.h"
 
 #include <errno.h>

@@ -1,11 +1,15 @@
 /* h5util.h - small checked helpers over the HDF5 C API, shared by the run log
- * (runlog.c) and the checkpoints (checkpoint.c).
+ * (runlog.c), the checkpoints (checkpoint.c) and the viewer's reader
+ * (viz/vlog.c).
  *
  * What it is: HDF5's own error printing silenced around our calls and its
  * error stack translated into one line for sc_err (the OS reason, "No space
  * left on device", when HDF5 has one); a check that a path holds an HDF5 file
  * at all, with a message for each way it may not; typed scalar, array and
- * UTF-8 string attributes; the fapl every saccade file uses.
+ * UTF-8 string attributes; the fapl every saccade file uses; a quoted,
+ * escaped excerpt of a hostile string for messages; the check that a dataset
+ * holds what it declares (before anything is allocated or walked for it);
+ * fsync of a file and of its folder.
  *
  * What it is not: a wrapper of HDF5. Callers use H5* directly and check each
  * call; these helpers only remove repetition. Every function returns SC_OK or

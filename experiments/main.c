@@ -1,5 +1,5 @@
-/* main.c - the `saccade` command: train (and --resume), sweep, eval, compare,
- * plot, config, data.
+/* main.c - the `saccade` command: train (and --resume, --view), view, sweep,
+ * eval, compare, plot, config, data.
  *
  * The only place that exits: every library error comes back here as a code
  * and a message, is printed as `saccade: <message>` and ends the process with

@@ -259,7 +259,7 @@ static int make_points(sweep *S, const sc_config *base) {
                                                    sizeof P->assign - 1);
         if (S->ngrids == 0) snprintf(P->assign, sizeof P->assign, "-");
         if (S->ngrids == 0) snprintf(P->name, sizeof P->name, "base");
-        else if (safe_name(P->assign)) snprintf(P->name, sizeof P->name, "%s", P->assign);
+        else if (safe_name(P->assign)) memcpy(P->name, P->assign, strlen(P->assign) + 1); /* <= 100 bytes */
         else snprintf(P->name, sizeof P->name, "p%03d", p + 1);
         sc_err e = {0};
         sc_config c = P->cfg;

@@ -1,9 +1,11 @@
 /* train.h - the trainer loop and evaluation behind `saccade train` / `eval`.
  *
  * The trainer holds an sc_model (agent/model.h) and does not know which kind:
- * hard attention (ram), soft attention (soft) or the fully connected baseline
- * (fc) train through the same loop, evaluation and run log; the model says
- * whether it samples (M-sample evaluation, a policy std) and what it records.
+ * every row of the model table (agent/kind.h) - hard attention (ram), soft
+ * attention (soft), the patch transformer (selfattn), the fully connected
+ * baseline (fc) - trains through the same loop, evaluation and run log; the
+ * model says whether it samples (M-sample evaluation, a policy std) and what
+ * it records.
  *
  * A run writes a run log (runlog.h; schema in docs/runlog.md) and keeps a
  * checkpoint beside it (checkpoint.h), written before the first epoch, after

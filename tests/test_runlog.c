@@ -18,7 +18,13 @@
  *   config that changes the model's shape or the data, a finished run: one line
  *   on stderr naming the file, no HDF5 error stack, exit status 1, and nothing
  *   written (the folder's files byte-identical);
- * - output: an existing --out, a missing folder, a folder that is a file.
+ * - output: an existing --out, a missing folder, a folder that is a file;
+ * - hostile files (valid HDF5): a wrong dtype, a wrong rank, huge dimensions
+ *   (also ones whose product passes 2^64), a missing attribute, an
+ *   unterminated string, a group for a dataset, a /sessions column of two
+ *   dimensions, a log whose glimpse records have another shape than the run's:
+ *   one line naming the file and the dataset or attribute, nothing left open,
+ *   nothing written.
  */
 #define _GNU_SOURCE /* F_OFD_SETLK */
 #include <dirent.h>
