@@ -941,8 +941,10 @@ static int guard_gradient(session *s, epoch_pos *p, const sc_model_stats *st, fl
     double tv = 0.0;
     const char *term = nonfinite_term(s->info, st, &tv);
     const char *g = "the gradient of tensor ";
-    int bad = nonfinite_what(what, sizeof what, term, tv, s->ps, s->ps->grad, g) ||
-              (!isfinite(gnorm) && nonfinite_what(what, sizeof what, NULL, 0, s->ps, s->ps->grad, g));
+    /* a NaN or infinity in the gradient makes its norm (summed in double) non-finite, so the gradient
+       is searched only then, to name what went wrong */
+    int bad = term ? nonfinite_what(what, sizeof what, term, tv, s->ps, s->ps->grad, g)
+                   : !isfinite(gnorm) && nonfinite_what(what, sizeof what, NULL, 0, s->ps, s->ps->grad, g);
     int rc;
     if ((rc = sc_dist_any(s->dist, bad, &bad, err)) != SC_OK) return rc;
     if (!bad) return SC_OK;
