@@ -26,6 +26,7 @@ bytes() { for h in "$@"; do printf "\\x$h"; done; }
 # be32 N -> 4 big-endian bytes
 be32() { bytes "$(printf %02x $(( ($1 >> 24) & 255 )))" "$(printf %02x $(( ($1 >> 16) & 255 )))" \
                "$(printf %02x $(( ($1 >> 8) & 255 )))" "$(printf %02x $(( $1 & 255 )))"; }
+fnv1a() { local h=2166136261 b; for b in "$@"; do h=$(( ((h ^ 16#$b) * 16777619) & 0xffffffff )); done; echo $h; }
 be16() { bytes "$(printf %02x $(( ($1 >> 8) & 255 )))" "$(printf %02x $(( $1 & 255 )))"; }
 
 # mnist_file NAME K MODE -> NAME's header and first K items on stdout: MODE keep = the header's
@@ -84,10 +85,23 @@ corpus_config() {
 # mutation kind (ops 1..8) on a few targets of each template
 corpus_h5() {
   local d=$1 nhead=$2 nt=$3
-  for h in $(seq 0 31) 228 229 230 236 252; do   # 0xe4 and up, byte 1 ending 11: fuzz_runlog also plots
-    local b1=00
+  local hv
+  for hv in $(seq 0 31) 228 229 230 236 252; do
+    local h=$hv b1=00
     [ "$h" -ge 228 ] && b1=03
     { bytes "$(printf %02x "$h")"; [ "$nhead" = 2 ] && bytes $b1; bytes 00 00 00 00 00; } > "$d/zero-$h"
+    h=$hv  # bytes() loops over h
+    # 0xe4 and up, byte 1 ending 11, an FNV-1a hash of 0 modulo 16: fuzz_runlog also plots; a second
+    # record that does nothing (op 0) whose second byte makes the hash
+    if [ "$h" -ge 228 ] && [ "$nhead" = 2 ]; then
+      local x
+      for x in $(seq 0 255); do
+        if [ $(( $(fnv1a "$(printf %02x "$h")" 03 00 00 00 00 00 00 "$(printf %02x "$x")" 00 00 00) % 16 )) = 0 ]; then
+          { bytes "$(printf %02x "$h")" 03 00 00 00 00 00 00 "$(printf %02x "$x")" 00 00 00; } > "$d/plot-$h"
+          break
+        fi
+      done
+    fi
   done
   for t in $(seq 0 $(( nt - 1 ))); do
     for op in 1 2 3 4 5 6 7 8; do

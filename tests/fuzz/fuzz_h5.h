@@ -29,6 +29,7 @@
  *                                a missing file, or a hard link to target a; an
  *                                attribute is renamed
  *   7 resize                     a chunked dataset's first dimension becomes dims[a]
+ *                                (not 0: libhdf5 1.10.8 can then be left unable to close the file)
  *   8 string                     becomes a string of form a (variable, fixed
  *                                null-terminated, null-padded and full, space-padded,
  *                                too short) holding string b
