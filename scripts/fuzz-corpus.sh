@@ -22,7 +22,7 @@ MNIST=data/mnist
   MNIST=/usr/share/datasets/fashion-mnist
 
 # bytes HEX... -> raw bytes on stdout ("0c 00" -> \x0c\x00)
-bytes() { for h in "$@"; do printf "\\x$h"; done; }
+bytes() { local h; for h in "$@"; do printf "\\x$h"; done; }
 # be32 N -> 4 big-endian bytes
 be32() { bytes "$(printf %02x $(( ($1 >> 24) & 255 )))" "$(printf %02x $(( ($1 >> 16) & 255 )))" \
                "$(printf %02x $(( ($1 >> 8) & 255 )))" "$(printf %02x $(( $1 & 255 )))"; }
@@ -85,21 +85,18 @@ corpus_config() {
 # mutation kind (ops 1..8) on a few targets of each template
 corpus_h5() {
   local d=$1 nhead=$2 nt=$3
-  local hv
-  for hv in $(seq 0 31) 228 229 230 236 252; do
-    local h=$hv b1=00
+  local h b1 x rec
+  for h in $(seq 0 31) 228 229 230 236 252; do
+    b1=00
     [ "$h" -ge 228 ] && b1=03
     { bytes "$(printf %02x "$h")"; [ "$nhead" = 2 ] && bytes $b1; bytes 00 00 00 00 00; } > "$d/zero-$h"
-    h=$hv  # bytes() loops over h
     # 0xe4 and up, byte 1 ending 11, an FNV-1a hash of 0 modulo 16: fuzz_runlog also plots; a second
     # record that does nothing (op 0) whose second byte makes the hash
     if [ "$h" -ge 228 ] && [ "$nhead" = 2 ]; then
-      local x
       for x in $(seq 0 255); do
-        if [ $(( $(fnv1a "$(printf %02x "$h")" 03 00 00 00 00 00 00 "$(printf %02x "$x")" 00 00 00) % 16 )) = 0 ]; then
-          { bytes "$(printf %02x "$h")" 03 00 00 00 00 00 00 "$(printf %02x "$x")" 00 00 00; } > "$d/plot-$h"
-          break
-        fi
+        rec="$(printf %02x "$h") 03 00 00 00 00 00 00 $(printf %02x "$x") 00 00 00"
+        # shellcheck disable=SC2086
+        if [ $(( $(fnv1a $rec) % 16 )) = 0 ]; then bytes $rec > "$d/plot-$h"; break; fi
       done
     fi
   done

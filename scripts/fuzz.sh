@@ -6,9 +6,10 @@
 # corpus if it is missing (scripts/fuzz-corpus.sh), replays the kept crash inputs of
 # tests/fuzz/regress/TARGET/, then fuzzes TARGET for SECONDS under nice -n 19, one process:
 # -max_total_time=SECONDS -timeout=10 -rss_limit_mb=2048 (and -max_len=42, 41 for fuzz_ckpt, for
-# the HDF5 recipes), and any further options given (e.g. -runs=N). A crash, leak, timeout or out-of-memory input is kept in build-fuzz/crashes/TARGET/ and
-# the script exits non-zero; libFuzzer's log is build-fuzz/logs/TARGET.log. Prints the executions
-# run per target. `all` runs every target in turn.
+# the HDF5 recipes), and any further options given (e.g. -runs=N). A crash, leak, timeout or
+# out-of-memory input is kept in build-fuzz/crashes/TARGET/ and the script exits non-zero;
+# libFuzzer's log is build-fuzz/logs/TARGET.log. Prints the executions run per target. `all` runs
+# every target in turn.
 #
 # Targets: fuzz_idx fuzz_config fuzz_runlog fuzz_ckpt fuzz_vlog
 set -euo pipefail
