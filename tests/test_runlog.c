@@ -1016,6 +1016,21 @@ static void hostile_dataset(hid_t f, const char *obj, hid_t t, hid_t sp, const v
     H5Pclose(dcpl);
 }
 
+/* Replaces dataset obj of f by an extendible int dataset of rank 2: dims, first dimension unlimited,
+ * chunks ch, holding buf (NULL: unwritten). */
+static void hostile_rank2(hid_t f, const char *obj, const hsize_t dims[2], const hsize_t ch[2], const int *buf) {
+    ck_assert(H5Ldelete(f, obj, H5P_DEFAULT) >= 0);
+    const hsize_t max[2] = {H5S_UNLIMITED, dims[1]};
+    hid_t sp = H5Screate_simple(2, dims, max), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert(H5Pset_chunk(dcpl, 2, ch) >= 0);
+    hid_t d = H5Dcreate2(f, obj, H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    if (buf) ck_assert(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
 /* compare's reader (the widest of the run-log readers) refuses path with one line naming it and `what`. */
 static void expect_hostile_refused(const char *path, const char *what) {
     sc_run_summary s;
@@ -1103,17 +1118,9 @@ START_TEST(hostile_files_are_refused) {
     /* resume writes rows: a /sessions column of two dimensions (extendible, so the write is tried) made
        HDF5 read 8 values from a one-value row (found by fuzz_runlog) */
     f = hostile_copy(log, "sessions2d.h5", p, sizeof p);
-    ck_assert(H5Ldelete(f, "/sessions/threads", H5P_DEFAULT) >= 0);
-    hsize_t d2[2] = {1, 8}, max2[2] = {H5S_UNLIMITED, 8};
-    int zeros[8] = {0};
-    sp = H5Screate_simple(2, d2, max2);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    ck_assert(H5Pset_chunk(dcpl, 2, d2) >= 0);
-    hid_t d = H5Dcreate2(f, "/sessions/threads", H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    ck_assert(d >= 0 && H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
-    H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
+    const hsize_t d2[2] = {1, 8};
+    const int zeros[8] = {0};
+    hostile_rank2(f, "/sessions/threads", d2, d2, zeros);
     H5Fclose(f);
     sc_runlog *L = NULL;
     sc_runlog_rows keep = {0, 0, 0};
@@ -1127,16 +1134,8 @@ START_TEST(hostile_files_are_refused) {
     /* a glimpse array declaring 2^62 records of 4 values: HDF5's count of its points wraps to 0, and
        resume's cut walked the chunks for ever (found by fuzz_runlog) */
     f = hostile_copy(log, "pred-huge.h5", p, sizeof p);
-    ck_assert(H5Ldelete(f, "/glimpses/pred", H5P_DEFAULT) >= 0);
-    hsize_t wrap[2] = {(hsize_t)1 << 62, 4}, pmax[2] = {H5S_UNLIMITED, 4}, ch[2] = {1, 4};
-    sp = H5Screate_simple(2, wrap, pmax);
-    dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    ck_assert(H5Pset_chunk(dcpl, 2, ch) >= 0);
-    d = H5Dcreate2(f, "/glimpses/pred", H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    ck_assert(d >= 0);
-    H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
+    const hsize_t wrap[2] = {(hsize_t)1 << 62, 4}, ch[2] = {1, 4};
+    hostile_rank2(f, "/glimpses/pred", wrap, ch, NULL);
     H5Fclose(f);
     err = (sc_err){0};
     rc = sc_runlog_resume(&L, p, &keep, NULL, "test", "", 1, 0, 0, &err);
