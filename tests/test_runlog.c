@@ -1001,34 +1001,17 @@ static hid_t hostile_copy(const char *src, const char *name, char *path, size_t 
     return f;
 }
 
-/* Replaces dataset obj of f by a dataset of type t and space sp holding buf (NULL: unwritten, chunked). */
-static void hostile_dataset(hid_t f, const char *obj, hid_t t, hid_t sp, const void *buf) {
+/* Replaces dataset obj of f by a dataset of type t and space sp, chunked by chunk (one size per
+ * dimension of sp; NULL: contiguous), holding buf (NULL: unwritten). */
+static void hostile_dataset(hid_t f, const char *obj, hid_t t, hid_t sp, const hsize_t *chunk, const void *buf) {
     ck_assert(H5Ldelete(f, obj, H5P_DEFAULT) >= 0);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (!buf) {
-        hsize_t ch[1] = {1024};
-        ck_assert(H5Pset_chunk(dcpl, 1, ch) >= 0);
-    }
+    if (chunk) ck_assert(H5Pset_chunk(dcpl, H5Sget_simple_extent_ndims(sp), chunk) >= 0);
     hid_t d = H5Dcreate2(f, obj, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     ck_assert(d >= 0);
     if (buf) ck_assert(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
     H5Dclose(d);
     H5Pclose(dcpl);
-}
-
-/* Replaces dataset obj of f by an extendible int dataset of rank 2: dims, first dimension unlimited,
- * chunks ch, holding buf (NULL: unwritten). */
-static void hostile_rank2(hid_t f, const char *obj, const hsize_t dims[2], const hsize_t ch[2], const int *buf) {
-    ck_assert(H5Ldelete(f, obj, H5P_DEFAULT) >= 0);
-    const hsize_t max[2] = {H5S_UNLIMITED, dims[1]};
-    hid_t sp = H5Screate_simple(2, dims, max), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    ck_assert(H5Pset_chunk(dcpl, 2, ch) >= 0);
-    hid_t d = H5Dcreate2(f, obj, H5T_NATIVE_INT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    ck_assert(d >= 0);
-    if (buf) ck_assert(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
-    H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
 }
 
 /* compare's reader (the widest of the run-log readers) refuses path with one line naming it and `what`. */
@@ -1060,7 +1043,7 @@ START_TEST(hostile_files_are_refused) {
     H5Tset_size(t, 4);
     hsize_t one[1] = {1};
     hid_t sp = H5Screate_simple(1, one, NULL);
-    hostile_dataset(f, "/eval/test/err_m1", t, sp, "abcd");
+    hostile_dataset(f, "/eval/test/err_m1", t, sp, NULL, "abcd");
     H5Sclose(sp);
     H5Tclose(t);
     H5Fclose(f);
@@ -1071,16 +1054,16 @@ START_TEST(hostile_files_are_refused) {
     hsize_t two[2] = {2, 2};
     double m[4] = {1, 2, 3, 4};
     sp = H5Screate_simple(2, two, NULL);
-    hostile_dataset(f, "/eval/test/epoch", H5T_NATIVE_DOUBLE, sp, m);
+    hostile_dataset(f, "/eval/test/epoch", H5T_NATIVE_DOUBLE, sp, NULL, m);
     H5Sclose(sp);
     H5Fclose(f);
     expect_hostile_refused(p, "eval/test/epoch");
 
     /* huge dimensions: 2^40 samples counts promised, none written (chunked, unlimited) */
     f = hostile_copy(log, "huge.h5", p, sizeof p);
-    hsize_t huge[1] = {(hsize_t)1 << 40}, unl[1] = {H5S_UNLIMITED};
+    hsize_t huge[1] = {(hsize_t)1 << 40}, unl[1] = {H5S_UNLIMITED}, ch1[1] = {1024};
     sp = H5Screate_simple(1, huge, unl);
-    hostile_dataset(f, "/eval/test/mc_samples", H5T_NATIVE_INT, sp, NULL);
+    hostile_dataset(f, "/eval/test/mc_samples", H5T_NATIVE_INT, sp, ch1, NULL);
     H5Sclose(sp);
     H5Fclose(f);
     expect_hostile_refused(p, "eval/test/mc_samples");
@@ -1118,9 +1101,11 @@ START_TEST(hostile_files_are_refused) {
     /* resume writes rows: a /sessions column of two dimensions (extendible, so the write is tried) made
        HDF5 read 8 values from a one-value row (found by fuzz_runlog) */
     f = hostile_copy(log, "sessions2d.h5", p, sizeof p);
-    const hsize_t d2[2] = {1, 8};
+    const hsize_t d2[2] = {1, 8}, max2[2] = {H5S_UNLIMITED, 8};
     const int zeros[8] = {0};
-    hostile_rank2(f, "/sessions/threads", d2, d2, zeros);
+    sp = H5Screate_simple(2, d2, max2);
+    hostile_dataset(f, "/sessions/threads", H5T_NATIVE_INT, sp, d2, zeros);
+    H5Sclose(sp);
     H5Fclose(f);
     sc_runlog *L = NULL;
     sc_runlog_rows keep = {0, 0, 0};
@@ -1134,8 +1119,10 @@ START_TEST(hostile_files_are_refused) {
     /* a glimpse array declaring 2^62 records of 4 values: HDF5's count of its points wraps to 0, and
        resume's cut walked the chunks for ever (found by fuzz_runlog) */
     f = hostile_copy(log, "pred-huge.h5", p, sizeof p);
-    const hsize_t wrap[2] = {(hsize_t)1 << 62, 4}, ch[2] = {1, 4};
-    hostile_rank2(f, "/glimpses/pred", wrap, ch, NULL);
+    const hsize_t wrap[2] = {(hsize_t)1 << 62, 4}, maxw[2] = {H5S_UNLIMITED, 4}, ch[2] = {1, 4};
+    sp = H5Screate_simple(2, wrap, maxw);
+    hostile_dataset(f, "/glimpses/pred", H5T_NATIVE_INT, sp, ch, NULL);
+    H5Sclose(sp);
     H5Fclose(f);
     err = (sc_err){0};
     rc = sc_runlog_resume(&L, p, &keep, NULL, "test", "", 1, 0, 0, &err);
