@@ -269,11 +269,17 @@ static int bench_setup(bench *b, const char *path, const options *o, int max_bat
     int rc;
     if ((rc = load_cfg(&b->c, path, o, err)) != SC_OK) return rc;
     const sc_config *c = &b->c;
-    if ((rc = sc_dataset_load(&b->ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, c->seed, err)) != SC_OK) return rc;
+    sc_data_spec spec;
+    sc_config_data_spec(c, &spec);
+    if ((rc = sc_dataset_open(&b->ds, &spec, c->val_size, c->seed, err)) != SC_OK) return rc;
+    if (b->ds.train.h != b->ds.train.w || sc_images_channels(&b->ds.train) != 1)
+        return sc_errf(err, SC_EARG, "bench_train: square grey images only (found %dx%dx%d)", b->ds.train.h,
+                       b->ds.train.w, sc_images_channels(&b->ds.train));
     if (c->max_train > 0 && c->max_train < b->ds.n_train) b->ds.n_train = c->max_train;
     sc_canvas_cfg_from_config(&b->cc, c);
     if ((rc = sc_canvas_check(&b->cc, &b->ds.train, err)) != SC_OK) return rc;
-    b->side = sc_canvas_side(&b->cc, b->ds.train.w);
+    int H = 0;
+    sc_canvas_dims(&b->cc, &b->ds.train, &H, &b->side);
     b->B = c->batch_size;
     int EB = b->B > max_batch_min ? b->B : max_batch_min;
     sc_ram_cfg_from_config(&b->mc, c, b->side, b->ds.num_classes, EB);

@@ -12,7 +12,9 @@
  * added on top, and the sum is clipped to [0,1]:
  *   out = min(1, sum_i crop_i / 255 + target / 255).
  * Paper settings: translated 60x60; cluttered 60x60 with 4 distractors or
- * 100x100 with 8, d = 8.
+ * 100x100 with 8, d = 8. Images of c channels (h x w x c bytes) give canvases
+ * of c channels, each channel added and clipped alike; the draws above do not
+ * depend on c.
  *
  * If pool is NULL or npool <= 0, distractors are drawn from all of src.
  *
@@ -30,8 +32,13 @@
 /* Largest canvas side accepted by sc_canvas_check (keeps B*W*W well inside int). */
 #define CANVAS_MAX_SIDE 4096
 
-int sc_canvas_side(const sc_canvas_cfg *cfg, int img_side) {
-    return cfg->kind == SC_CANVAS_PLAIN ? img_side : cfg->size;
+void sc_canvas_dims(const sc_canvas_cfg *cfg, const sc_images *src, int *H, int *W) {
+    if (cfg->kind == SC_CANVAS_PLAIN) {
+        *H = src->h;
+        *W = src->w;
+    } else {
+        *H = *W = cfg->size;
+    }
 }
 
 /* Bit layout: split in bits 56..63, epoch in bits 32..55, index in bits 0..31,
@@ -46,12 +53,16 @@ int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err)
     if (!cfg || !src) return sc_errf(err, SC_EARG, "canvas: NULL configuration or images");
     if (src->n < 1 || !src->pix)
         return sc_errf(err, SC_EARG, "canvas: no source images (expected at least 1, found %d)", src->n);
-    if (src->h != src->w || src->h < 1)
-        return sc_errf(err, SC_EARG, "canvas: images are %dx%d (expected square images)", src->h, src->w);
-    int side = src->h;
+    if (src->h < 1 || src->w < 1 || src->h > CANVAS_MAX_SIDE || src->w > CANVAS_MAX_SIDE)
+        return sc_errf(err, SC_EARG, "canvas: images are %dx%d (expected 1..%d pixels per side)", src->h, src->w,
+                       CANVAS_MAX_SIDE);
+    if (src->c < 0 || src->c > 4)
+        return sc_errf(err, SC_EARG, "canvas: images of %d channels (expected 1..4)", src->c);
+    const int side = src->h < src->w ? src->h : src->w;   /* the shorter side */
+    const int longer = src->h < src->w ? src->w : src->h;
     if (cfg->shift < 0 || cfg->shift >= side)
         return sc_errf(err, SC_EARG, "canvas: shift %d (expected 0..%d for %dx%d images)", cfg->shift, side - 1,
-                       side, side);
+                       src->h, src->w);
     if (cfg->shift > 0 && cfg->kind != SC_CANVAS_PLAIN)
         return sc_errf(err, SC_EARG, "canvas: shift %d applies to the plain canvas only (translated and "
                        "cluttered canvases place the digit at random already; expected 0)", cfg->shift);
@@ -65,36 +76,39 @@ int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err)
         return sc_errf(err, SC_EARG, "canvas: unknown kind %d (expected 0 plain, 1 translated, 2 cluttered)",
                        (int)cfg->kind);
     }
-    if (cfg->size < side || cfg->size > CANVAS_MAX_SIDE)
-        return sc_errf(err, SC_EARG, "canvas: size %d (expected %d..%d for %dx%d images)", cfg->size, side,
-                       CANVAS_MAX_SIDE, side, side);
+    if (cfg->size < longer || cfg->size > CANVAS_MAX_SIDE)
+        return sc_errf(err, SC_EARG, "canvas: size %d (expected %d..%d for %dx%d images)", cfg->size, longer,
+                       CANVAS_MAX_SIDE, src->h, src->w);
     if (cfg->kind == SC_CANVAS_CLUTTERED) {
         if (cfg->distractors < 0)
             return sc_errf(err, SC_EARG, "canvas: %d distractors (expected >= 0)", cfg->distractors);
         if (cfg->distractor_size < 1 || cfg->distractor_size > side)
-            return sc_errf(err, SC_EARG, "canvas: distractor size %d (expected 1..%d, the image side)",
+            return sc_errf(err, SC_EARG, "canvas: distractor size %d (expected 1..%d, the image's shorter side)",
                            cfg->distractor_size, side);
     }
     return SC_OK;
 }
 
-/* out[(cy+r)*W + cx+c] += img[(oy+r)*iw + ox+c] / 255 for r < ph, c < pw. */
+/* out[(cy+r)*W + cx+x][ch] += img[(oy+r)*iw + ox+x][ch] / 255 for r < ph, x < pw,
+ * ch < c (rows of pw*c interleaved values). */
 static void add_patch(float *out, int W, int cx, int cy, const uint8_t *img, int iw, int ox, int oy,
-                      int pw, int ph) {
+                      int pw, int ph, int c) {
+    const size_t n = (size_t)pw * c;
     for (int r = 0; r < ph; r++) {
-        float *o = out + (size_t)(cy + r) * W + cx;
-        const uint8_t *p = img + (size_t)(oy + r) * iw + ox;
-        for (int c = 0; c < pw; c++) o[c] += (float)p[c] / 255.0f;
+        float *o = out + ((size_t)(cy + r) * W + cx) * c;
+        const uint8_t *p = img + ((size_t)(oy + r) * iw + ox) * c;
+        for (size_t x = 0; x < n; x++) o[x] += (float)p[x] / 255.0f;
     }
 }
 
 void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
                      const int *idx, const uint64_t *keys, int B, const int *pool, int npool,
                      uint64_t seed) {
-    const int h = src->h, w = src->w;
-    const size_t npix = (size_t)h * w;
-    const int W = sc_canvas_side(cfg, w);
-    const size_t cpix = (size_t)W * W;
+    const int h = src->h, w = src->w, c = sc_images_channels(src);
+    const size_t npix = (size_t)h * w * c;
+    int H, W;
+    sc_canvas_dims(cfg, src, &H, &W);
+    const size_t cpix = (size_t)H * W * c;
     for (int b = 0; b < B; b++) {
         float *o = out + (size_t)b * cpix;
         const uint8_t *img = src->pix + (size_t)idx[b] * npix;
@@ -113,7 +127,7 @@ void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_im
             memset(o, 0, npix * sizeof *o);
             int x0 = dx > 0 ? dx : 0, y0 = dy > 0 ? dy : 0;
             int ox = dx > 0 ? 0 : -dx, oy = dy > 0 ? 0 : -dy;
-            add_patch(o, w, x0, y0, img, w, ox, oy, w - abs(dx), h - abs(dy));
+            add_patch(o, w, x0, y0, img, w, ox, oy, w - abs(dx), h - abs(dy), c);
             if (pos) {
                 pos[2 * b] = dx;
                 pos[2 * b + 1] = dy;
@@ -123,7 +137,7 @@ void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_im
         sc_rng r;
         sc_rng_derive(&r, seed, keys[b]);
         int px = (int)sc_rng_int(&r, (uint32_t)(W - w + 1));
-        int py = (int)sc_rng_int(&r, (uint32_t)(W - h + 1));
+        int py = (int)sc_rng_int(&r, (uint32_t)(H - h + 1));
         memset(o, 0, cpix * sizeof *o);
         if (cfg->kind == SC_CANVAS_CLUTTERED) {
             const int d = cfg->distractor_size;
@@ -133,11 +147,11 @@ void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_im
                 int ox = (int)sc_rng_int(&r, (uint32_t)(w - d + 1));
                 int oy = (int)sc_rng_int(&r, (uint32_t)(h - d + 1));
                 int cx = (int)sc_rng_int(&r, (uint32_t)(W - d + 1));
-                int cy = (int)sc_rng_int(&r, (uint32_t)(W - d + 1));
-                add_patch(o, W, cx, cy, src->pix + (size_t)k * npix, w, ox, oy, d, d);
+                int cy = (int)sc_rng_int(&r, (uint32_t)(H - d + 1));
+                add_patch(o, W, cx, cy, src->pix + (size_t)k * npix, w, ox, oy, d, d, c);
             }
         }
-        add_patch(o, W, px, py, img, w, 0, 0, w, h);
+        add_patch(o, W, px, py, img, w, 0, 0, w, h, c);
         if (cfg->kind == SC_CANVAS_CLUTTERED)
             for (size_t i = 0; i < cpix; i++) o[i] = o[i] > 1.0f ? 1.0f : o[i];
         if (pos) {

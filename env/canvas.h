@@ -1,15 +1,17 @@
 /* canvas.h - the paper's input tasks, built per batch from bytes.
  *
- *   plain       the image as is (canvas size = image size); with shift > 0 moved
+ *   plain       the image as is (canvas size = image size, h x w); with shift > 0 moved
  *               by a uniformly random (dx, dy) in [-shift, shift]^2, pixels that
  *               leave the canvas lost and the uncovered ones blank (augmentation:
  *               the trainer uses it for training canvases only)
  *   translated  the image placed at a uniformly random position on a blank
- *               size x size canvas (wholly inside)
+ *               size x size canvas (wholly inside; size >= h and >= w)
  *   cluttered   translated, plus `distractors` patches: each a d x d crop at a
  *               random offset of a random image from the pool, added at a random
  *               canvas position (wholly inside); the target is added on top and
  *               values are clipped to [0,1]
+ * Canvases are floats (B, H, W, c) in [0,1], channels interleaved as the
+ * images' bytes (c = 1: (B, H, W)).
  *
  * Randomness for example b comes only from sc_rng_derive(seed, keys[b]), so a
  * canvas depends on (seed, key) and not on batch size, order or thread count:
@@ -33,16 +35,18 @@ typedef struct sc_canvas_cfg {
     int shift;           /* plain: random translation by up to shift pixels per axis (0 = none) */
 } sc_canvas_cfg;
 
-/* Side of the canvases cfg produces for images of side img_side. */
-int sc_canvas_side(const sc_canvas_cfg *cfg, int img_side);
+/* Height and width of the canvases cfg produces for src's images. */
+void sc_canvas_dims(const sc_canvas_cfg *cfg, const sc_images *src, int *H, int *W);
 
 /* A per-example key: distinct for (split, epoch, index) triples. */
 uint64_t sc_canvas_key(int split, int epoch, int index);
 
-/* Validates cfg against the images (size >= image side, d <= image side, ...). */
+/* Validates cfg against the images (size >= image height and width, d <= both,
+ * shift below both, c in 1..4, ...). */
 int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err);
 
-/* out (B, W, W) floats in [0,1] for images src[idx[b]]; distractor sources are
+/* out (B, H, W, c) floats in [0,1] for images src[idx[b]] (sc_canvas_dims);
+ * distractor sources are
  * drawn from pool[0..npool). pos (B,2) may be NULL; else receives the target's
  * top-left (x, y) on the canvas (plain: its shift (dx, dy)). Call sc_canvas_check
  * once before. */

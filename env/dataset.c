@@ -31,12 +31,18 @@
 int sc_images_load(sc_images *out, const char *images_path, const char *labels_path, int num_classes,
                    sc_err *err) {
     memset(out, 0, sizeof *out);
-    if (num_classes < 1 || num_classes > 256)
-        return sc_errf(err, SC_EARG, "sc_images_load: %s: %d classes (expected 1..256)", labels_path,
-                       num_classes);
+    if (num_classes < 0 || num_classes > SC_CLASSES_MAX)
+        return sc_errf(err, SC_EARG, "sc_images_load: %s: %d classes (expected 1..%d, or 0 for any)", labels_path,
+                       num_classes, SC_CLASSES_MAX);
     sc_idx im, lb;
-    int rc = sc_idx_read_rank(images_path, 3, "images: n x h x w", &im, err);
+    int rc = sc_idx_read_ranks(images_path, 3, 4, "images: n x h x w, or n x h x w x c", &im, err);
     if (rc != SC_OK) return rc;
+    if (im.ndim == 4 && im.dims[3] != 1 && im.dims[3] != 3) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: images of %d channels (%dx%dx%dx%d; expected 1 or 3 channels: grey or RGB)",
+                     images_path, im.dims[3], im.dims[0], im.dims[1], im.dims[2], im.dims[3]);
+        sc_idx_free(&im);
+        return rc;
+    }
     rc = sc_idx_read_rank(labels_path, 1, "labels: n", &lb, err);
     if (rc != SC_OK) {
         sc_idx_free(&im);
@@ -48,7 +54,7 @@ int sc_images_load(sc_images *out, const char *images_path, const char *labels_p
                      images_path, im.dims[0], labels_path, lb.dims[0]);
     /* Every label is one of the dataset's classes; the first one that is not
      * is named with its position (0-based item, byte offset in the raw file). */
-    for (size_t i = 0; rc == SC_OK && i < lb.size; i++)
+    for (size_t i = 0; rc == SC_OK && num_classes > 0 && i < lb.size; i++)
         if (lb.data[i] >= num_classes)
             rc = sc_errf(err, SC_EFORMAT,
                          "%s: label %d at item %zu (byte %zu of the uncompressed file) is not a class of this dataset (expected 0..%d)",
@@ -61,9 +67,10 @@ int sc_images_load(sc_images *out, const char *images_path, const char *labels_p
     out->n = im.dims[0];
     out->h = im.dims[1];
     out->w = im.dims[2];
+    out->c = im.ndim == 4 ? im.dims[3] : 1;
     out->pix = im.data;
     out->labels = lb.data;
-    out->num_classes = num_classes;
+    out->num_classes = num_classes > 0 ? num_classes : SC_CLASSES_MAX;
     return SC_OK;
 }
 
@@ -113,9 +120,9 @@ int sc_dataset_load(sc_dataset *ds, const char *dir, int num_classes, int n_val,
         sc_images_free(&train);
         return rc;
     }
-    if (test.h != train.h || test.w != train.w) {
-        rc = sc_errf(err, SC_EFORMAT, "%s: test images are %dx%d (expected %dx%d like %s)", paths[2],
-                     test.h, test.w, train.h, train.w, paths[0]);
+    if (test.h != train.h || test.w != train.w || test.c != train.c) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: test images are %dx%dx%d (expected %dx%dx%d like %s)", paths[2],
+                     test.h, test.w, test.c, train.h, train.w, train.c, paths[0]);
         sc_images_free(&train);
         sc_images_free(&test);
         return rc;
@@ -147,6 +154,9 @@ int sc_dataset_from_images(sc_dataset *ds, sc_images *train, sc_images *test, in
     else if (test->n > 0 && (test->h != train->h || test->w != train->w))
         rc = sc_errf(err, SC_EARG, "dataset: test images are %dx%d (expected %dx%d like the training images)",
                      test->h, test->w, train->h, train->w);
+    else if (test->n > 0 && sc_images_channels(test) != sc_images_channels(train))
+        rc = sc_errf(err, SC_EARG, "dataset: test images have %d channel(s) (expected %d like the training images)",
+                     sc_images_channels(test), sc_images_channels(train));
     if (rc != SC_OK) {
         sc_images_free(train);
         sc_images_free(test);
@@ -244,5 +254,117 @@ void sc_dataset_free(sc_dataset *ds) {
     free(ds->train_idx);
     free(ds->val_idx);
     free(ds->test_idx);
+    free(ds->class_names);
     memset(ds, 0, sizeof *ds);
+}
+
+const char *sc_dataset_class_name(const sc_dataset *ds, int k, char *buf, size_t n) {
+    if (ds->class_names && k >= 0 && k < ds->num_classes) return ds->class_names[k];
+    snprintf(buf, n, "%d", k);
+    return buf;
+}
+
+/* The classes of labels that name none: 0..max over the training labels.
+ * Test labels above that are refused, naming where they are (`test_where`). */
+static int classes_from_labels(const sc_images *train, const sc_images *test, const char *test_where,
+                               int *classes, sc_err *err) {
+    int mx = 0;
+    for (int i = 0; i < train->n; i++)
+        if (train->labels[i] > mx) mx = train->labels[i];
+    for (int i = 0; i < test->n; i++)
+        if (test->labels[i] > mx)
+            return sc_errf(err, SC_EFORMAT,
+                           "%s: label %d at item %d is not a class of the training set (expected 0..%d: its labels)",
+                           test_where, test->labels[i], i, mx);
+    *classes = mx + 1;
+    return SC_OK;
+}
+
+int sc_dataset_open(sc_dataset *ds, const sc_data_spec *spec, int n_val, uint64_t seed, sc_err *err) {
+    memset(ds, 0, sizeof *ds);
+    if (!spec) return sc_errf(err, SC_EARG, "sc_dataset_open: no data specification");
+    sc_images train, test;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    char (*names)[SC_CLASS_NAME_MAX] = NULL;
+    int nnames = 0, classes = 0, rc = SC_OK;
+    const char *where = "";   /* what the dataset is, for messages of the class checks */
+    char wbuf[4200];
+    switch (spec->format) {
+    case SC_DATA_MNIST_DIR:
+        if (spec->num_classes < 2 || spec->num_classes > SC_CLASSES_MAX)
+            return sc_errf(err, SC_EARG, "sc_dataset_open: %d classes (expected 2..%d)", spec->num_classes,
+                           SC_CLASSES_MAX);
+        rc = sc_dataset_load(ds, spec->dir, spec->num_classes, n_val, seed, err);
+        if (rc != SC_OK) return rc;
+        ds->class_names = calloc((size_t)ds->num_classes, sizeof *ds->class_names);
+        if (!ds->class_names) {
+            sc_dataset_free(ds);
+            return sc_errf(err, SC_ENOMEM, "%s: out of memory for %d class names", spec->dir, spec->num_classes);
+        }
+        for (int k = 0; k < ds->num_classes; k++)
+            snprintf(ds->class_names[k], SC_CLASS_NAME_MAX, "%s", spec->names ? spec->names[k] : "");
+        if (!spec->names)
+            for (int k = 0; k < ds->num_classes; k++) snprintf(ds->class_names[k], SC_CLASS_NAME_MAX, "%d", k);
+        return SC_OK;
+    case SC_DATA_IDX:
+        for (int i = 0; i < 4; i++)
+            if (!spec->paths[i] || !spec->paths[i][0])
+                return sc_errf(err, SC_EARG, "sc_dataset_open: the IDX dataset's %s file is not given",
+                               (const char *[]){"train images", "train labels", "test images", "test labels"}[i]);
+        if ((rc = sc_images_load(&train, spec->paths[0], spec->paths[1], 0, err)) != SC_OK) return rc;
+        if ((rc = sc_images_load(&test, spec->paths[2], spec->paths[3], 0, err)) != SC_OK) {
+            sc_images_free(&train);
+            return rc;
+        }
+        if (test.h != train.h || test.w != train.w || test.c != train.c)
+            rc = sc_errf(err, SC_EFORMAT, "%s: test images are %dx%dx%d (expected %dx%dx%d like %s)", spec->paths[2],
+                         test.h, test.w, test.c, train.h, train.w, train.c, spec->paths[0]);
+        where = spec->paths[3];
+        break;
+    case SC_DATA_HDF5:
+        if (!spec->file || !spec->file[0])
+            return sc_errf(err, SC_EARG, "sc_dataset_open: the HDF5 dataset's file is not given");
+        rc = sc_images_load_h5(&train, &test, &names, &nnames, spec->file, spec->paths, err);
+        if (rc != SC_OK) return rc;
+        snprintf(wbuf, sizeof wbuf, "%s: dataset %s", spec->file,
+                 spec->paths[3] && spec->paths[3][0] ? spec->paths[3] : "/test/labels");
+        where = wbuf;
+        break;
+    case SC_DATA_FOLDER:
+        if (!spec->dir || !spec->dir[0])
+            return sc_errf(err, SC_EARG, "sc_dataset_open: the image folder dataset's dir is not given");
+        rc = sc_images_load_folder(&train, &test, &names, &nnames, spec->dir, err);
+        if (rc != SC_OK) return rc;
+        break;
+    default:
+        return sc_errf(err, SC_EARG, "sc_dataset_open: unknown format %d (expected 0..3)", (int)spec->format);
+    }
+    if (rc == SC_OK) {
+        if (names) classes = nnames;   /* the loader checked every label against them */
+        else rc = classes_from_labels(&train, &test, where, &classes, err);
+    }
+    if (rc == SC_OK && classes < 2)
+        rc = sc_errf(err, SC_EFORMAT, "%s: %d class (every training label is %d; expected at least 2 classes)",
+                     spec->format == SC_DATA_IDX ? spec->paths[1] : spec->format == SC_DATA_HDF5 ? spec->file : spec->dir,
+                     classes, classes - 1);
+    if (rc == SC_OK && !names) {
+        names = calloc((size_t)classes, sizeof *names);
+        if (!names) rc = sc_errf(err, SC_ENOMEM, "dataset: out of memory for %d class names", classes);
+        for (int k = 0; names && k < classes; k++) snprintf(names[k], SC_CLASS_NAME_MAX, "%d", k);
+    }
+    if (rc != SC_OK) {
+        free(names);
+        sc_images_free(&train);
+        sc_images_free(&test);
+        return rc;
+    }
+    train.num_classes = test.num_classes = classes;
+    if ((rc = sc_dataset_from_images(ds, &train, &test, n_val, seed, err)) != SC_OK) {
+        free(names);
+        return rc;
+    }
+    ds->num_classes = classes;
+    ds->class_names = names;
+    return SC_OK;
 }

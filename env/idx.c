@@ -81,8 +81,8 @@ static uint32_t be32(const uint8_t *p) {
 
 /* The body of sc_idx_read once the file is open; fills *idx (data owned by
  * the caller on success, freed here on failure). */
-static int idx_read_open(gzFile gz, const char *path, int want_ndim, const char *what, sc_idx *idx,
-                         sc_err *err) {
+static int idx_read_open(gzFile gz, const char *path, int want_lo, int want_hi, const char *what,
+                         sc_idx *idx, sc_err *err) {
     uint8_t hdr[4 + 4 * SC_IDX_MAX_DIMS];
     long long got = gz_read_full(gz, hdr, 4);
     /* gzdirect is only meaningful after the first read. */
@@ -111,10 +111,15 @@ static int idx_read_open(gzFile gz, const char *path, int want_ndim, const char 
                        SC_IDX_MAX_DIMS, ndim);
     /* The rank is known from the magic alone: a wrong kind of IDX file is
      * named as such before its dimensions or data are read. */
-    if (want_ndim > 0 && ndim != want_ndim)
+    if (want_lo > 0 && (ndim < want_lo || ndim > want_hi)) {
+        if (want_lo == want_hi)
+            return sc_errf(err, SC_EFORMAT,
+                           "%s: an IDX file of %d dimension%s (magic 00 00 08 %02x); expected %d (%s)", path, ndim,
+                           ndim == 1 ? "" : "s", hdr[3], want_lo, what);
         return sc_errf(err, SC_EFORMAT,
-                       "%s: an IDX file of %d dimension%s (magic 00 00 08 %02x); expected %d (%s)", path, ndim,
-                       ndim == 1 ? "" : "s", hdr[3], want_ndim, what);
+                       "%s: an IDX file of %d dimension%s (magic 00 00 08 %02x); expected %d to %d (%s)", path, ndim,
+                       ndim == 1 ? "" : "s", hdr[3], want_lo, want_hi, what);
+    }
 
     size_t dbytes = 4 * (size_t)ndim;
     got = gz_read_full(gz, hdr + 4, dbytes);
@@ -214,11 +219,15 @@ int sc_idx_read(const char *path, sc_idx *out, sc_err *err) {
 }
 
 int sc_idx_read_rank(const char *path, int ndim, const char *what, sc_idx *out, sc_err *err) {
+    return sc_idx_read_ranks(path, ndim, ndim, what, out, err);
+}
+
+int sc_idx_read_ranks(const char *path, int lo, int hi, const char *what, sc_idx *out, sc_err *err) {
     memset(out, 0, sizeof *out);
     if (!path) return sc_errf(err, SC_EARG, "sc_idx_read: path is NULL (expected a file name)");
-    if (ndim < 0 || ndim > SC_IDX_MAX_DIMS)
-        return sc_errf(err, SC_EARG, "sc_idx_read_rank: %s: rank %d (expected 0..%d)", path, ndim,
-                       SC_IDX_MAX_DIMS);
+    if (lo < 0 || lo > SC_IDX_MAX_DIMS || (lo > 0 && (hi < lo || hi > SC_IDX_MAX_DIMS)))
+        return sc_errf(err, SC_EARG, "sc_idx_read_rank: %s: ranks %d..%d (expected 0, or 1 <= lo <= hi <= %d)",
+                       path, lo, hi, SC_IDX_MAX_DIMS);
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz)
@@ -226,7 +235,7 @@ int sc_idx_read_rank(const char *path, int ndim, const char *what, sc_idx *out, 
                        errno ? strerror(errno) : "out of memory in zlib");
     sc_idx idx;
     memset(&idx, 0, sizeof idx);
-    int rc = idx_read_open(gz, path, ndim, what ? what : "data", &idx, err);
+    int rc = idx_read_open(gz, path, lo, hi, what ? what : "data", &idx, err);
     int zc = gzclose_r(gz);
     if (rc == SC_OK && zc != Z_OK) {
         free(idx.data);

@@ -15,7 +15,7 @@
 #define SC_IDX_MAX_DIMS 4
 
 typedef struct sc_idx {
-    int ndim;                    /* 1 (labels) or 3 (images), up to SC_IDX_MAX_DIMS */
+    int ndim;                    /* 1 (labels), 3 or 4 (images, n x h x w [x c]), up to SC_IDX_MAX_DIMS */
     int dims[SC_IDX_MAX_DIMS];   /* dims[0] is the item count */
     uint8_t *data;               /* prod(dims) bytes, owned */
     size_t size;                 /* prod(dims) */
@@ -32,6 +32,8 @@ int sc_idx_read(const char *path, sc_idx *out, sc_err *err);
  * the expected kind in the error ("images: n x h x w"). A file of another rank
  * is refused from its magic alone: "an IDX file of 1 dimension; expected 3". */
 int sc_idx_read_rank(const char *path, int ndim, const char *what, sc_idx *out, sc_err *err);
+/* The same for a rank in lo..hi (lo = 0: any): "expected 3 to 4 (images ...)". */
+int sc_idx_read_ranks(const char *path, int lo, int hi, const char *what, sc_idx *out, sc_err *err);
 
 /* Writes idx to path (gzipped when gzip != 0) via path.tmp + rename, so a failure
  * never leaves a partial file at path. */

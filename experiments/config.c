@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "agent/kind.h"
+#include "env/dataset.h"
 #include "experiments/train.h"
 
 /* ---- the key table ------------------------------------------------------ */
@@ -72,26 +73,39 @@ static const char *const sections[] = { "data", "model", "train", "log" };
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
 
 static const sc_key keys[] = {
-    K_ENUM("data", "dataset", dataset, "mnist", "mnist|fashion",
-           "which digits: MNIST or Fashion-MNIST"),
+    K_ENUM("data", "dataset", dataset, "mnist", "mnist|fashion|idx|hdf5|folder",
+           "which images: MNIST or Fashion-MNIST digits, or your own as four IDX files, one HDF5 file or a "
+           "folder of PNGs (docs/usage.md, Your own data)"),
     K_STR("data", "dir", data_dir, "",
-          "folder with the four idx files; empty = the dataset's default "
-          "(data/mnist, /usr/share/datasets/fashion-mnist)"),
+          "mnist, fashion: folder with the four idx files, empty = the dataset's default "
+          "(data/mnist, /usr/share/datasets/fashion-mnist); folder: the folder holding train/<class>/*.png "
+          "and test/<class>/*.png"),
+    K_STR("data", "file", data_file, "", "hdf5: the HDF5 file holding the images and labels"),
+    K_STR("data", "train_images", train_images, "",
+          "idx: the training images' IDX file (n x h x w, or n x h x w x c with c = 1 or 3; raw or gzipped); "
+          "hdf5: their dataset in the file, empty = /train/images"),
+    K_STR("data", "train_labels", train_labels, "",
+          "idx: the training labels' IDX file (n bytes); hdf5: their dataset, empty = /train/labels"),
+    K_STR("data", "test_images", test_images, "",
+          "idx: the test images' IDX file; hdf5: their dataset, empty = /test/images"),
+    K_STR("data", "test_labels", test_labels, "",
+          "idx: the test labels' IDX file; hdf5: their dataset, empty = /test/labels"),
     K_ENUM("data", "canvas", canvas, "plain", "plain|translated|cluttered",
-           "28x28 digits as they are, a digit placed at random on a larger canvas, "
+           "the images as they are, an image placed at random on a larger square canvas, "
            "or that plus distractor patches"),
-    K_INT("data", "canvas_size", canvas_size, "60", 28, 512,
-          "canvas side in pixels for translated and cluttered"),
+    K_INT("data", "canvas_size", canvas_size, "60", 2, 4096,
+          "canvas side in pixels for translated and cluttered (at least the images' height and width)"),
     K_INT("data", "distractors", distractors, "4", 0, 64,
           "distractor patches per cluttered image"),
-    K_INT("data", "distractor_size", distractor_size, "8", 2, 28,
-          "side of each distractor patch, cut from other random digits"),
+    K_INT("data", "distractor_size", distractor_size, "8", 1, 4096,
+          "side of each distractor patch, cut from other random images of the dataset (at most their "
+          "shorter side)"),
     K_INT("data", "shift", shift, "0", 0, 8,
           "plain canvas only: move each training image by a random (dx, dy) in [-shift, shift]^2 pixels, "
           "new every epoch (augmentation; validation and test images are not moved); 0 = off"),
-    K_INT("data", "val_size", val_size, "5000", 0, 30000,
+    K_INT("data", "val_size", val_size, "5000", 0, 100000000,
           "training images held out for validation"),
-    K_INT("data", "max_train", max_train, "0", 0, 60000,
+    K_INT("data", "max_train", max_train, "0", 0, 1000000000,
           "0 = all; else use only the first max_train training images"),
 
     K_ENUM("model", "kind", kind, "ram", NULL /* the model table's names (agent/kind.h) */,
@@ -765,24 +779,90 @@ int sc_config_set(sc_config *c, const char *assignment, sc_err *err) {
 
 /* ---- cross-key checks ------------------------------------------------------ */
 
+/* Whether the dataset is the user's own (idx, hdf5, folder): its image size is
+ * known only once it is loaded. */
+static int own_data(const sc_config *c) {
+    return strncmp(c->dataset, "mnist", sizeof c->dataset) != 0 && strncmp(c->dataset, "fashion", sizeof c->dataset) != 0;
+}
+
+int sc_config_check_images(const sc_config *c, int h, int w, sc_err *err) {
+    const int shorter = h < w ? h : w, longer = h < w ? w : h;
+    int plain = strncmp(c->canvas, "plain", sizeof c->canvas) == 0;
+    char dims[48];
+    snprintf(dims, sizeof dims, "%dx%d", h, w);
+    if (!plain && strncmp(c->canvas, "cluttered", sizeof c->canvas) == 0 && c->distractor_size > shorter)
+        return sc_errf(err, SC_ECONFIG,
+                       "[data] distractor_size = %d: distractors are cut from the %s images (height x width), "
+                       "expected distractor_size <= %d",
+                       c->distractor_size, dims, shorter);
+    if (!plain && c->canvas_size < longer)
+        return sc_errf(err, SC_ECONFIG,
+                       "[data] canvas = %.*s with canvas_size = %d: the canvas must hold a %s "
+                       "image (height x width), expected canvas_size >= %d",
+                       (int)sizeof c->canvas, c->canvas, c->canvas_size, dims, longer);
+    if (plain && c->shift >= shorter)
+        return sc_errf(err, SC_ECONFIG, "[data] shift = %d: the images are %s (height x width), expected shift <= %d",
+                       c->shift, dims, shorter - 1);
+    int H = plain ? h : c->canvas_size, W = plain ? w : c->canvas_size;
+    char canvas_desc[96];
+    if (plain && h == 28 && w == 28)
+        snprintf(canvas_desc, sizeof canvas_desc, "plain");
+    else if (plain)
+        snprintf(canvas_desc, sizeof canvas_desc, "plain, %s images", dims);
+    else
+        snprintf(canvas_desc, sizeof canvas_desc, "%.*s, canvas_size = %d",
+                 (int)strnlen(c->canvas, sizeof c->canvas), c->canvas, c->canvas_size);
+    /* The kind's own cross-key checks, through its row of the model table (an
+     * unknown kind is refused by sc_config_validate's key check). */
+    char kind[sizeof c->kind + 1];
+    snprintf(kind, sizeof kind, "%.*s", (int)strnlen(c->kind, sizeof c->kind), c->kind);
+    const sc_model_ops *ops = sc_model_ops_named(kind);
+    if (ops && ops->check) {
+        sc_model_cfg mc;
+        sc_model_cfg_from_shape(&mc, c, H, W, 1, 10, 1);
+        char msg[SC_ERR_MSG_MAX];
+        if (ops->check(sc_model_kind_cfg(ops, &mc), canvas_desc, msg, sizeof msg) < 0)
+            return sc_errf(err, SC_ECONFIG, "%s", msg);
+    }
+    return SC_OK;
+}
+
 int sc_config_validate(const sc_config *c, sc_err *err) {
     /* Rules between keys first: they name both keys. */
-    if (c->distractor_size > 28)
-        return sc_errf(err, SC_ECONFIG,
-                       "[data] distractor_size = %d: distractors are cut from the 28x28 digits, "
-                       "expected distractor_size <= 28",
-                       c->distractor_size);
     int plain = strncmp(c->canvas, "plain", sizeof c->canvas) == 0;
-    if (!plain && c->canvas_size < 28)
-        return sc_errf(err, SC_ECONFIG,
-                       "[data] canvas = %.*s with canvas_size = %d: the canvas must hold a 28x28 "
-                       "digit, expected canvas_size >= 28",
-                       (int)sizeof c->canvas, c->canvas, c->canvas_size);
     if (!plain && c->shift > 0)
         return sc_errf(err, SC_ECONFIG,
                        "[data] shift = %d with canvas = %.*s: shift moves plain canvases only (translated and "
                        "cluttered ones place the digit at random already), expected shift = 0",
                        c->shift, (int)sizeof c->canvas, c->canvas);
+    /* Each dataset's own keys: given where it needs them, absent where it does not. */
+    {
+        const char *ds = c->dataset;
+        int idx = !strncmp(ds, "idx", sizeof c->dataset), h5 = !strncmp(ds, "hdf5", sizeof c->dataset),
+            folder = !strncmp(ds, "folder", sizeof c->dataset);
+        const char *names[4] = {"train_images", "train_labels", "test_images", "test_labels"};
+        const char *vals[4] = {c->train_images, c->train_labels, c->test_images, c->test_labels};
+        for (int i = 0; i < 4; i++) {
+            if (idx && !vals[i][0])
+                return sc_errf(err, SC_ECONFIG, "[data] dataset = idx without %s: expected the four IDX files "
+                               "train_images, train_labels, test_images and test_labels", names[i]);
+            if (!idx && !h5 && vals[i][0])
+                return sc_errf(err, SC_ECONFIG, "[data] %s with dataset = %.*s: it names an IDX file or an HDF5 "
+                               "dataset, expected dataset = idx or hdf5 (or no %s)", names[i], (int)sizeof c->dataset,
+                               ds, names[i]);
+        }
+        if (h5 && !c->data_file[0])
+            return sc_errf(err, SC_ECONFIG, "[data] dataset = hdf5 without file: expected file = the HDF5 file");
+        if (!h5 && c->data_file[0])
+            return sc_errf(err, SC_ECONFIG, "[data] file with dataset = %.*s: it names an HDF5 file, expected "
+                           "dataset = hdf5 (or no file)", (int)sizeof c->dataset, ds);
+        if (folder && !c->data_dir[0])
+            return sc_errf(err, SC_ECONFIG, "[data] dataset = folder without dir: expected dir = the folder "
+                           "holding train/<class>/*.png and test/<class>/*.png");
+        if ((idx || h5) && c->data_dir[0])
+            return sc_errf(err, SC_ECONFIG, "[data] dir with dataset = %.*s: expected no dir (the files are "
+                           "given by %s)", (int)sizeof c->dataset, ds, idx ? "train_images etc." : "file");
+    }
     if (strncmp(c->lr_schedule, "linear", sizeof c->lr_schedule) == 0 && c->lr_final > c->lr) {
         char a[32], b[32];
         format_float(c->lr_final, a, sizeof a);
@@ -799,15 +879,6 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
                        "[model] loc_std_final = %s > loc_std = %s: expected loc_std_final <= "
                        "loc_std (the std decays), or 0 for a fixed std", a, b);
     }
-    int side = plain ? 28 : c->canvas_size;
-    char canvas_desc[64];
-    if (plain)
-        snprintf(canvas_desc, sizeof canvas_desc, "plain");
-    else
-        snprintf(canvas_desc, sizeof canvas_desc, "%.*s, canvas_size = %d",
-                 (int)strnlen(c->canvas, sizeof c->canvas), c->canvas, c->canvas_size);
-    /* The kind's own cross-key checks, through its row of the model table (an
-     * unknown kind is refused with the key's words below). */
     char kind[sizeof c->kind + 1];
     snprintf(kind, sizeof kind, "%.*s", (int)strnlen(c->kind, sizeof c->kind), c->kind);
     const sc_model_ops *ops = sc_model_ops_named(kind);
@@ -816,12 +887,11 @@ int sc_config_validate(const sc_config *c, sc_err *err) {
                        "[train] threads = %d with [model] kind = %s: the %s model runs at most %d "
                        "worker threads, expected threads <= %d", c->threads, kind, kind, ops->max_threads,
                        ops->max_threads);
-    if (ops && ops->check) {
-        sc_model_cfg mc;
-        sc_model_cfg_from_config(&mc, c, side, 10, 1);
-        char msg[SC_ERR_MSG_MAX];
-        if (ops->check(sc_model_kind_cfg(ops, &mc), canvas_desc, msg, sizeof msg) < 0)
-            return sc_errf(err, SC_ECONFIG, "%s", msg);
+    /* MNIST and Fashion-MNIST are 28x28: the checks against the images now; a
+     * user's own images are checked when they are loaded. */
+    if (!own_data(c)) {
+        int rc = sc_config_check_images(c, 28, 28, err);
+        if (rc != SC_OK) return rc;
     }
 
     /* Then every key on its own, for configs changed in code after loading. */
@@ -950,7 +1020,42 @@ const char *sc_config_data_dir(const sc_config *c) {
     return "data/mnist";
 }
 
-int sc_config_data_classes(const sc_config *c) {
-    (void)c; /* mnist and fashion: ten classes, labels 0..9 */
-    return 10;
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+void sc_config_data_spec(const sc_config *c, sc_data_spec *spec) {
+    memset(spec, 0, sizeof *spec);
+    const char *ds = c->dataset;
+    if (!strncmp(ds, "idx", sizeof c->dataset) || !strncmp(ds, "hdf5", sizeof c->dataset)) {
+        spec->format = ds[0] == 'i' ? SC_DATA_IDX : SC_DATA_HDF5;
+        spec->file = c->data_file;
+        spec->paths[0] = c->train_images;
+        spec->paths[1] = c->train_labels;
+        spec->paths[2] = c->test_images;
+        spec->paths[3] = c->test_labels;
+        return;
+    }
+    if (!strncmp(ds, "folder", sizeof c->dataset)) {
+        spec->format = SC_DATA_FOLDER;
+        spec->dir = c->data_dir;
+        return;
+    }
+    /* mnist and fashion: ten classes, labels 0..9 */
+    spec->format = SC_DATA_MNIST_DIR;
+    spec->dir = sc_config_data_dir(c);
+    spec->num_classes = 10;
+    spec->names = !strncmp(ds, "fashion", sizeof c->dataset) ? fashion_names : NULL;
+}
+
+const char *sc_config_data_where(const sc_config *c, char *buf, size_t n) {
+    const char *ds = c->dataset;
+    if (!strncmp(ds, "idx", sizeof c->dataset))
+        snprintf(buf, n, "idx files %s, %s, %s, %s", c->train_images, c->train_labels, c->test_images, c->test_labels);
+    else if (!strncmp(ds, "hdf5", sizeof c->dataset))
+        snprintf(buf, n, "hdf5 file %s", c->data_file);
+    else if (!strncmp(ds, "folder", sizeof c->dataset))
+        snprintf(buf, n, "folder %s", c->data_dir);
+    else
+        snprintf(buf, n, "%.*s from %s", (int)strnlen(ds, sizeof c->dataset), ds, sc_config_data_dir(c));
+    return buf;
 }

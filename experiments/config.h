@@ -19,8 +19,12 @@
 
 typedef struct sc_config {
     /* [data] */
-    char dataset[16];        /* mnist | fashion */
-    char data_dir[SC_CFG_STR]; /* folder with the idx files; "" = the dataset's default */
+    char dataset[16];        /* mnist | fashion | idx | hdf5 | folder */
+    char data_dir[SC_CFG_STR]; /* mnist, fashion: folder with the idx files ("" = the dataset's default);
+                                * folder: the root holding train/ and test/ */
+    char data_file[SC_CFG_STR]; /* hdf5: the file */
+    char train_images[SC_CFG_STR], train_labels[SC_CFG_STR]; /* idx: files; hdf5: datasets ("" = default) */
+    char test_images[SC_CFG_STR], test_labels[SC_CFG_STR];
     char canvas[16];         /* plain | translated | cluttered */
     int canvas_size;         /* W for translated/cluttered */
     int distractors;         /* cluttered */
@@ -140,7 +144,19 @@ int sc_config_key_index(const char *section_key);
 /* The data folder to use: data_dir if set, else the dataset's default
  * ("data/mnist" for mnist, "/usr/share/datasets/fashion-mnist" for fashion). */
 const char *sc_config_data_dir(const sc_config *c);
-/* The classes the config's dataset declares (mnist, fashion: 10); labels are checked against it. */
-int sc_config_data_classes(const sc_config *c);
+/* Where the config's dataset is (env/dataset.h's sc_data_spec; strings point
+ * into c): mnist and fashion are IDX folders of 10 named classes, idx, hdf5
+ * and folder a user's own data. */
+struct sc_data_spec;
+void sc_config_data_spec(const sc_config *c, struct sc_data_spec *spec);
+/* What the config's dataset is, in a few words for messages ("mnist",
+ * "hdf5 file x.h5", "folder d", "idx files a, b, c, d"), into buf. */
+const char *sc_config_data_where(const sc_config *c, char *buf, size_t n);
+/* The checks of sc_config_validate that depend on the images, for images of
+ * h x w pixels (mnist and fashion are 28 x 28, and sc_config_validate runs
+ * them; for a user's own data the trainer calls this once they are loaded):
+ * the canvas holds the image, distractors fit in it, the model kind's own
+ * checks against the canvas. SC_ECONFIG naming the keys. */
+int sc_config_check_images(const sc_config *c, int h, int w, sc_err *err);
 
 #endif

@@ -139,19 +139,28 @@ static int cmd_data(int argc, char **argv) {
     for (int i = path ? 3 : 2; i < argc; i++)
         if (!used[i]) return usage_error("unknown option '%s' for data", argv[i]);
     sc_dataset ds;
-    if (sc_dataset_load(&ds, sc_config_data_dir(&c), sc_config_data_classes(&c), c.val_size, c.seed, &err) != SC_OK) return fail(&err);
-    printf("dataset %s from %s\n", c.dataset, sc_config_data_dir(&c));
-    printf("  train file: %d images of %dx%d, %d classes\n", ds.train.n, ds.train.h, ds.train.w, ds.num_classes);
+    sc_data_spec spec;
+    sc_config_data_spec(&c, &spec);
+    if (sc_dataset_open(&ds, &spec, c.val_size, c.seed, &err) != SC_OK) return fail(&err);
+    char where[SC_CFG_STR * 5];
+    printf("dataset %s\n", sc_config_data_where(&c, where, sizeof where));
+    const int ch = sc_images_channels(&ds.train);
+    printf("  images: %d x %d pixels (height x width), %d channel%s (%s)\n", ds.train.h, ds.train.w, ch,
+           ch == 1 ? "" : "s", ch == 3 ? "RGB" : "grey");
+    printf("  train file: %d images; test file: %d images; %d classes\n", ds.train.n, ds.test.n, ds.num_classes);
     printf("  split (seed %llu): %d train, %d validation; test: %d images\n", (unsigned long long)c.seed,
            ds.n_train, ds.n_val, ds.n_test);
-    long counts[256] = {0};
+    long counts[SC_CLASSES_MAX] = {0}, tcounts[SC_CLASSES_MAX] = {0};
     for (int i = 0; i < ds.train.n; i++) counts[ds.train.labels[i]]++;
-    printf("  training labels:");
-    for (int k = 0; k < ds.num_classes; k++) printf(" %d:%ld", k, counts[k]);
+    for (int i = 0; i < ds.test.n; i++) tcounts[ds.test.labels[i]]++;
+    printf("  classes (label: name, training / test images):\n");
+    char nbuf[16];
+    for (int k = 0; k < ds.num_classes; k++)
+        printf("    %3d: %-24s %7ld / %ld\n", k, sc_dataset_class_name(&ds, k, nbuf, sizeof nbuf), counts[k], tcounts[k]);
     double mean = 0.0;
-    size_t np = (size_t)ds.train.n * ds.train.h * ds.train.w;
+    size_t np = (size_t)ds.train.n * ds.train.h * ds.train.w * ch;
     for (size_t i = 0; i < np; i++) mean += ds.train.pix[i];
-    printf("\n  mean pixel value: %.4f\n", mean / np / 255.0);
+    printf("  mean pixel value: %.4f\n", mean / np / 255.0);
     sc_dataset_free(&ds);
     return 0;
 }
@@ -409,14 +418,21 @@ static int cmd_eval(int argc, char **argv) {
     }
     sc_dataset ds;
     memset(&ds, 0, sizeof ds);
-    int rc = sc_dataset_load(&ds, sc_config_data_dir(&c), sc_config_data_classes(&c), c.val_size, c.seed, &err);
+    sc_data_spec spec;
+    sc_config_data_spec(&c, &spec);
+    int rc = sc_dataset_open(&ds, &spec, c.val_size, c.seed, &err);
+    if (rc == SC_OK) rc = sc_config_check_images(&c, ds.train.h, ds.train.w, &err);
     if (rc == SC_OK && c.max_train > 0 && c.max_train < ds.n_train) ds.n_train = c.max_train;
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, &c);
-    int side = rc == SC_OK ? sc_canvas_side(&cc, ds.train.w) : 1;
+    int H = 1, W = 1, C = 1;
+    if (rc == SC_OK) {
+        sc_canvas_dims(&cc, &ds.train, &H, &W);
+        C = sc_images_channels(&ds.train);
+    }
     const int EB = sc_eval_batch(&c), NB = sc_model_batch(&c);
     sc_model_cfg mc;
-    sc_model_cfg_from_config(&mc, &c, side, rc == SC_OK ? ds.num_classes : 2, NB);
+    sc_model_cfg_from_shape(&mc, &c, H, W, C, rc == SC_OK ? ds.num_classes : 2, NB);
     sc_model *m = NULL;
     if (rc == SC_OK) rc = sc_model_create(&m, &mc, &err);
     if (rc == SC_OK) rc = sc_model_set_threads(m, c.threads, &err);
@@ -440,7 +456,7 @@ static int cmd_eval(int argc, char **argv) {
     int *idx = NULL, *labels = NULL, *pred = NULL;
     uint64_t *keys = NULL;
     if (rc == SC_OK) {
-        canvas = malloc(sizeof(float) * NB * side * side);
+        canvas = malloc(sizeof(float) * NB * H * W * C);
         logp = malloc(sizeof(float) * NB * ds.num_classes);
         idx = malloc(sizeof(int) * NB);
         labels = malloc(sizeof(int) * NB);

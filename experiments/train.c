@@ -112,12 +112,20 @@ void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side,
 
 void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_side, int num_classes,
                               int max_batch) {
+    sc_model_cfg_from_shape(mc, c, canvas_side, canvas_side, 1, num_classes, max_batch);
+}
+
+void sc_model_cfg_from_shape(sc_model_cfg *mc, const sc_config *c, int H, int W, int C, int num_classes,
+                             int max_batch) {
     memset(mc, 0, sizeof *mc);
     sc_err ignore = {0};
     if (sc_model_kind_parse(c->kind, &mc->kind, &ignore) != SC_OK) mc->kind = SC_MODEL_RAM;
-    sc_ram_cfg_from_config(&mc->ram, c, canvas_side, num_classes, max_batch);
+    sc_ram_cfg_from_config(&mc->ram, c, W, num_classes, max_batch);
+    mc->ram.img_h = H;
+    (void)C; /* CHANNELS */
     sc_soft_cfg *s = &mc->soft;
-    s->img_h = s->img_w = canvas_side;
+    s->img_h = H;
+    s->img_w = W;
     s->num_classes = num_classes;
     s->glimpses = c->glimpses;
     s->grid = c->grid;
@@ -132,13 +140,15 @@ void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_s
     s->hidden = c->hidden;
     s->max_batch = max_batch;
     sc_fc_cfg *f = &mc->fc;
-    f->img_h = f->img_w = canvas_side;
+    f->img_h = H;
+    f->img_w = W;
     f->num_classes = num_classes;
     f->layers = c->fc_layers;
     f->hidden = c->fc_hidden;
     f->max_batch = max_batch;
     sc_sa_cfg *a = &mc->selfattn;
-    a->img_h = a->img_w = canvas_side;
+    a->img_h = H;
+    a->img_w = W;
     a->num_classes = num_classes;
     a->patch = c->patch;
     a->d_model = c->d_model;
@@ -475,11 +485,10 @@ static void make_run_id(char *out, size_t n) {
  * probabilities (and attention weights for soft attention), at policy std
  * `std`, the location noise from a generator of its own (so recording changes
  * nothing in training). */
-static int record_glimpses(run *R, const sc_config *c, int epoch, long step, float std, int side, sc_err *err) {
+static int record_glimpses(run *R, const sc_config *c, int epoch, long step, float std, size_t npix, sc_err *err) {
     if (R->G <= 0) return SC_OK;  /* on every rank when the model spans ranks: its trace is a collective */
     const sc_model_info *in = sc_model_describe(R->model);
     const int T = in->steps, C = in->num_classes, NB = in->max_batch, L = in->locations;
-    const size_t npix = (size_t)side * side;
     sc_rng r;
     sc_rng_derive(&r, c->seed, STREAM_GLIMPSE(epoch));
     for (int start = 0; start < R->G; start += NB) {
@@ -495,7 +504,7 @@ static int record_glimpses(run *R, const sc_config *c, int epoch, long step, flo
     return sc_runlog_append_glimpses(R->log, &rec, err);
 }
 
-static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc, int side, int *gsplit,
+static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc, size_t npix, int *gsplit,
                              const sc_images **gsrc, const int **gpool, int *npool, sc_err *err) {
     int use_val = R->ds.n_val > 0;
     *gsplit = use_val ? SPLIT_VAL : SPLIT_TEST;
@@ -507,7 +516,7 @@ static int alloc_glimpse_set(run *R, const sc_config *c, const sc_canvas_cfg *cc
     if (!in->trajectories) G = 0;  /* fc: nothing to replay */
     R->G = G;
     if (G <= 0) return SC_OK;
-    const size_t npix = (size_t)side * side, T = (size_t)in->steps, C = (size_t)R->ds.num_classes;
+    const size_t T = (size_t)in->steps, C = (size_t)R->ds.num_classes;
     const size_t L = (size_t)in->locations;
     R->gcanvas = malloc(sizeof(float) * G * npix);
     R->glocs = malloc(sizeof(float) * G * T * 2);
@@ -660,7 +669,8 @@ typedef struct session {
     int halt;                     /* the agreed stop flag */
     /* session_build */
     sc_canvas_cfg cc, cc_train;   /* validation, test and glimpse canvases; training ones (shift) */
-    int side, M;                  /* the canvas side; the samples evaluation averages */
+    int H, W, C, M;               /* the canvas: height, width, channels; the samples evaluation averages */
+    size_t npix;                  /* H W C: floats of one canvas */
     long steps_per_epoch, total_steps;
     const sc_model_info *info;
     sc_cost cost;
@@ -734,19 +744,22 @@ static int session_build(session *s, sc_err *err) {
     const sc_config *c = s->c;
     run *R = &s->R;
     int rc;
-    if ((rc = sc_dataset_load(&R->ds, sc_config_data_dir(c), sc_config_data_classes(c), c->val_size, c->seed,
-                              err)) != SC_OK)
-        return rc;
+    sc_data_spec spec;
+    sc_config_data_spec(c, &spec);
+    if ((rc = sc_dataset_open(&R->ds, &spec, c->val_size, c->seed, err)) != SC_OK) return rc;
+    if ((rc = sc_config_check_images(c, R->ds.train.h, R->ds.train.w, err)) != SC_OK) return rc;
     if (c->max_train > 0 && c->max_train < R->ds.n_train) R->ds.n_train = c->max_train;
     sc_canvas_cfg_from_config(&s->cc, c);
     /* training canvases may be moved (augmentation); validation, test and glimpse sets never */
     s->cc_train = s->cc;
     s->cc_train.shift = c->shift;
     if ((rc = sc_canvas_check(&s->cc_train, &R->ds.train, err)) != SC_OK) return rc;
-    s->side = sc_canvas_side(&s->cc, R->ds.train.w);
+    sc_canvas_dims(&s->cc, &R->ds.train, &s->H, &s->W);
+    s->C = sc_images_channels(&R->ds.train);
+    s->npix = (size_t)s->H * s->W * s->C;
     const int B = c->batch_size, NB = sc_model_batch(c);
     sc_model_cfg mc;
-    sc_model_cfg_from_config(&mc, c, s->side, R->ds.num_classes, NB);
+    sc_model_cfg_from_shape(&mc, c, s->H, s->W, s->C, R->ds.num_classes, NB);
     if ((rc = sc_model_create(&R->model, &mc, err)) != SC_OK) return rc;
     if ((rc = sc_model_set_threads(R->model, c->threads, err)) != SC_OK) return rc;
     if ((rc = sc_dist_span(s->dist, R->model, c->threads, err)) != SC_OK) return rc;
@@ -765,8 +778,7 @@ static int session_build(session *s, sc_err *err) {
     if ((rc = sc_batcher_init(&R->batcher, R->ds.train_idx, R->ds.n_train, B, 1, sc_rng_u64(&rorder), err)) != SC_OK)
         return rc;
 
-    const size_t npix = (size_t)s->side * s->side;
-    R->canvas = malloc(sizeof(float) * NB * npix);
+    R->canvas = malloc(sizeof(float) * NB * s->npix);
     R->logp = malloc(sizeof(float) * NB * R->ds.num_classes);
     R->best = malloc(sizeof(float) * n);
     R->live = c->ema > 0.0f ? malloc(sizeof(float) * n) : NULL;
@@ -776,8 +788,8 @@ static int session_build(session *s, sc_err *err) {
     R->keys = malloc(sizeof(uint64_t) * NB);
     if (!R->canvas || !R->logp || !R->best || (c->ema > 0.0f && !R->live) || !R->idx || !R->labels || !R->pred ||
         !R->keys)
-        return sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%d)", NB, s->side,
-                       s->side);
+        return sc_errf(err, SC_ENOMEM, "train: out of memory allocating batch buffers (%d x %dx%dx%d)", NB, s->H,
+                       s->W, s->C);
     s->steps_per_epoch = (R->ds.n_train + B - 1) / B;
     s->total_steps = s->steps_per_epoch * c->epochs;
     lr_from_config(&s->lr, c, s->steps_per_epoch);
@@ -851,12 +863,12 @@ static int log_open(session *s, int gsplit, sc_err *err) {
         const char *ckpt_name = strrchr(s->ckpt, '/') ? strrchr(s->ckpt, '/') + 1 : s->ckpt;
         sc_runlog_meta meta = {S->run_id, o->command_line, o->config_file, o->config_file_text, ctext, ckpt_name,
                                c->seed, c->threads, (int64_t)sc_params_count(s->ps), s->cost.macs_infer,
-                               R->ds.n_train, R->ds.n_val, R->ds.n_test, R->ds.num_classes, s->side,
+                               R->ds.n_train, R->ds.n_val, R->ds.n_test, R->ds.num_classes, s->W,
                                (int)s->steps_per_epoch, s->info->name, s->cost.macs_train, s->cost.pixels_read,
                                s->cost.retina_adds};
         char *ftext = NULL;
         if (!o->config_file_text && o->config_file) meta.config_file_text = ftext = sc_read_text(o->config_file);
-        sc_runlog_glimpse_set gs = {R->G, s->info->steps, R->ds.num_classes, s->side,
+        sc_runlog_glimpse_set gs = {R->G, s->info->steps, R->ds.num_classes, s->W,
                                     gsplit == SPLIT_VAL ? "val" : "test", R->gimg, R->glabels, R->gindex,
                                     s->info->locations, sc_model_grid(R->model)};
         rc = sc_runlog_create(&R->log, o->log_path, &meta, &gs, err);
@@ -875,7 +887,7 @@ static int session_open_log(session *s, sc_err *err) {
         int gsplit, gnpool;
         const sc_images *gsrc;
         const int *gpool;
-        if ((rc = alloc_glimpse_set(&s->R, s->c, &s->cc, s->side, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK)
+        if ((rc = alloc_glimpse_set(&s->R, s->c, &s->cc, s->npix, &gsplit, &gsrc, &gpool, &gnpool, err)) != SC_OK)
             return rc;
         /* every rank has read what it needs (a resumed log too): rank 0 may now write */
         s->agreed = 1;
@@ -885,7 +897,7 @@ static int session_open_log(session *s, sc_err *err) {
         if (!s->resume) {
             /* the initial policy, and a checkpoint so that any kill can be resumed */
             float std0 = sc_policy_std(s->c, 0, s->total_steps);
-            if ((rc = record_glimpses(&s->R, s->c, 0, 0, std0, s->side, err)) != SC_OK) return rc;
+            if ((rc = record_glimpses(&s->R, s->c, 0, 0, std0, s->npix, err)) != SC_OK) return rc;
             if ((rc = save_checkpoint(&s->R, s->c, &s->S, &s->lr, s->ckpt, s->log_name, err)) != SC_OK) return rc;
         }
     }
@@ -904,8 +916,8 @@ static void session_header(const session *s) {
     const sc_model_info *info = s->info;
     const sc_ckpt_state *S = &s->S;
     if (s->quiet) return;
-    printf("data: %s %s canvas %dx%d, %d train / %d validation / %d test images, %d classes\n", c->dataset,
-           c->canvas, s->side, s->side, ds->n_train, ds->n_val, ds->n_test, ds->num_classes);
+    printf("data: %s %s canvas %dx%d%s, %d train / %d validation / %d test images, %d classes\n", c->dataset,
+           c->canvas, s->H, s->W, s->C == 3 ? " RGB" : "", ds->n_train, ds->n_val, ds->n_test, ds->num_classes);
     printf("model: %s, %zu parameters, %.3f MFLOPs per image (inference; %.3f per training step), %.0f "
            "pixels read per image, %s\n", info->name, sc_params_count(s->ps), s->cost.flops_infer / 1e6,
            s->cost.flops_train / 1e6, s->cost.pixels_read, sc_blas_config());
@@ -1143,7 +1155,7 @@ static int epoch_end(session *s, const epoch_pos *p, sc_err *err) {
     S->epoch = epoch;
     int last = epoch == c->epochs || s->end_reason == SC_END_EARLY_STOP;
     if (epoch % c->glimpse_every == 0 || last)
-        if ((rc = record_glimpses(R, c, epoch, S->step, s->ev.std, s->side, err)) != SC_OK) return rc;
+        if ((rc = record_glimpses(R, c, epoch, S->step, s->ev.std, s->npix, err)) != SC_OK) return rc;
     if (R->log) {
         const float std = s->info->stochastic ? s->ev.std : NAN;
         sc_runlog_eval_row er = {epoch, S->step, sc_runlog_wall(R->log), (float)v1, (float)vm,

@@ -67,11 +67,16 @@ typedef struct sc_train_result {
     char checkpoint[4096];    /* the checkpoint's path ("" without a log) */
 } sc_train_result;
 
-/* Fills a RAM configuration from an experiment configuration. */
+/* Fills a RAM configuration from an experiment configuration (a square grey
+ * canvas of canvas_side pixels). */
 void sc_ram_cfg_from_config(sc_ram_cfg *rc, const sc_config *c, int canvas_side, int num_classes,
                             int max_batch);
 /* Fills the model configuration of c's [model] kind (and the other kinds' too,
- * from the same keys: compare uses them for its analytic curves). */
+ * from the same keys: compare uses them for its analytic curves) for canvases
+ * of H x W pixels of C channels. */
+void sc_model_cfg_from_shape(sc_model_cfg *mc, const sc_config *c, int H, int W, int C, int num_classes,
+                             int max_batch);
+/* The same for a square grey canvas of canvas_side pixels. */
 void sc_model_cfg_from_config(sc_model_cfg *mc, const sc_config *c, int canvas_side, int num_classes,
                               int max_batch);
 /* The canvas configuration of c. */

@@ -62,7 +62,8 @@ static void setup_make(setup *s, sc_core_kind core, int loc_mlp, sc_canvas_kind 
     s->cc.distractor_size = 8;
     sc_err err = {0};
     ck_assert_int_eq(sc_canvas_check(&s->cc, &s->im, &err), SC_OK);
-    s->side = sc_canvas_side(&s->cc, S);
+    int H = 0;
+    sc_canvas_dims(&s->cc, &s->im, &H, &s->side);
     s->B = 32;
     sc_ram_cfg c;
     memset(&c, 0, sizeof c);

@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 68 /* 9 [data] + 35 [model] + 20 [train] + 4 [log] */
+#define NKEYS_EXPECTED 73 /* 9 [data] + 35 [model] + 20 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -580,7 +580,7 @@ START_TEST(test_int_overflow) {
         "model.hidden=2147483648", "model.hidden=-2147483649", "model.hidden=4294967297",
         "model.hidden=9223372036854775807", "model.hidden=9223372036854775808",
         "model.hidden=-9223372036854775809", "model.hidden=999999999999999999999999999",
-        "train.log_every=1000001", "train.log_every=0", "data.max_train=60001",
+        "train.log_every=1000001", "train.log_every=0", "data.max_train=1000000001",
         "train.seed=18446744073709551616", "train.seed=99999999999999999999999",
     };
     for (size_t i = 0; i < sizeof too_big / sizeof too_big[0]; i++) {
@@ -592,7 +592,7 @@ START_TEST(test_int_overflow) {
     }
     /* The ends of each range are accepted. */
     static const char *const edge[] = { "model.hidden=4096", "model.hidden=1", "train.log_every=1000000",
-                                        "data.max_train=60000", "train.seed=18446744073709551615",
+                                        "data.max_train=1000000000", "train.seed=18446744073709551615",
                                         "train.seed=0", "model.hidden=+7", "model.hidden=0007" };
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
         ck_assert_msg(sc_config_set(&c, edge[i], &err) == SC_OK, "%s: %s", edge[i], err.msg);
@@ -835,9 +835,56 @@ START_TEST(test_validate) {
     expect_valid(&c); /* unused by the other kinds */
     sc_config_defaults(&c);
 
-    /* distractors are cut from 28x28 digits */
+    /* distractors are cut from 28x28 digits (cluttered canvases only use them) */
     c.distractor_size = 29;
+    expect_valid(&c);
+    snprintf(c.canvas, sizeof c.canvas, "cluttered");
     expect_invalid(&c, "distractor_size = 29", "<= 28");
+    /* a user's own images are checked once loaded, against their size */
+    snprintf(c.dataset, sizeof c.dataset, "folder");
+    snprintf(c.data_dir, sizeof c.data_dir, "/some/where");
+    expect_valid(&c);
+    sc_err e2 = {0};
+    ck_assert_int_eq(sc_config_check_images(&c, 40, 32, &e2), SC_OK);
+    ck_assert_int_eq(sc_config_check_images(&c, 40, 28, &e2), SC_ECONFIG);
+    ck_assert_msg(strstr(e2.msg, "distractor_size = 29") && strstr(e2.msg, "40x28") && strstr(e2.msg, "<= 28"),
+                  "%s", e2.msg);
+    c.canvas_size = 36;
+    ck_assert_int_eq(sc_config_check_images(&c, 40, 32, &e2), SC_ECONFIG);
+    ck_assert_msg(strstr(e2.msg, "canvas_size = 36") && strstr(e2.msg, ">= 40"), "%s", e2.msg);
+    sc_config_defaults(&c);
+    snprintf(c.dataset, sizeof c.dataset, "folder");
+    snprintf(c.data_dir, sizeof c.data_dir, "/some/where");
+    c.shift = 5;
+    ck_assert_int_eq(sc_config_check_images(&c, 6, 9, &e2), SC_OK);
+    ck_assert_int_eq(sc_config_check_images(&c, 5, 9, &e2), SC_ECONFIG);
+    ck_assert_msg(strstr(e2.msg, "shift = 5") && strstr(e2.msg, "<= 4"), "%s", e2.msg);
+    sc_config_defaults(&c);
+
+    /* each dataset's own keys: where it needs them, and only there */
+    snprintf(c.dataset, sizeof c.dataset, "idx");
+    expect_invalid(&c, "dataset = idx without train_images", "four IDX files");
+    snprintf(c.train_images, sizeof c.train_images, "a");
+    snprintf(c.train_labels, sizeof c.train_labels, "b");
+    snprintf(c.test_images, sizeof c.test_images, "c");
+    expect_invalid(&c, "dataset = idx without test_labels", "four IDX files");
+    snprintf(c.test_labels, sizeof c.test_labels, "d");
+    expect_valid(&c);
+    snprintf(c.data_dir, sizeof c.data_dir, "/x");
+    expect_invalid(&c, "[data] dir with dataset = idx", "expected no dir");
+    c.data_dir[0] = '\0';
+    snprintf(c.data_file, sizeof c.data_file, "f.h5");
+    expect_invalid(&c, "[data] file with dataset = idx", "dataset = hdf5");
+    snprintf(c.dataset, sizeof c.dataset, "hdf5");
+    expect_valid(&c);   /* hdf5: the four name datasets in the file */
+    c.data_file[0] = '\0';
+    expect_invalid(&c, "dataset = hdf5 without file", "expected file");
+    snprintf(c.dataset, sizeof c.dataset, "mnist");
+    expect_invalid(&c, "[data] train_images with dataset = mnist", "expected dataset = idx or hdf5");
+    sc_config_defaults(&c);
+    snprintf(c.dataset, sizeof c.dataset, "folder");
+    expect_invalid(&c, "dataset = folder without dir", "train/<class>/*.png");
+    sc_config_defaults(&c);
 
     /* a translated or cluttered canvas must hold the digit */
     sc_config_defaults(&c);

@@ -54,7 +54,10 @@ START_TEST(test_plain) {
     sc_canvas_cfg cfg = {.kind = SC_CANVAS_PLAIN, .size = 999};
     sc_err err = {0};
     ck_assert_msg(sc_canvas_check(&cfg, &im, &err) == SC_OK, "%s", err.msg);
-    ck_assert_int_eq(sc_canvas_side(&cfg, 28), 28);
+    int H = 0, W = 0;
+    sc_canvas_dims(&cfg, &im, &H, &W);
+    ck_assert_int_eq(H, 28);
+    ck_assert_int_eq(W, 28);
     int idx[3] = {4, 0, 2};
     uint64_t keys[3] = {1, 2, 3};
     int pos[6] = {-1, -1, -1, -1, -1, -1};
@@ -141,7 +144,10 @@ START_TEST(test_translated) {
     sc_canvas_cfg cfg = {.kind = SC_CANVAS_TRANSLATED, .size = W};
     sc_err err = {0};
     ck_assert_msg(sc_canvas_check(&cfg, &im, &err) == SC_OK, "%s", err.msg);
-    ck_assert_int_eq(sc_canvas_side(&cfg, s), W);
+    int cH = 0, cW = 0;
+    sc_canvas_dims(&cfg, &im, &cH, &cW);
+    ck_assert_int_eq(cH, W);
+    ck_assert_int_eq(cW, W);
     enum { NB = 400 };
     int *idx = malloc(NB * sizeof(int)), *pos = malloc(2 * NB * sizeof(int));
     uint64_t *keys = malloc(NB * sizeof(uint64_t));
@@ -393,9 +399,18 @@ START_TEST(test_check_limits) {
     }
     sc_canvas_cfg ok = {.kind = SC_CANVAS_CLUTTERED, .size = 28, .distractors = 0, .distractor_size = 28};
     ck_assert_msg(sc_canvas_check(&ok, &im, &err) == SC_OK, "%s", err.msg);
-    im.w = 27;   /* non-square */
+    im.w = 27;   /* non-square: distractors must fit the shorter side, the canvas the longer one */
     ck_assert_int_eq(sc_canvas_check(&ok, &im, &err), SC_EARG);
-    ck_assert_msg(strstr(err.msg, "28x27"), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "distractor size 28") && strstr(err.msg, "1..27"), "%s", err.msg);
+    ok.distractor_size = 27;
+    ck_assert_msg(sc_canvas_check(&ok, &im, &err) == SC_OK, "%s", err.msg);
+    ok.size = 27;
+    ck_assert_int_eq(sc_canvas_check(&ok, &im, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "size 27") && strstr(err.msg, "28x27"), "%s", err.msg);
+    im.c = 5;
+    ck_assert_int_eq(sc_canvas_check(&ok, &im, &err), SC_EARG);
+    ck_assert_msg(strstr(err.msg, "5 channels"), "%s", err.msg);
+    im.c = 0;
     im.w = 28;
     sc_images_free(&im);
 }

@@ -447,7 +447,7 @@ START_TEST(test_images_count_mismatch) {
     /* Images given as labels and vice versa: the wrong kind of IDX file,
      * named from its magic. */
     rc = sc_images_load(&out, lp, ip, 10, &err);
-    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "an IDX file of 1 dimension", "expected 3 (images", NULL);
+    expect_fail(rc, SC_EFORMAT, NULL, &err, lp, "an IDX file of 1 dimension", "expected 3 to 4 (images", NULL);
     ck_assert_ptr_null(out.pix);
     rc = sc_images_load(&out, ip, ip, 10, &err);
     expect_fail(rc, SC_EFORMAT, NULL, &err, ip, "an IDX file of 3 dimensions", "expected 1 (labels", NULL);
@@ -478,7 +478,7 @@ START_TEST(test_images_rank_from_magic) {
     sc_err err = {0};
     int rc = sc_images_load(&out, ip, lp, 10, &err);
     expect_fail(rc, SC_EFORMAT, NULL, &err, ip, "an IDX file of 1 dimension (magic 00 00 08 01)",
-                "expected 3 (images: n x h x w)", NULL);
+                "expected 3 to 4 (images: n x h x w, or n x h x w x c)", NULL);
     ck_assert_ptr_null(strstr(err.msg, "trailing"));
     ck_assert_ptr_null(out.pix);
     /* sc_idx_read_rank names the same for any rank asked for. */
@@ -513,8 +513,48 @@ START_TEST(test_labels_outside_classes) {
     ck_assert_msg(sc_images_load(&out, ip, lp, 13, &err) == SC_OK, "%s", err.msg);
     ck_assert_int_eq(out.num_classes, 13);
     sc_images_free(&out);
-    rc = sc_images_load(&out, ip, lp, 0, &err);
-    expect_fail(rc, SC_EARG, NULL, &err, lp, "0 classes", NULL);
+    /* 0 classes: any label (the caller settles the classes, sc_dataset_open) */
+    ck_assert_msg(sc_images_load(&out, ip, lp, 0, &err) == SC_OK, "%s", err.msg);
+    ck_assert_int_eq(out.labels[3], 12);
+    sc_images_free(&out);
+    rc = sc_images_load(&out, ip, lp, -1, &err);
+    expect_fail(rc, SC_EARG, NULL, &err, lp, "-1 classes", NULL);
+    rc = sc_images_load(&out, ip, lp, 257, &err);
+    expect_fail(rc, SC_EARG, NULL, &err, lp, "257 classes", NULL);
+}
+END_TEST
+
+/* Images of n x h x w x c: c = 1 or 3 load with their channels (bytes in file
+ * order, channels interleaved); other channel counts are refused naming them. */
+START_TEST(test_images_channels) {
+    uint8_t lbb[4 + 4 + 2] = {0, 0, 8, 1, 0, 0, 0, 2, 1, 0};
+    const char *lp = tpath("ch-labels");
+    write_raw(lp, lbb, sizeof lbb);
+    for (uint32_t c = 1; c <= 4; c++) {
+        size_t n;
+        uint8_t *im = make_idx(0x08, 4, (uint32_t[]){2, 3, 5, c}, 0, &n);
+        const char *ip = tpath("ch-images");
+        write_raw(ip, im, n);
+        sc_images out;
+        sc_err err = {0};
+        int rc = sc_images_load(&out, ip, lp, 10, &err);
+        if (c == 1 || c == 3) {
+            ck_assert_msg(rc == SC_OK, "c=%u: %s", c, err.msg);
+            ck_assert_int_eq(out.n, 2);
+            ck_assert_int_eq(out.h, 3);
+            ck_assert_int_eq(out.w, 5);
+            ck_assert_int_eq(out.c, (int)c);
+            ck_assert_int_eq(sc_images_channels(&out), (int)c);
+            ck_assert_mem_eq(out.pix, im + 4 + 16, 2 * 3 * 5 * c);
+            sc_images_free(&out);
+        } else {
+            char frag[64];
+            snprintf(frag, sizeof frag, "images of %u channels", c);
+            expect_fail(rc, SC_EFORMAT, NULL, &err, ip, frag, "expected 1 or 3 channels", NULL);
+            ck_assert_ptr_null(out.pix);
+        }
+        free(im);
+    }
 }
 END_TEST
 
@@ -563,6 +603,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, test_images_load_ok);
     tcase_add_test(tc, test_images_rank_from_magic);
     tcase_add_test(tc, test_labels_outside_classes);
+    tcase_add_test(tc, test_images_channels);
     tcase_add_test(tc, test_u8_to_float);
     suite_add_tcase(s, tc);
     TCase *lim = tcase_create("limits");

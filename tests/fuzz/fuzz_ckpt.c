@@ -87,9 +87,9 @@ static void use(const sc_ckpt *ck) {
     sc_config c = ck->config;
     sc_canvas_cfg cc;
     sc_canvas_cfg_from_config(&cc, &c);
-    const int side = sc_canvas_side(&cc, 28);
+    const int side = cc.kind == SC_CANVAS_PLAIN ? 28 : cc.size;   /* sc_canvas_dims of 28x28 digits */
     sc_model_cfg mc;
-    sc_model_cfg_from_config(&mc, &c, side, sc_config_data_classes(&c), 1);
+    sc_model_cfg_from_config(&mc, &c, side, 10, 1);
     sc_model *m = NULL;
     sc_err err = {0};
     int rc = sc_model_create(&m, &mc, &err);
