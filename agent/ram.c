@@ -468,7 +468,7 @@ static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
         memcpy(lt, m->loc + tn * 2, sizeof(float) * 2 * Bk);
 
         /* glimpse network: cat = [ReLU(rho Wg^T + bg), ReLU(l Wl^T + bl)], g = ReLU(cat Wa^T + ba) */
-        sc_retina_extract(rho, x, lt, Bk, c->img_h, c->img_w, c->glimpse_size, c->scales);
+        sc_retina_extract(rho, x, lt, Bk, c->img_h, c->img_w, 1, c->glimpse_size, c->scales);
         PROF(retina);
         gemm_nt(cat, HC, rho, G, P(iWg), Bk, G, HG, 0.0f);
         bias_relu(cat, HC, P(ibg), Bk, HG);

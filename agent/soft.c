@@ -353,7 +353,7 @@ int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_mod
     for (int b = 0; b < B; b++)
         for (int i = 0; i < L; i++)
             sc_retina_extract(m->rho + ((size_t)b * L + i) * G, x + b * HW, m->grid + 2 * i, 1, c->img_h,
-                              c->img_w, c->glimpse_size, c->scales);
+                              c->img_w, 1, c->glimpse_size, c->scales);
     float *hg = m->wide_a;  /* hg (B L, HG) = ReLU(rho Wg^T + bg) */
     sc_linear_forward(hg, m->rho, P(iWg), P(ibg), BL, G, HG);
     sc_relu_forward(hg, hg, BL * HG);
