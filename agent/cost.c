@@ -1,10 +1,13 @@
 /* cost.c - analytic multiply-adds, pixels and parameters per image of each
  * model, summed from one function per layer kind (conventions in cost.h).
- * Dimension letters as in ram.h and soft.h: T steps, G = k g g, HG, HL,
- * HC = HG + HL, GO, H, GH gate rows (H or 4H), LH, C; L locations, A additive
- * width; N pixels, HID, K layers for FC; selfattn.h's for selfattn (T tokens).
+ * Dimension letters as in ram.h and soft.h: ch canvas channels, T steps,
+ * G = k g g ch, HG, HL, HC = HG + HL, GO, H, GH gate rows (H or 4H), LH, C;
+ * L locations, A additive width; N = H W ch input values, HID, K layers for
+ * FC; selfattn.h's for selfattn (T tokens, P = p^2 ch).
  */
 #include "cost.h"
+
+#include "kind.h"
 
 /* ---- layer kinds ---------------------------------------------------------------- */
 
@@ -91,7 +94,8 @@ static double core_params(sc_core_kind core, double in, double h) {
 /* ---- models ------------------------------------------------------------------------ */
 
 sc_cost sc_cost_ram(const sc_ram_cfg *c) {
-    const double T = c->glimpses, G = (double)c->scales * c->glimpse_size * c->glimpse_size;
+    const double ch = sc_kind_channels(c->channels);
+    const double T = c->glimpses, G = (double)c->scales * c->glimpse_size * c->glimpse_size * ch;
     const double HG = c->glimpse_hidden, HL = c->loc_hidden, GO = c->glimpse_out, H = c->hidden;
     const double C = c->num_classes, LH = c->loc_net_hidden;
     sc_cost r = {0};
@@ -124,16 +128,17 @@ sc_cost sc_cost_ram(const sc_ram_cfg *c) {
     const double cls_f = sc_cost_linear_fwd(H, C), cls_b = sc_cost_linear_bwd(H, C, 1);
     r.macs_infer = T * step_f + (T - 1.0) * loc_f + cls_f;
     r.macs_train = r.macs_infer + T * step_b + (T - 1.0) * loc_b + cls_b;
-    r.pixels_read = T * sc_cost_retina_pixels(c->glimpse_size, c->scales);
-    r.retina_adds = T * sc_cost_retina_adds(c->glimpse_size, c->scales);
+    r.pixels_read = T * ch * sc_cost_retina_pixels(c->glimpse_size, c->scales);
+    r.retina_adds = T * ch * sc_cost_retina_adds(c->glimpse_size, c->scales);
     r.params = glimpse_params(G, HG, HL, GO) + core_params(c->core, GO, H) + loc_p + linear_params(H, C);
     finish(&r);
     return r;
 }
 
 sc_cost sc_cost_soft(const sc_soft_cfg *c) {
+    const double ch = sc_kind_channels(c->channels);
     const double T = c->glimpses, L = (double)c->grid * c->grid;
-    const double G = (double)c->scales * c->glimpse_size * c->glimpse_size;
+    const double G = (double)c->scales * c->glimpse_size * c->glimpse_size * ch;
     const double HG = c->glimpse_hidden, HL = c->loc_hidden, GO = c->glimpse_out, H = c->hidden;
     const double C = c->num_classes, A = c->att_hidden;
     const int additive = c->score == SC_SCORE_ADDITIVE;
@@ -162,15 +167,16 @@ sc_cost sc_cost_soft(const sc_soft_cfg *c) {
     const double cls_f = sc_cost_linear_fwd(H, C), cls_b = sc_cost_linear_bwd(H, C, 1);
     r.macs_infer = L * loc_f + T * step_f + cls_f;
     r.macs_train = r.macs_infer + L * loc_b + T * step_b + cls_b;
-    r.pixels_read = L * sc_cost_retina_pixels(c->glimpse_size, c->scales);
-    r.retina_adds = L * sc_cost_retina_adds(c->glimpse_size, c->scales);
+    r.pixels_read = L * ch * sc_cost_retina_pixels(c->glimpse_size, c->scales);
+    r.retina_adds = L * ch * sc_cost_retina_adds(c->glimpse_size, c->scales);
     r.params = glimpse_params(G, HG, HL, GO) + att_p + core_params(c->core, GO, H) + linear_params(H, C);
     finish(&r);
     return r;
 }
 
 sc_cost sc_cost_fc(const sc_fc_cfg *c) {
-    const double N = (double)c->img_h * c->img_w, HID = c->hidden, C = c->num_classes;
+    const double N = (double)c->img_h * c->img_w * sc_kind_channels(c->channels);
+    const double HID = c->hidden, C = c->num_classes;
     sc_cost r = {0};
     double in = N, fwd = 0.0, bwd = 0.0, params = 0.0;
     for (int k = 0; k < c->layers; k++) {
@@ -193,7 +199,8 @@ sc_cost sc_cost_fc(const sc_fc_cfg *c) {
 sc_cost sc_cost_selfattn(const sc_sa_cfg *c) {
     const int p = c->patch > 0 ? c->patch : 1;
     const double gh = (c->img_h + p - 1) / p, gw = (c->img_w + p - 1) / p, T = gh * gw;
-    const double P = (double)p * p, D = c->d_model, H = c->heads, F = c->mlp_hidden, NL = c->blocks;
+    const double P = (double)p * p * sc_kind_channels(c->channels);
+    const double D = c->d_model, H = c->heads, F = c->mlp_hidden, NL = c->blocks;
     const double C = c->num_classes;
     sc_cost r = {0};
     /* every token attends to T keys: scores and weighted sums over all heads (width D), per query row */

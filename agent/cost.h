@@ -20,15 +20,21 @@
  * - Counts are per image as the model's equations define it; sharing across a
  *   batch is not subtracted (the soft model's h_l, the same for every image, is
  *   computed once per batch: 2 HL L MACs per image, under 1%).
+ * - Channels: a canvas of ch channels (each kind's cfg.channels, 0 read as
+ *   1) is ch values per pixel. Every count that reads the canvas is per value:
+ *   the first layer's input is ch times wider (the glimpse network's Wg takes
+ *   G = k g g ch, fc's first layer N = H W ch, selfattn's embedding
+ *   P = p^2 ch), pixels_read and retina_adds are ch times the one-channel
+ *   figures; nothing after the first layer changes.
  * - The retina's area averaging is additions, not multiply-adds: it is not in
  *   the MACs (so the RAM's macs_infer equals sc_ram_macs) but reported as
- *   retina_adds: per glimpse and scale s >= 1, g^2 (4^s - 1) additions (scale
- *   0 is a copy; the final multiply by 1/4^s is a scaling).
- * - pixels_read is the number of input pixels the sensor covers per image:
- *   per glimpse sum_s (g 2^s)^2 = g^2 (4^k - 1)/3, pixels off the canvas (read
- *   as zeros) included, i.e. clipped by nothing, and overlapping glimpses
- *   counted again: RAM T times, soft L times (once per location, not per
- *   step), FC and selfattn the whole canvas once.
+ *   retina_adds: per glimpse, channel and scale s >= 1, g^2 (4^s - 1)
+ *   additions (scale 0 is a copy; the final multiply by 1/4^s is a scaling).
+ * - pixels_read is the number of input values (pixels x channels) the sensor
+ *   covers per image: per glimpse ch sum_s (g 2^s)^2 = ch g^2 (4^k - 1)/3,
+ *   pixels off the canvas (read as zeros) included, i.e. clipped by nothing,
+ *   and overlapping glimpses counted again: RAM T times, soft L times (once
+ *   per location, not per step), FC and selfattn the whole canvas once.
  * - selfattn (T tokens, width D, H heads, F MLP width, NL blocks): per block
  *   the [q k v] projection 3 T D^2, the scores q k^T and the weighted sums
  *   att v, T^2 D each (all heads together: H T^2 hs), the output projection
@@ -55,7 +61,7 @@ typedef struct sc_cost {
     double macs_train;   /* multiply-adds per image, one training step (forward + backward) */
     double flops_infer;  /* 2 macs_infer */
     double flops_train;  /* 2 macs_train */
-    double pixels_read;  /* input pixels read per image (see above) */
+    double pixels_read;  /* input values (pixels x channels) read per image (see above) */
     double retina_adds;  /* additions of the retina's averaging per image (not in the MACs) */
     double params;       /* number of parameters: sc_params_count of the model */
     double attn_macs_infer;  /* selfattn: the T^2 part of macs_infer (included in it); 0 for others */
@@ -92,7 +98,8 @@ double sc_cost_softmax_fwd(double L);
 double sc_cost_softmax_bwd(double L);
 double sc_cost_pool_fwd(double L, double d);
 double sc_cost_pool_bwd(double L, double d);
-/* One glimpse of k scales of g x g: pixels covered and averaging additions. */
+/* One glimpse of k scales of g x g, one channel: pixels covered and averaging
+ * additions (the models multiply by their channels). */
 double sc_cost_retina_pixels(int g, int k);
 double sc_cost_retina_adds(int g, int k);
 

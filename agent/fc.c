@@ -1,6 +1,6 @@
 /* fc.c - the fully connected baseline: forward, backward, inference.
- * The equations are in fc.h; dimension letters: B batch, N = img_h img_w
- * input pixels, HID hidden width, K = layers, C classes.
+ * The equations are in fc.h; dimension letters: B batch, N = img_h img_w ch
+ * input values (ch canvas channels), HID hidden width, K = layers, C classes.
  * Activations: a (K, NB, HID), layer k (1-based) at (k - 1) NB HID.
  * At the end: the FC baseline's row of the model table (agent/kind.h,
  * sc_fc_ops).
@@ -73,6 +73,7 @@ void sc_fc_cfg_defaults(sc_fc_cfg *c) {
     c->layers = 2;
     c->hidden = 256;
     c->max_batch = 128;
+    c->channels = 1;
 }
 
 static int check_cfg(const sc_fc_cfg *c, sc_err *err) {
@@ -80,17 +81,20 @@ static int check_cfg(const sc_fc_cfg *c, sc_err *err) {
     NEED(c->img_h >= 1 && c->img_w >= 1, "img_h x img_w = %d x %d, expected positive sizes", c->img_h,
          c->img_w);
     NEED(c->num_classes >= 2, "num_classes = %d, expected >= 2", c->num_classes);
+    const int ch = sc_kind_channels(c->channels);
+    NEED(ch >= 1 && ch <= SC_KIND_CHANNELS_MAX, "channels = %d, expected 1..%d (0 reads as 1)", c->channels,
+         SC_KIND_CHANNELS_MAX);
     NEED(c->layers >= 0 && c->layers <= SC_FC_LAYERS_MAX, "layers = %d, expected 0..%d hidden layers",
          c->layers, SC_FC_LAYERS_MAX);
     NEED(c->layers == 0 || c->hidden >= 1, "hidden = %d, expected >= 1", c->hidden);
     NEED(c->max_batch >= 1, "max_batch = %d, expected >= 1", c->max_batch);
     /* every B * width product and every weight matrix is indexed with ints by the layers */
-    const size_t N = (size_t)c->img_h * c->img_w, HID = c->layers ? (size_t)c->hidden : 0;
+    const size_t N = (size_t)c->img_h * c->img_w * ch, HID = c->layers ? (size_t)c->hidden : 0;
     const size_t w = N > HID ? N : HID;
     NEED(N <= INT_MAX && (size_t)c->max_batch * w <= INT_MAX && HID * w <= INT_MAX &&
          (size_t)c->num_classes * w <= INT_MAX,
-         "%d x %d canvas, hidden %d, max_batch %d: a buffer of over 2^31 - 1 floats; lower them", c->img_h,
-         c->img_w, c->hidden, c->max_batch);
+         "%d x %d x %d canvas, hidden %d, max_batch %d: a buffer of over 2^31 - 1 floats; lower them", c->img_h,
+         c->img_w, ch, c->hidden, c->max_batch);
 #undef NEED
     return SC_OK;
 }
@@ -102,7 +106,7 @@ int sc_fc_create(sc_fc **out, const sc_fc_cfg *cfg, sc_err *err) {
     sc_fc *m = calloc(1, sizeof *m);
     if (!m) return sc_errf(err, SC_ENOMEM, "fc: out of memory allocating the model");
     m->c = *cfg;
-    m->N = cfg->img_h * cfg->img_w;
+    m->N = cfg->img_h * cfg->img_w * sc_kind_channels(cfg->channels);
     m->NB = cfg->max_batch;
     if ((rc = declare_params(m, err)) != SC_OK) {
         sc_fc_free(m);

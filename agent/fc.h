@@ -1,7 +1,9 @@
 /* fc.h - the fully connected baseline of Mnih et al. (2014) ("FC, 2 layers of
  * 256"): the whole canvas in, no attention.
  *
- * For a batch of B canvases (B, Hc, Wc), flattened row-major to N = Hc Wc:
+ * For a batch of B canvases (B, Hc, Wc, ch) of ch channels interleaved (HWC;
+ * ch = 1 is a grey (B, Hc, Wc)), flattened row-major to N = Hc Wc ch (pixel
+ * by pixel, each pixel's channels together):
  *   a_0 = x                                   (B, N)
  *   a_k = ReLU(a_{k-1} W_k^T + b_k)           (B, HID)   k = 1..layers
  *   logp = log_softmax(a_layers Wc^T + bc)    (B, C)
@@ -29,9 +31,12 @@ typedef struct sc_fc_cfg {
     int layers;         /* hidden ReLU layers, 0..SC_FC_LAYERS_MAX */
     int hidden;         /* HID, width of every hidden layer */
     int max_batch;      /* largest B passed to forward */
+    int channels;       /* ch, the canvas's channels (x is (B, img_h, img_w, ch), HWC), 1..4;
+                         * 0 reads as 1 so that zeroed or older configs stay grey */
 } sc_fc_cfg;
 
-/* The paper's baseline: 28x28, 10 classes, 2 layers of 256, max_batch 128. */
+/* The paper's baseline: 28x28 grey (channels 1), 10 classes, 2 layers of 256,
+ * max_batch 128. */
 void sc_fc_cfg_defaults(sc_fc_cfg *c);
 
 /* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
@@ -52,9 +57,9 @@ sc_params *sc_fc_params(sc_fc *m);
 /* Every weight and bias U(+-1/sqrt(fan_in)) (nn.Linear's default, as sc_ram_init_params). */
 void sc_fc_init_params(sc_fc *m, sc_rng *r);
 
-/* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch. labels (B) may
- * be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG (B out of range;
- * nothing is computed). */
+/* Forward pass over x (B, img_h, img_w, channels), 1 <= B <= max_batch.
+ * labels (B) may be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG
+ * (B out of range; nothing is computed). */
 int sc_fc_forward(sc_fc *m, const float *x, const int *labels, int B, sc_model_stats *st);
 
 /* Backward of the mean cross-entropy of the last forward, which must have had

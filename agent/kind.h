@@ -50,8 +50,9 @@ typedef struct sc_model_ops {
     const char *legend;                /* the kind in a few words, for a figure's legend */
     const char *step_name, *step_unit; /* what a step of its trace is called in the viewer (the header,
                                         * the key help); NULL without SC_KIND_TRAJECTORIES */
-    /* optional: checks cfg's keys against each other and the canvas (cfg->img_w
-     * pixels, described as `canvas`, e.g. "plain"), before a model is built:
+    /* optional: checks cfg's keys against each other and the canvas (cfg's
+     * img_h x img_w pixels of channels, described as `canvas`, e.g. "plain";
+     * each axis on its own), before a model is built:
      * 0, or -1 with one line in msg naming the keys and what was expected.
      * Default: nothing to check. */
     int (*check)(const void *cfg, const char *canvas, char *msg, size_t n);
@@ -134,11 +135,24 @@ void sc_kind_mean_location(float *loc, const float *w, const float *grid, int L)
 /* The index of v's largest entry (the first of equals), n >= 1. */
 int sc_kind_argmax(const float *v, int n);
 
+/* ---- the canvas's channels, shared by every kind ---------------------------------------------- */
+
+/* The most channels a canvas may have (each kind's cfg.channels, 1..this). */
+#define SC_KIND_CHANNELS_MAX 4
+
+/* The channel count a configuration's `channels` field means: 0 (a zeroed or
+ * older configuration) reads as 1, grey; anything else as itself (the kinds'
+ * create refuse what is outside 1..SC_KIND_CHANNELS_MAX). */
+int sc_kind_channels(int channels);
+
 /* ---- shared by the kinds' check operations ---------------------------------------------------- */
 
-/* A multi-scale sensor of g pixels at k scales on a canvas of side pixels
- * (described as canvas): its largest patch g 2^(k-1) at most 4 x side. 0, or
- * -1 with the message in msg. */
+/* A multi-scale sensor of g pixels at k scales on a canvas whose longer side
+ * is side pixels (described as canvas): its largest patch g 2^(k-1) at most
+ * 4 x side. 0, or -1 with the message in msg. */
 int sc_kind_check_sensor(int g, int k, int side, const char *canvas, char *msg, size_t n);
+/* The canvas's channels (a cfg's channels field, 0 read as 1) within
+ * 1..SC_KIND_CHANNELS_MAX. 0, or -1 with the message in msg. */
+int sc_kind_check_channels(int channels, const char *canvas, char *msg, size_t n);
 
 #endif

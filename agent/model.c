@@ -250,7 +250,19 @@ int sc_kind_argmax(const float *v, int n) {
     return k;
 }
 
+/* ---- the canvas's channels (kind.h) ------------------------------------------------------------ */
+
+int sc_kind_channels(int channels) { return channels == 0 ? 1 : channels; }
+
 /* ---- shared by the kinds' check operations (kind.h) ------------------------------------------ */
+
+int sc_kind_check_channels(int channels, const char *canvas, char *msg, size_t n) {
+    const int ch = sc_kind_channels(channels);
+    if (ch >= 1 && ch <= SC_KIND_CHANNELS_MAX) return 0;
+    snprintf(msg, n, "the canvas has channels = %d ([data] canvas = %s): expected 1..%d channels per pixel (1 grey, "
+             "3 colour)", channels, canvas, SC_KIND_CHANNELS_MAX);
+    return -1;
+}
 
 int sc_kind_check_sensor(int g, int k, int side, const char *canvas, char *msg, size_t n) {
     /* k is range-checked on its own later: clamp the shift to keep it defined on any input */

@@ -54,7 +54,8 @@ typedef enum {
 } sc_model_kind;
 
 /* The model to build: kind, and that kind's configuration (the others are
- * ignored). Sizes (canvas, classes, max_batch) live in the kind's struct. */
+ * ignored). Sizes (canvas img_h x img_w x channels, classes, max_batch) live
+ * in the kind's struct; channels 0 reads as 1 (grey). */
 typedef struct sc_model_cfg {
     sc_model_kind kind;
     sc_ram_cfg ram;
@@ -132,10 +133,13 @@ int sc_model_set_threads(sc_model *m, int threads, sc_err *err);
 double sc_model_baseline_ema(const sc_model *m);
 void sc_model_set_baseline_ema(sc_model *m, double b);
 
-/* One forward pass over x (B, H, W), 1 <= B <= max_batch, with the loss when
- * labels (B) is non-NULL (st, if non-NULL, then receives the statistics).
- * ram: draws l_0 and the policy noise from r at policy std `std`; soft and fc
- * ignore std and r (r may be NULL). Returns SC_OK or SC_EARG (B out of range). */
+/* One forward pass over x (B, img_h, img_w, channels) of the kind's
+ * configuration (each pixel's channels side by side, HWC, as env/retina.h's
+ * images; a grey canvas is (B, img_h, img_w)), 1 <= B <= max_batch, with the
+ * loss when labels (B) is non-NULL (st, if non-NULL, then receives the
+ * statistics). ram: draws l_0 and the policy noise from r at policy std
+ * `std`; soft and fc ignore std and r (r may be NULL). Returns SC_OK or
+ * SC_EARG (B out of range). */
 int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, float std, sc_rng *r,
                      sc_model_stats *st);
 

@@ -1,7 +1,8 @@
 /* ram.c - the recurrent attention model: forward, backward, inference.
  * The equations are in ram.h; dimension letters: B batch, T glimpses,
- * G = k g g retina values, HG/HL glimpse/location hidden, HC = HG + HL,
- * GO glimpse output, H core, LH location-MLP hidden, C classes, NB max batch.
+ * G = k g g ch retina values (ch canvas channels), HG/HL glimpse/location
+ * hidden, HC = HG + HL, GO glimpse output, H core, LH location-MLP hidden,
+ * C classes, NB max batch.
  *
  * How it is laid out for speed:
  * - The batch is split into W contiguous blocks of rows, one per worker
@@ -263,6 +264,10 @@ static int check_cfg(const sc_ram_cfg *c, sc_err *err) {
     NEED(c->num_classes >= 2, "need at least 2 classes");
     NEED(c->glimpses >= 1, "glimpses must be >= 1");
     NEED(c->glimpse_size >= 1 && c->scales >= 1 && c->scales <= 16, "glimpse size and scales must be positive");
+    const int ch = sc_kind_channels(c->channels);
+    if (ch < 1 || ch > SC_KIND_CHANNELS_MAX)
+        return sc_errf(err, SC_EARG, "ram: invalid configuration: channels = %d, expected 1..%d (0 reads as 1)",
+                       c->channels, SC_KIND_CHANNELS_MAX);
     NEED(c->glimpse_hidden > 0 && c->loc_hidden > 0 && c->glimpse_out > 0 && c->hidden > 0,
          "layer widths must be positive");
     NEED(!c->loc_mlp || c->loc_net_hidden > 0, "loc_net_hidden must be positive");
@@ -322,7 +327,7 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     sc_ram *m = calloc(1, sizeof *m);
     if (!m) return sc_errf(err, SC_ENOMEM, "ram: out of memory allocating the model");
     m->c = *cfg;
-    m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size;
+    m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size * sc_kind_channels(cfg->channels);
     m->HC = cfg->glimpse_hidden + cfg->loc_hidden;
     m->NB = cfg->max_batch;
     m->W = m->V = 1;
@@ -445,7 +450,8 @@ static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
     const int HC = m->HC, GO = c->glimpse_out, H = c->hidden, C = c->num_classes;
     const int LH = c->loc_mlp ? c->loc_net_hidden : 0;
     const int NB = m->NB, Bt = m->B, b0 = w->b0, Bk = w->B;
-    const size_t npix = (size_t)c->img_h * c->img_w;
+    const int ch = sc_kind_channels(c->channels);
+    const size_t npix = (size_t)c->img_h * c->img_w * ch;
     const float *x = m->x + (size_t)b0 * npix, *fixed = m->fixed;
     const float std = m->std;
     PROF_START;
@@ -468,7 +474,7 @@ static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
         memcpy(lt, m->loc + tn * 2, sizeof(float) * 2 * Bk);
 
         /* glimpse network: cat = [ReLU(rho Wg^T + bg), ReLU(l Wl^T + bl)], g = ReLU(cat Wa^T + ba) */
-        sc_retina_extract(rho, x, lt, Bk, c->img_h, c->img_w, c->glimpse_size, c->scales);
+        sc_retina_extract(rho, x, lt, Bk, c->img_h, c->img_w, ch, c->glimpse_size, c->scales);
         PROF(retina);
         gemm_nt(cat, HC, rho, G, P(iWg), Bk, G, HG, 0.0f);
         bias_relu(cat, HC, P(ibg), Bk, HG);
@@ -978,7 +984,8 @@ int sc_ram_predict(sc_ram *m, const float *x, const int *labels, int B, int M, f
 }
 
 double sc_ram_macs(const sc_ram_cfg *c) {
-    const double T = c->glimpses, G = (double)c->scales * c->glimpse_size * c->glimpse_size;
+    const double T = c->glimpses;
+    const double G = (double)c->scales * c->glimpse_size * c->glimpse_size * sc_kind_channels(c->channels);
     const double HG = c->glimpse_hidden, HL = c->loc_hidden, GO = c->glimpse_out, H = c->hidden;
     const double gates = c->core == SC_CORE_LSTM ? 4.0 * H : H;
     double per_glimpse = G * HG + 2.0 * HL + (HG + HL) * GO + GO * gates + H * gates;
@@ -1069,7 +1076,9 @@ static int ram_trace(void *impl, const float *x, int B, float std, sc_rng *r, fl
 
 static int ram_check(const void *cfg, const char *canvas, char *msg, size_t n) {
     const sc_ram_cfg *c = cfg;
-    return sc_kind_check_sensor(c->glimpse_size, c->scales, c->img_w, canvas, msg, n);
+    if (sc_kind_check_channels(c->channels, canvas, msg, n) < 0) return -1;
+    return sc_kind_check_sensor(c->glimpse_size, c->scales, c->img_h > c->img_w ? c->img_h : c->img_w, canvas, msg,
+                                n);
 }
 
 static void ram_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {

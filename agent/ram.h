@@ -1,7 +1,8 @@
 /* ram.h - the recurrent attention model (RAM) of Mnih et al. (2014).
  *
- * Per glimpse t = 0..T-1, for a batch of B canvases (B, Hc, Wc):
- *   rho_t = retina(x, l_t)                           (B, G)    G = k g g
+ * Per glimpse t = 0..T-1, for a batch of B canvases (B, Hc, Wc, ch) of ch
+ * channels interleaved (HWC, env/retina.h; ch = 1 is a grey (B, Hc, Wc)):
+ *   rho_t = retina(x, l_t)                           (B, G)    G = k g g ch
  *   hg_t  = ReLU(rho_t Wg^T + bg)                    (B, HG)
  *   hl_t  = ReLU(l_t Wl^T + bl)                      (B, HL)
  *   g_t   = ReLU([hg_t, hl_t] Wa^T + ba)             (B, GO)
@@ -67,6 +68,8 @@ typedef struct sc_ram_cfg {
     int baseline_kind;       /* SC_BASELINE_STATE, _CONSTANT or _EMA (when baseline) */
     float baseline_decay;    /* ema: b <- decay b + (1 - decay) mean R, in (0, 1) */
     int reinforce_full;      /* REINFORCE's gradient also trains the core and the glimpse net */
+    int channels;            /* ch, the canvas's channels (x is (B, img_h, img_w, ch), HWC), 1..4;
+                              * 0 reads as 1 so that zeroed or older configs stay grey */
 } sc_ram_cfg;
 
 /* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
@@ -88,7 +91,7 @@ sc_params *sc_ram_params(sc_ram *m);
 /* Every weight and bias U(+-1/sqrt(fan_in)), as PyTorch's nn.Linear. */
 void sc_ram_init_params(sc_ram *m, sc_rng *r);
 
-/* Forward pass over x (B, img_h, img_w), B <= max_batch. Draws l_0 and the
+/* Forward pass over x (B, img_h, img_w, channels), B <= max_batch. Draws l_0 and the
  * policy noise from r. If fixed_loc (T, B, 2) is non-NULL its rows are used as
  * the samples s_{t-1} (and clamped into l_t) instead of drawing: for gradient
  * checks and replay. labels (B) may be NULL (no loss; st may be NULL).

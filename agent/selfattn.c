@@ -100,15 +100,18 @@ void sc_sa_sin2d_fill(float *pos, int gh, int gw, int D) {
         }
 }
 
-/* xp (B, T, P): token k = j gw + i holds the patch at (i p, j p), row-major. */
-static void patches_extract(float *xp, const float *x, int B, int H, int W, int p) {
-    const int gh = H / p, gw = W / p, P = p * p;
+/* x (B, H, W, ch) HWC -> xp (B, T, P), P = p p ch: token k = j gw + i holds
+ * the patch at (i p, j p) in (row, column, channel) order; a patch row is p ch
+ * contiguous floats of x. */
+static void patches_extract(float *xp, const float *x, int B, int H, int W, int ch, int p) {
+    const int gh = H / p, gw = W / p, row = p * ch, P = p * row;
     for (int b = 0; b < B; b++)
         for (int j = 0; j < gh; j++)
             for (int i = 0; i < gw; i++) {
                 float *dst = xp + (((size_t)b * gh + j) * gw + i) * P;
-                const float *src = x + (size_t)b * H * W + (size_t)j * p * W + (size_t)i * p;
-                for (int u = 0; u < p; u++) memcpy(dst + u * p, src + (size_t)u * W, sizeof(float) * p);
+                const float *src = x + (((size_t)b * H + (size_t)j * p) * W + (size_t)i * p) * ch;
+                for (int u = 0; u < p; u++)
+                    memcpy(dst + (size_t)u * row, src + (size_t)u * W * ch, sizeof(float) * row);
             }
 }
 
@@ -205,12 +208,16 @@ void sc_sa_cfg_defaults(sc_sa_cfg *c) {
     c->causal = 0;
     c->log_token = -1;
     c->max_batch = 128;
+    c->channels = 1;
 }
 
 static int check_cfg(const sc_sa_cfg *c, sc_err *err) {
 #define NEED(cond, ...) if (!(cond)) return sc_errf(err, SC_EARG, "selfattn: invalid configuration: " __VA_ARGS__)
     NEED(c->img_h >= 1 && c->img_w >= 1, "img_h x img_w = %d x %d, expected positive sizes", c->img_h, c->img_w);
     NEED(c->num_classes >= 2, "num_classes = %d, expected >= 2", c->num_classes);
+    const int ch = sc_kind_channels(c->channels);
+    NEED(ch >= 1 && ch <= SC_KIND_CHANNELS_MAX, "channels = %d, expected 1..%d (0 reads as 1)", c->channels,
+         SC_KIND_CHANNELS_MAX);
     NEED(c->patch >= 1 && c->patch <= c->img_h && c->patch <= c->img_w,
          "patch = %d, expected 1..%d (the canvas side)", c->patch, c->img_h < c->img_w ? c->img_h : c->img_w);
     NEED(c->img_h % c->patch == 0, "img_h = %d is not a multiple of patch = %d: the patches must tile the canvas",
@@ -237,7 +244,7 @@ static int check_cfg(const sc_sa_cfg *c, sc_err *err) {
     NEED(c->log_token >= -1 && (size_t)(c->log_token + 1) <= T, "log_token = %d, expected -1 (the centre patch) "
          "or a token 0..%zu", c->log_token, T - 1);
     /* every B T width and B H T T product is passed to the layers as an int */
-    const size_t P = (size_t)c->patch * c->patch, D = (size_t)c->d_model, F = (size_t)c->mlp_hidden;
+    const size_t P = (size_t)c->patch * c->patch * ch, D = (size_t)c->d_model, F = (size_t)c->mlp_hidden;
     size_t w = P > 3 * D ? P : 3 * D;
     w = w > F ? w : F;
     const double rows = (double)c->max_batch * (double)T;
@@ -258,7 +265,7 @@ int sc_sa_create(sc_sa **out, const sc_sa_cfg *cfg, sc_err *err) {
     m->gh = cfg->img_h / cfg->patch;
     m->gw = cfg->img_w / cfg->patch;
     m->T = m->gh * m->gw;
-    m->P = cfg->patch * cfg->patch;
+    m->P = cfg->patch * cfg->patch * sc_kind_channels(cfg->channels);
     m->D = cfg->d_model;
     m->H = cfg->heads;
     m->hs = cfg->d_model / cfg->heads;
@@ -386,7 +393,7 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_s
     m->last_B = B;
 
     /* x_0 = patches We^T + be + pos */
-    patches_extract(m->xp, x, B, m->c.img_h, m->c.img_w, m->c.patch);
+    patches_extract(m->xp, x, B, m->c.img_h, m->c.img_w, sc_kind_channels(m->c.channels), m->c.patch);
     sc_linear_forward(m->xs, m->xp, P(m->iWe), P(m->ibe), BT, m->P, D);
     const float *pos = sc_sa_pos_table(m);
     if (pos)
@@ -642,17 +649,20 @@ static int sa_trace(void *impl, const float *x, int B, float std, sc_rng *r, flo
 
 static int sa_check(const void *cfg, const char *canvas, char *msg, size_t n) {
     const sc_sa_cfg *c = cfg;
-    const int side = c->img_w;
-    if (c->patch >= 1 && side % c->patch != 0)
-        return snprintf(msg, n, "[model] patch = %d with a %d-pixel canvas ([data] canvas = %s): the patches must "
-                        "tile the canvas, expected a patch that divides %d", c->patch, side, canvas, side), -1;
+    if (sc_kind_check_channels(c->channels, canvas, msg, n) < 0) return -1;
+    const int sides[2] = {c->img_w, c->img_h};  /* the patches tile each axis */
+    for (int a = 0; a < 2; a++)
+        if (c->patch >= 1 && sides[a] % c->patch != 0)
+            return snprintf(msg, n, "[model] patch = %d with a %d-pixel canvas ([data] canvas = %s): the patches "
+                            "must tile the canvas, expected a patch that divides %d", c->patch, sides[a], canvas,
+                            sides[a]), -1;
     if (c->heads >= 1 && c->d_model % c->heads != 0)
         return snprintf(msg, n, "[model] d_model = %d with heads = %d: each head takes d_model / heads columns, "
                         "expected d_model a multiple of heads", c->d_model, c->heads), -1;
     if (c->pos_enc == SC_SA_POS_SIN2D && c->d_model % 4 != 0)
         return snprintf(msg, n, "[model] d_model = %d with pos_enc = sin2d: sines and cosines of x and y take a "
                         "quarter each, expected d_model a multiple of 4", c->d_model), -1;
-    const int tokens = c->patch >= 1 ? (side / c->patch) * (side / c->patch) : 0;
+    const int tokens = c->patch >= 1 ? (c->img_w / c->patch) * (c->img_h / c->patch) : 0;
     if (c->patch >= 1 && c->log_token >= tokens)
         return snprintf(msg, n, "[log] attn_token = %d: the canvas has %d tokens of %dx%d pixels, expected -1 (the "
                         "centre) or 0..%d", c->log_token, tokens, c->patch, c->patch, tokens - 1), -1;
@@ -661,11 +671,12 @@ static int sa_check(const void *cfg, const char *canvas, char *msg, size_t n) {
 
 static void sa_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {
     const sc_sa_cfg *c = cfg;
-    const int g = c->patch > 0 ? c->img_w / c->patch : 0;
+    /* the token grid, columns x rows */
+    const int gw = c->patch > 0 ? c->img_w / c->patch : 0, gh = c->patch > 0 ? c->img_h / c->patch : 0;
     const char *pos = c->pos_enc == SC_SA_POS_SIN2D ? " pos sin2d" : c->pos_enc == SC_SA_POS_NONE ? " pos none" : "";
-    snprintf(model, mn, "selfattn %dx%d p%d d%d h%d x%d %s%s%s", g, g, c->patch, c->d_model, c->heads, c->blocks,
+    snprintf(model, mn, "selfattn %dx%d p%d d%d h%d x%d %s%s%s", gw, gh, c->patch, c->d_model, c->heads, c->blocks,
              c->readout == SC_SA_READOUT_MEAN ? "mean" : "query", pos, c->causal ? " causal" : "");
-    snprintf(looks, ln, "%d patches %dx%d", g * g, c->patch, c->patch);
+    snprintf(looks, ln, "%d patches %dx%d", gw * gh, c->patch, c->patch);
 }
 
 static void sa_footprint(const void *cfg, int *g, int *k) {

@@ -8,7 +8,10 @@
  * row-major order with y outer: token k = j gw + i is the patch whose top-left
  * pixel is (i p, j p), centre (x_i, y_j) = ((2i + 1)/gw - 1, (2j + 1)/gh - 1)
  * in the retina's [-1,1]^2 coordinates (sc_sa_grid: soft.h's grid for gw = gh).
- * Each patch is flattened row-major (P = p^2 values) and embedded:
+ * The canvas has ch channels interleaved (x (B, img_h, img_w, ch), HWC;
+ * ch = 1 is a grey (B, img_h, img_w)). Each patch is flattened row-major with
+ * each pixel's channels together, (row, column, channel) order (P = p^2 ch
+ * values), and embedded:
  *   x_0 = patches We^T + be + pos                       (B, T, D)
  * pos (T, D): learned (the tensor embed.pos), sin2d (fixed: channels
  * [0, D/2) encode the column i, [D/2, D) the row j, each half as D/4 sines
@@ -67,7 +70,7 @@
  * products are OpenBLAS calls over B T rows (sc_linear_*) or per (example,
  * head) (sc_mha_*, nets/attn.h). One model per thread.
  *
- * Dimension letters: B batch, T tokens, P = p^2 patch values, D d_model,
+ * Dimension letters: B batch, T tokens, P = p^2 ch patch values (ch channels), D d_model,
  * H heads, hs = D / H, F mlp_hidden, NL blocks, C classes.
  */
 #ifndef SACCADE_AGENT_SELFATTN_H
@@ -97,9 +100,11 @@ typedef struct sc_sa_cfg {
     int log_token;          /* mean readout: the token whose attention is logged; -1 = the centre
                              * patch (gh/2) gw + gw/2 */
     int max_batch;          /* largest B passed to forward */
+    int channels;           /* ch, the canvas's channels (x is (B, img_h, img_w, ch), HWC), 1..4;
+                             * 0 reads as 1 so that zeroed or older configs stay grey */
 } sc_sa_cfg;
 
-/* 28x28, 10 classes, p 4 (49 tokens), D 64, 4 heads, 2 blocks, F 128,
+/* 28x28 grey (channels 1), 10 classes, p 4 (49 tokens), D 64, 4 heads, 2 blocks, F 128,
  * learned positions, query readout, no mask, centre token, max_batch 128. */
 void sc_sa_cfg_defaults(sc_sa_cfg *c);
 
@@ -129,7 +134,7 @@ sc_params *sc_sa_params(sc_sa *m);
 /* The initialisation described above, drawing from r. */
 void sc_sa_init_params(sc_sa *m, sc_rng *r);
 
-/* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch; deterministic.
+/* Forward pass over x (B, img_h, img_w, channels), 1 <= B <= max_batch; deterministic.
  * labels (B) may be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG
  * (B out of range, x NULL; nothing is computed). */
 int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_stats *st);

@@ -1,9 +1,9 @@
 /* soft.c - soft attention over a grid of glimpse locations: forward, backward,
  * inference. The equations are in soft.h; dimension letters: B batch, T steps,
- * L = grid^2 locations, G = k g g retina values, HG/HL glimpse/location hidden,
- * HC = HG + HL, GO glimpse output (= width of g_i, q_t and z_t), A additive
- * score width, QW query width (GO for dot scores, A for additive), H core,
- * C classes.
+ * L = grid^2 locations, G = k g g ch retina values (ch canvas channels),
+ * HG/HL glimpse/location hidden, HC = HG + HL, GO glimpse output (= width of
+ * g_i, q_t and z_t), A additive score width, QW query width (GO for dot
+ * scores, A for additive), H core, C classes.
  *
  * Per-image activations are (B, L, *): location i of example b is row
  * b * L + i, so the glimpse network runs as one linear layer over B * L rows.
@@ -225,6 +225,7 @@ void sc_soft_cfg_defaults(sc_soft_cfg *c) {
     c->core = SC_CORE_RNN;
     c->hidden = 256;
     c->max_batch = 128;
+    c->channels = 1;
 }
 
 void sc_soft_grid_fill(float *loc, int grid) {
@@ -248,6 +249,9 @@ static int check_cfg(const sc_soft_cfg *c, sc_err *err) {
          c->grid, SC_SOFT_GRID_MAX);
     NEED(c->glimpse_size >= 1, "glimpse_size = %d, expected >= 1", c->glimpse_size);
     NEED(c->scales >= 1 && c->scales <= 16, "scales = %d, expected 1..16", c->scales);
+    const int ch = sc_kind_channels(c->channels);
+    NEED(ch >= 1 && ch <= SC_KIND_CHANNELS_MAX, "channels = %d, expected 1..%d (0 reads as 1)", c->channels,
+         SC_KIND_CHANNELS_MAX);
     NEED(c->glimpse_hidden >= 1, "glimpse_hidden = %d, expected >= 1", c->glimpse_hidden);
     NEED(c->loc_hidden >= 1, "loc_hidden = %d, expected >= 1", c->loc_hidden);
     NEED(c->glimpse_out >= 1, "glimpse_out = %d, expected >= 1", c->glimpse_out);
@@ -261,7 +265,7 @@ static int check_cfg(const sc_soft_cfg *c, sc_err *err) {
     NEED(c->max_batch >= 1, "max_batch = %d, expected >= 1", c->max_batch);
     /* every B * L * width product is passed to the layers as an int */
     const size_t L = (size_t)c->grid * c->grid;
-    const size_t G = (size_t)c->scales * c->glimpse_size * c->glimpse_size;
+    const size_t G = (size_t)c->scales * c->glimpse_size * c->glimpse_size * ch;
     size_t w = zmax(zmax(G, (size_t)c->glimpse_hidden + c->loc_hidden), (size_t)c->glimpse_out);
     if (c->score == SC_SCORE_ADDITIVE) w = zmax(w, (size_t)c->att_hidden);
     w = zmax(w, 4 * (size_t)c->hidden);
@@ -281,7 +285,7 @@ int sc_soft_create(sc_soft **out, const sc_soft_cfg *cfg, sc_err *err) {
     if (!m) return sc_errf(err, SC_ENOMEM, "soft: out of memory allocating the model");
     m->c = *cfg;
     m->L = cfg->grid * cfg->grid;
-    m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size;
+    m->G = cfg->scales * cfg->glimpse_size * cfg->glimpse_size * sc_kind_channels(cfg->channels);
     m->HC = cfg->glimpse_hidden + cfg->loc_hidden;
     m->A = cfg->score == SC_SCORE_ADDITIVE ? cfg->att_hidden : 0;
     m->QW = cfg->score == SC_SCORE_ADDITIVE ? m->A : cfg->glimpse_out;
@@ -346,14 +350,15 @@ int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_mod
     const int T = c->glimpses, L = m->L, G = m->G, HG = c->glimpse_hidden, HL = c->loc_hidden;
     const int HC = m->HC, GO = c->glimpse_out, A = m->A, QW = m->QW, H = c->hidden, C = c->num_classes;
     const int NB = m->NB, BL = B * L;
-    const size_t HW = (size_t)c->img_h * c->img_w;
+    const int ch = sc_kind_channels(c->channels);
+    const size_t HW = (size_t)c->img_h * c->img_w * ch;  /* floats per canvas */
     m->last_B = B;
 
     /* glimpse network at every location, once per image */
     for (int b = 0; b < B; b++)
         for (int i = 0; i < L; i++)
             sc_retina_extract(m->rho + ((size_t)b * L + i) * G, x + b * HW, m->grid + 2 * i, 1, c->img_h,
-                              c->img_w, c->glimpse_size, c->scales);
+                              c->img_w, ch, c->glimpse_size, c->scales);
     float *hg = m->wide_a;  /* hg (B L, HG) = ReLU(rho Wg^T + bg) */
     sc_linear_forward(hg, m->rho, P(iWg), P(ibg), BL, G, HG);
     sc_relu_forward(hg, hg, BL * HG);
@@ -572,7 +577,7 @@ static int soft_predict(void *impl, const float *x, const int *labels, int B, in
  * depend on T), in passes of at most TRACE_PROBE_BATCH images. */
 static int trace_steps(sc_soft *m, const float *x, int B, float *probs, sc_err *err) {
     const int T = m->c.glimpses, C = m->c.num_classes;
-    const size_t HW = (size_t)m->c.img_h * m->c.img_w;
+    const size_t HW = (size_t)m->c.img_h * m->c.img_w * sc_kind_channels(m->c.channels);  /* floats per canvas */
     const sc_params *ps = &m->ps;
     for (int t = 0; t < T - 1; t++) {
         sc_soft_cfg pc = m->c;
@@ -630,12 +635,15 @@ static int soft_trace(void *impl, const float *x, int B, float std, sc_rng *r, f
 
 static int soft_check(const void *cfg, const char *canvas, char *msg, size_t n) {
     const sc_soft_cfg *c = cfg;
-    if (c->grid > c->img_w) {
+    if (sc_kind_check_channels(c->channels, canvas, msg, n) < 0) return -1;
+    /* the grid maps per axis: the shorter side bounds it, the longer one the sensor */
+    const int lo = c->img_h < c->img_w ? c->img_h : c->img_w, hi = c->img_h < c->img_w ? c->img_w : c->img_h;
+    if (c->grid > lo) {
         snprintf(msg, n, "[model] grid = %d with a %d-pixel canvas ([data] canvas = %s): expected grid <= the canvas "
-                 "side (locations at least a pixel apart)", c->grid, c->img_w, canvas);
+                 "side (locations at least a pixel apart)", c->grid, lo, canvas);
         return -1;
     }
-    return sc_kind_check_sensor(c->glimpse_size, c->scales, c->img_w, canvas, msg, n);
+    return sc_kind_check_sensor(c->glimpse_size, c->scales, hi, canvas, msg, n);
 }
 
 static void soft_describe(const void *cfg, char *model, size_t mn, char *looks, size_t ln) {

@@ -9,11 +9,14 @@
  *     l_k = (x_i, y_j),   x_i = (2i + 1) / grid - 1,   y_j = (2j + 1) / grid - 1
  * in the retina's coordinates (env/retina.h), i.e. pixel centre
  * ((i + 1/2) W / grid, (j + 1/2) H / grid): for 28x28 and grid 7 the glimpses
- * are centred on pixels 2, 6, ..., 26 of each axis; grid 1 is the centre.
+ * are centred on pixels 2, 6, ..., 26 of each axis; grid 1 is the centre. On
+ * a non-square canvas the grid maps per axis: still grid x grid locations,
+ * spaced W / grid apart across and H / grid down.
  *
  * Per image (once: nothing here depends on the step), for each location i,
- * with the RAM's glimpse network:
- *   rho_i = retina(x, l_i)                            (B, L, G)   G = k g g
+ * with the RAM's glimpse network, on canvases x (B, Hc, Wc, ch) of ch channels
+ * interleaved (HWC, env/retina.h; ch = 1 is a grey (B, Hc, Wc)):
+ *   rho_i = retina(x, l_i)                            (B, L, G)   G = k g g ch
  *   hg_i  = ReLU(rho_i Wg^T + bg)                     (B, L, HG)
  *   hl_i  = ReLU(l_i Wl^T + bl)                       (L, HL)     the same for every image
  *   g_i   = ReLU([hg_i, hl_i] Wa^T + ba)              (B, L, GO)
@@ -65,13 +68,15 @@ typedef struct sc_soft_cfg {
     sc_core_kind core;
     int hidden;              /* H */
     int max_batch;           /* largest B passed to forward */
+    int channels;            /* ch, the canvas's channels (x is (B, img_h, img_w, ch), HWC), 1..4;
+                              * 0 reads as 1 so that zeroed or older configs stay grey */
 } sc_soft_cfg;
 
 #define SC_SOFT_GRID_MAX 64
 
 /* The sizes of the RAM's defaults (README: 8x8, 1 scale, 128/128/256, rnn 256,
- * 6 steps) on a 28x28 canvas with 10 classes, grid 7, dot scores, A = 128,
- * max_batch 128. Callers overwrite what their config sets. */
+ * 6 steps) on a 28x28 grey canvas (channels 1) with 10 classes, grid 7, dot
+ * scores, A = 128, max_batch 128. Callers overwrite what their config sets. */
 void sc_soft_cfg_defaults(sc_soft_cfg *c);
 
 /* The statistics of a forward with labels are sc_model_stats (agent/stats.h),
@@ -94,7 +99,7 @@ sc_params *sc_soft_params(sc_soft *m);
  * layer the tensor belongs to (nn.Linear's default, as sc_ram_init_params). */
 void sc_soft_init_params(sc_soft *m, sc_rng *r);
 
-/* Forward pass over x (B, img_h, img_w), 1 <= B <= max_batch; deterministic.
+/* Forward pass over x (B, img_h, img_w, channels), 1 <= B <= max_batch; deterministic.
  * labels (B) may be NULL (no loss; st may be NULL). Returns SC_OK or SC_EARG
  * (B out of range; nothing is computed). */
 int sc_soft_forward(sc_soft *m, const float *x, const int *labels, int B, sc_model_stats *st);

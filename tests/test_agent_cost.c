@@ -11,6 +11,9 @@
  * - selfattn against hand counts (mean and query readouts), its parameters
  *   against the model's, and its attention term growing as T^2 (16 times
  *   for a canvas twice as wide) while the rest grows as T (4 times).
+ * - with 3 channels on non-square canvases, every kind against hand counts:
+ *   the first layer 3 times wider, pixels and retina additions 3 times, the
+ *   parameters the models'.
  * Set SACCADE_TEST_VERBOSE=1 to print the figures of the paper's configurations.
  */
 #include <stdio.h>
@@ -231,7 +234,7 @@ START_TEST(fc_hand_counts) {
      * forward 144*9 + 9*9 + 9*3 = 1296 + 81 + 27 = 1404
      * backward: W1 dW only 1296 (its input is the canvas), W2 dW + din 162, action dW + din 54 -> 1512
      * training 2916; pixels 144; params 1296 + 9 + 81 + 9 + 27 + 3 = 1425 */
-    sc_fc_cfg s = {12, 12, 3, 2, 9, 4};
+    sc_fc_cfg s = {12, 12, 3, 2, 9, 4, 1};
     sc_cost c = sc_cost_fc(&s);
     EQ(c.macs_infer, 1404);
     EQ(c.macs_train, 2916);
@@ -256,7 +259,7 @@ START_TEST(fc_hand_counts) {
     EQ(c.pixels_read, 784);
     EQ(c.params, 269322);
     for (int layers = 0; layers <= 3; layers++) {
-        sc_fc_cfg f = {12, 12, 3, layers, 9, 4};
+        sc_fc_cfg f = {12, 12, 3, layers, 9, 4, 1};
         sc_fc *m;
         ck_assert_int_eq(sc_fc_create(&m, &f, NULL), SC_OK);
         EQ(sc_cost_fc(&f).params, (double)sc_params_count(sc_fc_params(m)));
@@ -392,6 +395,105 @@ START_TEST(selfattn_attention_grows_as_T_squared) {
 }
 END_TEST
 
+/* ---- channels --------------------------------------------------------------------------------- */
+
+/* 3 channels on non-square canvases: the first layer's input is 3 times wider
+ * (glimpse values, pixels, patch values), pixels_read and retina_adds are 3
+ * times the grey ones, nothing else changes; the parameters are the models'. */
+START_TEST(channels_count_in_the_first_layer) {
+    /* RAM small, 10 x 14 x 3 (the canvas size does not matter to the RAM): G = 2 * 3 * 3 * 3 = 54
+     * per glimpse forward: Wg 54*5 = 270, Wl 8, Wa 54, core 91 -> 423 (the grey 243 + 180)
+     * inference 3*423 + 2*21 + 21 = 1332
+     * per glimpse backward: Wg dW 270 (rho is data), Wl 8, Wa 108, core 182 -> 568
+     * training 1332 + 3*568 + 2*21 + 42 = 3120
+     * pixels 3 glimpses * 45 * 3 channels = 405; retina adds 3 * 27 * 3 = 243
+     * params: Wg 270 + 5 = 275 (grey 95), so 313 + 180 = 493 */
+    sc_ram_cfg r = ram_small();
+    r.img_h = 10; r.img_w = 14; r.channels = 3;
+    sc_cost c = sc_cost_ram(&r);
+    EQ(c.macs_infer, 1332);
+    EQ(c.macs_train, 3120);
+    EQ(c.pixels_read, 405);
+    EQ(c.retina_adds, 243);
+    EQ(c.params, 493);
+    EQ(c.macs_infer, sc_ram_macs(&r));
+    sc_ram *rm;
+    ck_assert_int_eq(sc_ram_create(&rm, &r, NULL), SC_OK);
+    EQ(c.params, (double)sc_params_count(sc_ram_params(rm)));
+    sc_ram_free(rm);
+    /* channels 0 is grey: the figures of ram_hand_counts */
+    r.channels = 0;
+    EQ(sc_cost_ram(&r).macs_train, 2040);
+
+    /* soft small (dot, rnn), 10 x 14 x 3: L = 9, G = 54
+     * per location forward: Wg 270 + Wl 8 + Wa 54 = 332 -> 2988; per step 241 -> 723; classifier 21
+     * inference 2988 + 723 + 21 = 3732
+     * per location backward: 270 + 8 + 108 = 386 -> 3474; per step 491 -> 1473; classifier 42
+     * training 3732 + 3474 + 1473 + 42 = 8721
+     * pixels 9 locations * 45 * 3 = 1215; retina adds 9 * 27 * 3 = 729; params 337 + 180 = 517 */
+    sc_soft_cfg s = soft_small(SC_SCORE_DOT, SC_CORE_RNN);
+    s.img_h = 10; s.img_w = 14; s.channels = 3;
+    c = sc_cost_soft(&s);
+    EQ(c.macs_infer, 3732);
+    EQ(c.macs_train, 8721);
+    EQ(c.pixels_read, 1215);
+    EQ(c.retina_adds, 729);
+    EQ(c.params, 517);
+    sc_soft *sm;
+    ck_assert_int_eq(sc_soft_create(&sm, &s, NULL), SC_OK);
+    EQ(c.params, (double)sc_params_count(sc_soft_params(sm)));
+    sc_soft_free(sm);
+
+    /* FC 12 x 20 x 3: N = 720, 2 layers of 9, C 3
+     * forward 720*9 + 9*9 + 9*3 = 6480 + 81 + 27 = 6588
+     * backward: W1 dW 6480 (its input is the canvas), W2 162, action 54 -> 6696; training 13284
+     * pixels 720; params 6480 + 9 + 81 + 9 + 27 + 3 = 6609
+     * no hidden layer: 720*3 = 2160 forward, 4320 training, params 2163 */
+    sc_fc_cfg f = {12, 20, 3, 2, 9, 4, 3};
+    c = sc_cost_fc(&f);
+    EQ(c.macs_infer, 6588);
+    EQ(c.macs_train, 13284);
+    EQ(c.pixels_read, 720);
+    EQ(c.retina_adds, 0);
+    EQ(c.params, 6609);
+    for (int layers = 0; layers <= 2; layers += 2) {
+        f.layers = layers;
+        sc_fc *fm;
+        ck_assert_int_eq(sc_fc_create(&fm, &f, NULL), SC_OK);
+        EQ(sc_cost_fc(&f).params, (double)sc_params_count(sc_fc_params(fm)));
+        sc_fc_free(fm);
+    }
+    f.layers = 0;
+    EQ(sc_cost_fc(&f).macs_infer, 2160);
+    EQ(sc_cost_fc(&f).macs_train, 4320);
+    EQ(sc_cost_fc(&f).params, 2163);
+
+    /* selfattn 8 rows x 12 columns x 3 in patches of 4: gh 2, gw 3, T 6, P 4*4*3 = 48; D 8, H 2, F 12,
+     * one block, C 3, mean readout, learned positions
+     * forward: embed 6*48*8 = 2304; block 6 * 448 = 2688; attention 6 (6*8 + 6*8) = 576; classifier 24
+     *   -> 5592
+     * backward: embed dW 2304; block linears 5376; attention 6 (2*48 + 2*6 + 2*48) = 1224; classifier 48
+     *   -> 8952; training 14544
+     * pixels 6 * 48 = 288 = 8 * 12 * 3
+     * params: embed 384 + 8 = 392, pos 6*8 = 48, block 532, lnf 16, action 27 -> 1015 */
+    sc_sa_cfg a;
+    sc_sa_cfg_defaults(&a);
+    a.img_h = 8; a.img_w = 12; a.channels = 3; a.patch = 4; a.d_model = 8; a.heads = 2; a.blocks = 1;
+    a.mlp_hidden = 12; a.num_classes = 3; a.readout = SC_SA_READOUT_MEAN; a.pos_enc = SC_SA_POS_LEARNED;
+    c = sc_cost_selfattn(&a);
+    EQ(c.macs_infer, 5592);
+    EQ(c.macs_train, 14544);
+    EQ(c.attn_macs_infer, 576);
+    EQ(c.attn_macs_train, 1800);
+    EQ(c.pixels_read, 288);
+    EQ(c.params, 1015);
+    sc_sa *am;
+    ck_assert_int_eq(sc_sa_create(&am, &a, NULL), SC_OK);
+    EQ(c.params, (double)sc_params_count(sc_sa_params(am)));
+    sc_sa_free(am);
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("agent_cost");
     TCase *t = tcase_create("counts");
@@ -404,6 +506,7 @@ static Suite *make_suite(void) {
     tcase_add_test(t, soft_grows_with_locations_ram_stays_flat);
     tcase_add_test(t, selfattn_hand_counts);
     tcase_add_test(t, selfattn_attention_grows_as_T_squared);
+    tcase_add_test(t, channels_count_in_the_first_layer);
     suite_add_tcase(s, t);
     return s;
 }

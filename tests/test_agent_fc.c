@@ -1,7 +1,8 @@
 /* test_agent_fc.c - the fully connected baseline.
  *
  * - whole-model finite-difference gradient check of every parameter tensor,
- *   for 0 (logistic regression), 1, 2 and 3 hidden layers (B below max_batch);
+ *   for 0 (logistic regression), 1, 2 and 3 hidden layers (B below max_batch),
+ *   and on 3-channel non-square canvases (12 x 20, 20 x 12: H W 3 values in);
  * - backward adds (twice = double); the forward keeps its own copy of x;
  *   predict = forward; parameter names and count;
  * - learning: on the synthetic texture task of test_agent_ram.c with fixed
@@ -80,17 +81,23 @@ static sc_gradcheck_report check_tensor(gc_ctx *c, float *w, const float *a, siz
     return rep;
 }
 
-static void run_gradcheck(int layers) {
+/* channels, H, W: the canvas (B, H, W, channels); small_cfg's is 12 x 12 grey. */
+static void run_gradcheck_canvas(int layers, int channels, int H, int W) {
     sc_fc_cfg cfg = small_cfg(layers);
+    cfg.channels = channels;
+    cfg.img_h = H;
+    cfg.img_w = W;
     sc_fc *m = make_model(&cfg, 42, 2.0f);
     sc_params *ps = sc_fc_params(m);
     ck_assert_int_eq(ps->count, 2 * layers + 2);
-    const int B = 3;
-    float x[3 * 144];
+    const int B = 3, npix = H * W * channels;
+    ck_assert_int_eq(ps->p[0].cols, npix);  /* the first layer reads every value of the canvas */
+    float *x = malloc(sizeof(float) * B * npix);
+    ck_assert_ptr_nonnull(x);
     int labels[3] = {0, 2, 1};
     sc_rng r;
     sc_rng_seed(&r, 7);
-    random_images(x, 3 * 144, &r);
+    random_images(x, B * npix, &r);
     gc_ctx c = {m, x, labels, B};
     gc_loss(&c);
     sc_params_zero_grad(ps);
@@ -101,17 +108,20 @@ static void run_gradcheck(int layers) {
         size_t n = sc_params_size(ps, i);
         sc_gradcheck_report tc = check_tensor(&c, sc_params_data(ps, i), analytic + ps->p[i].offset, n);
         if (verbose())
-            printf("layers %d %-9s rel %.2e  off %4.1f%%  |a| %.3g\n", layers, ps->p[i].name, tc.norm_rel_err,
-                   100.0 * tc.frac_off, tc.norm_analytic);
+            printf("layers %d %d x %d x %d %-9s rel %.2e  off %4.1f%%  |a| %.3g\n", layers, H, W, channels,
+                   ps->p[i].name, tc.norm_rel_err, 100.0 * tc.frac_off, tc.norm_analytic);
         ck_assert_msg(tc.norm_rel_err < 2e-2 && tc.frac_off < 0.1,
-                      "%s (layers %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by > 5%%",
-                      ps->p[i].name, layers, tc.norm_rel_err, 100.0 * tc.frac_off);
+                      "%s (layers %d, %d x %d x %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by > 5%%",
+                      ps->p[i].name, layers, H, W, channels, tc.norm_rel_err, 100.0 * tc.frac_off);
         ck_assert_msg(tc.norm_analytic > 0.0, "%s has an all-zero gradient: the check would be vacuous",
                       ps->p[i].name);
     }
     free(analytic);
+    free(x);
     sc_fc_free(m);
 }
+
+static void run_gradcheck(int layers) { run_gradcheck_canvas(layers, 1, 12, 12); }
 
 START_TEST(gradcheck_layers_0) { run_gradcheck(0); }
 END_TEST
@@ -120,6 +130,12 @@ END_TEST
 START_TEST(gradcheck_layers_2) { run_gradcheck(2); }
 END_TEST
 START_TEST(gradcheck_layers_3) { run_gradcheck(3); }
+END_TEST
+/* colour on non-square canvases: 3 channels, 12 x 20 and 20 x 12 */
+START_TEST(gradcheck_rgb_non_square) {
+    run_gradcheck_canvas(2, 3, 12, 20);
+    run_gradcheck_canvas(0, 3, 20, 12);
+}
 END_TEST
 
 /* Backward ADDS: a second call doubles the gradient; and it uses the forward's
@@ -297,6 +313,7 @@ static Suite *make_suite(void) {
     tcase_add_test(g, gradcheck_layers_1);
     tcase_add_test(g, gradcheck_layers_2);
     tcase_add_test(g, gradcheck_layers_3);
+    tcase_add_test(g, gradcheck_rgb_non_square);
     tcase_add_test(g, backward_adds_and_owns_its_input);
     suite_add_tcase(s, g);
     TCase *b = tcase_create("behaviour");

@@ -9,6 +9,11 @@
  *   configuration, its cost, its grid, its statistics and its trace; forward,
  *   backward, predict and trace run on a tiny batch, and their bad input gets
  *   the documented errors;
+ * - the canvas's channels, every row: 0 builds the grey model of 1 bit for
+ *   bit, 1..4 build and pass the check with a wider first layer, others are
+ *   refused by create and check naming channels; the checks take each axis
+ *   of a non-square canvas (soft's grid, the sensors, selfattn's patch and
+ *   tokens);
  * - the gradient through the interface agrees with central differences for
  *   every row (the RAM with REINFORCE off, where its loss is the cross-entropy
  *   given the sampled glimpses; each kind's own suite checks its full loss);
@@ -539,6 +544,107 @@ START_TEST(checks_name_the_keys) {
 }
 END_TEST
 
+/* Every kind's channels field, through its row: 0 builds the grey model of
+ * 1, bit for bit (parameters and a forward pass); 1..SC_KIND_CHANNELS_MAX
+ * build and pass the check; anything else is refused by create (SC_EARG
+ * naming channels and the range) and by the check (naming the canvas). */
+static void set_channels(sc_model_cfg *c, int ch) {
+    c->ram.channels = c->soft.channels = c->fc.channels = c->selfattn.channels = ch;
+}
+
+START_TEST(every_row_reads_its_channels) {
+    enum { BB = 3 };
+    float x[BB * S * S];
+    int labels[BB];
+    data(x, labels, BB, 9);
+    for (int k = 0; k < SC_MODEL_KINDS; k++) {
+        const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)k);
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        char msg[SC_ERR_MSG_MAX] = "";
+        sc_err err = {0};
+        /* 0 is grey: the same parameters and the same forward as 1 */
+        float lp[2][BB * C];
+        size_t n[2];
+        for (int v = 0; v < 2; v++) {
+            set_channels(&c, v);
+            sc_model *m = make_ops(ops, &c, 4);
+            n[v] = sc_params_count(sc_model_params(m));
+            sc_rng r;
+            sc_rng_seed(&r, 5);
+            ck_assert_int_ge(sc_model_predict(m, x, labels, BB, 1, 0.1f, &r, lp[v], NULL), 0);
+            sc_model_free(m);
+        }
+        ck_assert_msg(n[0] == n[1] && !memcmp(lp[0], lp[1], sizeof lp[0]), "%s: channels 0 is not channels 1",
+                      ops->name);
+        for (int v = 1; v <= SC_KIND_CHANNELS_MAX; v++) {
+            set_channels(&c, v);
+            sc_model *m = make_ops(ops, &c, 4);
+            if (v > 1) ck_assert_msg(sc_params_count(sc_model_params(m)) > n[0], "%s: %d channels, no wider input",
+                                     ops->name, v);
+            if (ops->check) ck_assert_msg(ops->check(sc_model_kind_cfg(ops, &c), "plain", msg, sizeof msg) == 0,
+                                          "%s, %d channels: %s", ops->name, v, msg);
+            sc_model_free(m);
+        }
+        const int bad[] = {-1, SC_KIND_CHANNELS_MAX + 1, 1000};
+        for (int i = 0; i < 3; i++) {
+            set_channels(&c, bad[i]);
+            sc_model *m = (sc_model *)&c;  /* must be set to NULL on failure */
+            ck_assert_int_eq(sc_model_create_ops(&m, ops, &c, &err), SC_EARG);
+            ck_assert_ptr_null(m);
+            ck_assert_msg(strstr(err.msg, "channels") && strstr(err.msg, "1..4") && strstr(err.msg, ops->name),
+                          "%s, channels %d: %s", ops->name, bad[i], err.msg);
+            if (ops->check) {
+                ck_assert_int_eq(ops->check(sc_model_kind_cfg(ops, &c), "plain", msg, sizeof msg), -1);
+                ck_assert_msg(strstr(msg, "channels") && strstr(msg, "plain") && !strchr(msg, '\n'), "%s: %s",
+                              ops->name, msg);
+            }
+        }
+    }
+}
+END_TEST
+
+/* The checks look at each axis of a non-square canvas: soft's grid against the
+ * shorter side, the sensors against the longer, selfattn's patch against both. */
+START_TEST(checks_take_each_axis) {
+    char msg[SC_ERR_MSG_MAX];
+    sc_model_cfg c = small_cfg(SC_MODEL_SOFT);
+    c.soft.img_h = 8;
+    c.soft.img_w = 24;
+    c.soft.grid = 9;  /* more locations than rows */
+    ck_assert_int_eq(sc_soft_ops.check(&c.soft, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "[model] grid") && strstr(msg, "8-pixel"), "%s", msg);
+    c.soft.grid = 8;
+    c.soft.glimpse_size = 4 * 24;  /* 4 x the longer side: allowed */
+    c.soft.scales = 1;
+    ck_assert_int_eq(sc_soft_ops.check(&c.soft, "plain", msg, sizeof msg), 0);
+    c = small_cfg(SC_MODEL_RAM);
+    c.ram.img_h = 24;
+    c.ram.img_w = 8;
+    c.ram.scales = 1;
+    c.ram.glimpse_size = 4 * 24;
+    ck_assert_int_eq(sc_ram_ops.check(&c.ram, "plain", msg, sizeof msg), 0);
+    c.ram.glimpse_size = 4 * 24 + 1;
+    ck_assert_int_eq(sc_ram_ops.check(&c.ram, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "[model] glimpse_size") && strstr(msg, "24-pixel"), "%s", msg);
+    c = small_cfg(SC_MODEL_SELFATTN);
+    c.selfattn.img_h = 12;  /* a multiple of patch 4 */
+    c.selfattn.img_w = 16;
+    ck_assert_int_eq(sc_sa_ops.check(&c.selfattn, "plain", msg, sizeof msg), 0);
+    for (int axis = 0; axis < 2; axis++) {
+        c.selfattn.img_h = axis ? 14 : 12;  /* 14 rows do not tile */
+        c.selfattn.img_w = axis ? 16 : 18;  /* nor do 18 columns */
+        ck_assert_int_eq(sc_sa_ops.check(&c.selfattn, "plain", msg, sizeof msg), -1);
+        ck_assert_msg(strstr(msg, "[model] patch") && strstr(msg, axis ? "14" : "18"), "%s", msg);
+    }
+    /* 12 x 16 in patches of 4: 12 tokens, so attn_token 12 is out of range */
+    c.selfattn.img_h = 12;
+    c.selfattn.img_w = 16;
+    c.selfattn.log_token = 12;
+    ck_assert_int_eq(sc_sa_ops.check(&c.selfattn, "plain", msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "attn_token") && strstr(msg, "12 tokens"), "%s", msg);
+}
+END_TEST
+
 START_TEST(every_row_has_the_gradient_of_its_loss) {
     for (int k = 0; k < SC_MODEL_KINDS; k++) {
         const sc_model_ops *ops = sc_model_kind_ops((sc_model_kind)k);
@@ -650,6 +756,8 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, every_row_answers_every_operation);
     tcase_add_test(tc, every_row_says_what_it_is);
     tcase_add_test(tc, checks_name_the_keys);
+    tcase_add_test(tc, every_row_reads_its_channels);
+    tcase_add_test(tc, checks_take_each_axis);
     tcase_add_test(tc, every_row_has_the_gradient_of_its_loss);
     tcase_add_test(tc, a_kind_outside_the_table);
     tcase_add_test(tc, the_linear_kind_is_fc_without_layers);

@@ -4,6 +4,10 @@
  *
  * - what each kind says about itself (steps, sampling, REINFORCE, trajectories,
  *   locations), its parameter count and its analytic cost equal the kind's own;
+ * - channels: a 3-channel model of every kind whose first layer's channel-1
+ *   columns are a grey model's gives the grey model's output on a canvas whose
+ *   channel 1 is the grey one (HWC, each value's channels side by side),
+ *   non-square;
  * - forward and backward through the interface give the bit-identical loss,
  *   statistics and gradients of the kind's own calls; terms a kind does not
  *   have are NaN;
@@ -113,6 +117,78 @@ START_TEST(kind_names) {
     c.selfattn.patch = 5;
     ck_assert_int_eq(sc_model_create(&m, &c, &err), SC_EARG);
     ck_assert_msg(strstr(err.msg, "patch"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- channels ---------------------------------------------------------------------- */
+
+/* The canvas is (B, H, W, ch) with each pixel's channels together, and the
+ * first layer reads each value's ch channels side by side: a 3-channel model
+ * whose first-layer columns j*3 + 1 are a grey model's columns j (the other
+ * columns left at their random start), every other tensor copied, on canvases
+ * whose channel 1 is the grey canvas and channels 0 and 2 are zero, gives the
+ * grey model's log-probabilities (up to float rounding: the products with the
+ * zeros are summed in another order). Every kind, on a 12 x 16 canvas. A model
+ * that read the channels as planes, another channel, or ignored them, would not. */
+START_TEST(channels_are_interleaved) {
+    enum { H = 12, W = 16, CH = 3, BB = 4 };
+    for (int k = 0; k < SC_MODEL_KINDS; k++) {
+        sc_model_cfg c1 = small_cfg((sc_model_kind)k);
+        c1.ram.img_h = c1.soft.img_h = c1.fc.img_h = c1.selfattn.img_h = H;
+        c1.ram.img_w = c1.soft.img_w = c1.fc.img_w = c1.selfattn.img_w = W;
+        sc_model_cfg c3 = c1;
+        c3.ram.channels = c3.soft.channels = c3.fc.channels = c3.selfattn.channels = CH;
+        sc_model *m1 = make(&c1, 7), *m3 = make(&c3, 8);
+        const sc_params *p1 = sc_model_params(m1), *p3 = sc_model_params(m3);
+        const char *name = sc_model_describe(m1)->name;
+        ck_assert_int_eq(p1->count, p3->count);
+        int widened = 0;
+        for (int i = 0; i < p1->count; i++) {
+            const sc_param *a = &p1->p[i], *b = &p3->p[i];
+            ck_assert_str_eq(a->name, b->name);
+            ck_assert_int_eq(a->rows, b->rows);
+            const float *w1 = sc_params_data(p1, i);
+            float *w3 = sc_params_data(p3, i);
+            if (a->cols == b->cols) {
+                memcpy(w3, w1, sizeof(float) * sc_params_size(p1, i));
+                continue;
+            }
+            ck_assert_msg(b->cols == CH * a->cols, "%s %s: %d columns for %d channels, %d for one", name, a->name,
+                          b->cols, CH, a->cols);
+            for (int r = 0; r < a->rows; r++)
+                for (int j = 0; j < a->cols; j++)
+                    w3[(size_t)r * b->cols + (size_t)j * CH + 1] = w1[(size_t)r * a->cols + j];
+            widened++;
+        }
+        ck_assert_msg(widened == 1, "%s: %d tensors widened by the channels, expected the first layer's", name,
+                      widened);
+        float x1[BB * H * W], x3[BB * H * W * CH];
+        int labels[BB];
+        sc_rng r;
+        sc_rng_seed(&r, 21);
+        for (int i = 0; i < BB * H * W; i++) x1[i] = sc_rng_uniform(&r);
+        for (int b = 0; b < BB; b++) labels[b] = (int)sc_rng_int(&r, C);
+        memset(x3, 0, sizeof x3);
+        for (int i = 0; i < BB * H * W; i++) x3[i * CH + 1] = x1[i];
+        float lp1[BB * C], lp3[BB * C];
+        sc_rng r1, r3;  /* the RAM draws the same locations for both */
+        sc_rng_seed(&r1, 22);
+        sc_rng_seed(&r3, 22);
+        ck_assert_int_ge(sc_model_predict(m1, x1, labels, BB, 1, 0.1f, &r1, lp1, NULL), 0);
+        ck_assert_int_ge(sc_model_predict(m3, x3, labels, BB, 1, 0.1f, &r3, lp3, NULL), 0);
+        for (int i = 0; i < BB * C; i++)
+            ck_assert_msg(fabsf(lp1[i] - lp3[i]) <= 1e-5f * (1.0f + fabsf(lp1[i])),
+                          "%s: logp[%d] %.7g with 3 channels, %.7g grey", name, i, lp3[i], lp1[i]);
+        /* and the other channels count: light channel 0 and the outputs move */
+        for (int i = 0; i < BB * H * W; i++) x3[i * CH] = 1.0f;
+        sc_rng_seed(&r3, 22);
+        ck_assert_int_ge(sc_model_predict(m3, x3, labels, BB, 1, 0.1f, &r3, lp3, NULL), 0);
+        double moved = 0.0;
+        for (int i = 0; i < BB * C; i++) moved += fabs((double)lp1[i] - lp3[i]);
+        ck_assert_msg(moved > 1e-3, "%s: channel 0 changed nothing (%.3g)", name, moved);
+        sc_model_free(m1);
+        sc_model_free(m3);
+    }
 }
 END_TEST
 
@@ -528,6 +604,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, describe_and_cost);
     tcase_add_test(tc, kind_names);
+    tcase_add_test(tc, channels_are_interleaved);
     tcase_add_test(tc, forward_backward_are_the_kinds_own);
     tcase_add_test(tc, predict_samples_only_when_stochastic);
     tcase_add_test(tc, trace_ram);

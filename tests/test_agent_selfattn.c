@@ -2,7 +2,8 @@
  *
  * - whole-model finite-difference gradient check of every parameter tensor,
  *   for the mean and query readouts, with and without the causal mask, with
- *   learned, sin2d and no positions (B below max_batch);
+ *   learned, sin2d and no positions (B below max_batch), and on 3-channel
+ *   non-square canvases (8 x 12, 12 x 8: p p 3 values per token);
  * - backward adds (twice = double); forward is deterministic and one
  *   example's result does not depend on the rest of the batch; predict =
  *   forward; logged attention rows are distributions;
@@ -90,16 +91,23 @@ static double gc_loss(void *p) {
  * (GELU, layer norm and softmax are smooth), so the bounds are tighter than the
  * soft model's; each tensor is judged as a whole (norm_rel_err, frac_off) and
  * must have a non-zero gradient. Returns the worst norm_rel_err. */
-static double run_gradcheck(sc_sa_readout readout, int causal, sc_sa_pos pos, uint64_t seed) {
+static double run_gradcheck_canvas(sc_sa_readout readout, int causal, sc_sa_pos pos, uint64_t seed, int channels,
+                                   int H, int W) {
     sc_sa_cfg cfg = small_cfg(readout, causal, pos);
+    cfg.channels = channels;
+    cfg.img_h = H;
+    cfg.img_w = W;
     sc_sa *m = make_model(&cfg, seed, 0.3f);
     sc_params *ps = sc_sa_params(m);
-    const int B = 3;
-    float x[3 * NPIX];
+    /* a token embeds p p channels values */
+    ck_assert_int_eq(ps->p[sc_params_find(ps, "embed.W")].cols, cfg.patch * cfg.patch * channels);
+    const int B = 3, npix = H * W * channels;
+    float *x = malloc(sizeof(float) * B * npix);
+    ck_assert_ptr_nonnull(x);
     int labels[3] = {0, 2, 1};
     sc_rng r;
     sc_rng_seed(&r, seed + 100);
-    random_images(x, 3 * NPIX, &r);
+    random_images(x, B * npix, &r);
     gc_ctx c = {m, x, labels, B};
     gc_loss(&c);
     sc_params_zero_grad(ps);
@@ -116,11 +124,12 @@ static double run_gradcheck(sc_sa_readout readout, int causal, sc_sa_pos pos, ui
         ck_assert_int_eq(sc_gradcheck(gc_loss, &c, sc_params_data(ps, i), analytic + ps->p[i].offset,
                                       sc_params_size(ps, i), 0, eps, 1e-4, &rep), 0);
         if (verbose())
-            printf("readout %d causal %d pos %d %-16s rel %.2e  off %4.1f%%  |a| %.3g\n", readout, causal, pos,
-                   ps->p[i].name, rep.norm_rel_err, 100.0 * rep.frac_off, rep.norm_analytic);
+            printf("readout %d causal %d pos %d %d x %d x %d %-16s rel %.2e  off %4.1f%%  |a| %.3g\n", readout, causal,
+                   pos, H, W, channels, ps->p[i].name, rep.norm_rel_err, 100.0 * rep.frac_off, rep.norm_analytic);
         ck_assert_msg(rep.norm_rel_err < 1e-2 && rep.frac_off < 0.05,
-                      "%s (readout %d, causal %d, pos %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off",
-                      ps->p[i].name, readout, causal, pos, rep.norm_rel_err, 100.0 * rep.frac_off);
+                      "%s (readout %d, causal %d, pos %d, %d x %d x %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of "
+                      "coordinates off", ps->p[i].name, readout, causal, pos, H, W, channels, rep.norm_rel_err,
+                      100.0 * rep.frac_off);
         ck_assert_msg(rep.norm_analytic > 0.0, "%s has an all-zero gradient: the check would be vacuous",
                       ps->p[i].name);
         if (rep.norm_rel_err > worst) worst = rep.norm_rel_err;
@@ -129,8 +138,13 @@ static double run_gradcheck(sc_sa_readout readout, int causal, sc_sa_pos pos, ui
         printf("readout %d causal %d pos %d: %d tensors, %zu parameters, worst tensor error %.2e\n", readout, causal,
                pos, ps->count, sc_params_count(ps), worst);
     free(analytic);
+    free(x);
     sc_sa_free(m);
     return worst;
+}
+
+static double run_gradcheck(sc_sa_readout readout, int causal, sc_sa_pos pos, uint64_t seed) {
+    return run_gradcheck_canvas(readout, causal, pos, seed, 1, SIDE, SIDE);
 }
 
 START_TEST(gradcheck_mean_learned) { run_gradcheck(SC_SA_READOUT_MEAN, 0, SC_SA_POS_LEARNED, 1); }
@@ -144,6 +158,12 @@ END_TEST
 START_TEST(gradcheck_query_causal_learned) { run_gradcheck(SC_SA_READOUT_QUERY, 1, SC_SA_POS_LEARNED, 5); }
 END_TEST
 START_TEST(gradcheck_mean_none) { run_gradcheck(SC_SA_READOUT_MEAN, 0, SC_SA_POS_NONE, 6); }
+END_TEST
+/* colour on non-square canvases: 3 channels, 8 x 12 (4 x 6 tokens) and 12 x 8 */
+START_TEST(gradcheck_rgb_non_square) {
+    run_gradcheck_canvas(SC_SA_READOUT_QUERY, 0, SC_SA_POS_SIN2D, 7, 3, 8, 12);
+    run_gradcheck_canvas(SC_SA_READOUT_MEAN, 1, SC_SA_POS_LEARNED, 8, 3, 12, 8);
+}
 END_TEST
 
 /* The tensors each configuration declares, and the count. */
@@ -494,6 +514,7 @@ static Suite *make_suite(void) {
     tcase_add_test(g, gradcheck_query_causal_sin2d);
     tcase_add_test(g, gradcheck_query_causal_learned);
     tcase_add_test(g, gradcheck_mean_none);
+    tcase_add_test(g, gradcheck_rgb_non_square);
     tcase_add_test(g, declares_its_parameters);
     tcase_add_test(g, backward_adds);
     suite_add_tcase(s, g);

@@ -1,7 +1,8 @@
 /* test_agent_soft.c - soft attention over a grid of glimpse locations.
  *
  * - whole-model finite-difference gradient check of every parameter tensor,
- *   for dot and additive scores and rnn and lstm cores (B below max_batch);
+ *   for dot and additive scores and rnn and lstm cores (B below max_batch),
+ *   and on 3-channel non-square canvases (12 x 20, 20 x 12);
  * - backward adds (twice = double); results of one example do not depend on
  *   the rest of the batch; forward is deterministic; predict = forward;
  * - attention weights are a distribution per step and example (grid 1: p = 1);
@@ -93,17 +94,25 @@ static sc_gradcheck_report check_tensor(gc_ctx *c, float *w, const float *a, siz
     return rep;
 }
 
-static void run_gradcheck(sc_score_kind score, sc_core_kind core) {
+/* channels, H, W: the canvas (B, H, W, channels); small_cfg's is 12 x 12 grey. */
+static void run_gradcheck_canvas(sc_score_kind score, sc_core_kind core, int channels, int H, int W) {
     sc_soft_cfg cfg = small_cfg(score, core);
+    cfg.channels = channels;
+    cfg.img_h = H;
+    cfg.img_w = W;
     /* larger weights than the default init so every path carries signal */
     sc_soft *m = make_model(&cfg, 42, 2.0f);
     sc_params *ps = sc_soft_params(m);
-    const int B = 3;
-    float x[3 * 144];
+    /* the glimpse network reads k g g channels values per location */
+    ck_assert_int_eq(ps->p[sc_params_find(ps, "glimpse.Wg")].cols,
+                     cfg.scales * cfg.glimpse_size * cfg.glimpse_size * channels);
+    const int B = 3, npix = H * W * channels;
+    float *x = malloc(sizeof(float) * B * npix);
+    ck_assert_ptr_nonnull(x);
     int labels[3] = {0, 2, 1};
     sc_rng r;
     sc_rng_seed(&r, 7);
-    random_images(x, 3 * 144, &r);
+    random_images(x, B * npix, &r);
     gc_ctx c = {m, x, labels, B};
     gc_loss(&c);
     sc_params_zero_grad(ps);
@@ -119,17 +128,20 @@ static void run_gradcheck(sc_score_kind score, sc_core_kind core) {
         float eps = !strncmp(ps->p[i].name, "att.", 4) ? 1e-2f : 2e-3f;
         sc_gradcheck_report tc = check_tensor(&c, sc_params_data(ps, i), analytic + ps->p[i].offset, n, eps);
         if (verbose())
-            printf("score %d core %d %-12s rel %.2e  off %4.1f%%  |a| %.3g\n", score, core, ps->p[i].name,
-                   tc.norm_rel_err, 100.0 * tc.frac_off, tc.norm_analytic);
+            printf("score %d core %d %d x %d x %d %-12s rel %.2e  off %4.1f%%  |a| %.3g\n", score, core, H, W,
+                   channels, ps->p[i].name, tc.norm_rel_err, 100.0 * tc.frac_off, tc.norm_analytic);
         ck_assert_msg(tc.norm_rel_err < 2e-2 && tc.frac_off < 0.1,
-                      "%s (score %d, core %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by > 5%%",
-                      ps->p[i].name, score, core, tc.norm_rel_err, 100.0 * tc.frac_off);
+                      "%s (score %d, core %d, %d x %d x %d): |a-n|/(|a|+|n|) = %.3g, %.0f%% of coordinates off by "
+                      "> 5%%", ps->p[i].name, score, core, H, W, channels, tc.norm_rel_err, 100.0 * tc.frac_off);
         ck_assert_msg(tc.norm_analytic > 0.0, "%s has an all-zero gradient: the check would be vacuous",
                       ps->p[i].name);
     }
     free(analytic);
+    free(x);
     sc_soft_free(m);
 }
+
+static void run_gradcheck(sc_score_kind score, sc_core_kind core) { run_gradcheck_canvas(score, core, 1, 12, 12); }
 
 START_TEST(gradcheck_dot_rnn) { run_gradcheck(SC_SCORE_DOT, SC_CORE_RNN); }
 END_TEST
@@ -138,6 +150,11 @@ END_TEST
 START_TEST(gradcheck_additive_rnn) { run_gradcheck(SC_SCORE_ADDITIVE, SC_CORE_RNN); }
 END_TEST
 START_TEST(gradcheck_additive_lstm) { run_gradcheck(SC_SCORE_ADDITIVE, SC_CORE_LSTM); }
+END_TEST
+/* colour on non-square canvases: 3 channels, 12 x 20 and 20 x 12 (the grid maps per axis) */
+START_TEST(gradcheck_rgb_non_square_dot) { run_gradcheck_canvas(SC_SCORE_DOT, SC_CORE_RNN, 3, 12, 20); }
+END_TEST
+START_TEST(gradcheck_rgb_non_square_additive) { run_gradcheck_canvas(SC_SCORE_ADDITIVE, SC_CORE_RNN, 3, 20, 12); }
 END_TEST
 
 /* Every tensor the score kind declares, and only those. */
@@ -463,6 +480,8 @@ static Suite *make_suite(void) {
     tcase_add_test(g, gradcheck_dot_lstm);
     tcase_add_test(g, gradcheck_additive_rnn);
     tcase_add_test(g, gradcheck_additive_lstm);
+    tcase_add_test(g, gradcheck_rgb_non_square_dot);
+    tcase_add_test(g, gradcheck_rgb_non_square_additive);
     tcase_add_test(g, score_kinds_declare_their_parameters);
     tcase_add_test(g, backward_adds);
     suite_add_tcase(s, g);

@@ -5,6 +5,13 @@
  * integers, so every value read identifies where it came from, and block sums
  * of integers are exact in float whatever the summation order: the fast
  * sensor must match the reference bit for bit.
+ *
+ * Channels (HWC images, (g, g, C) patches): a C-channel extraction of random
+ * non-integer pixels equals, bit for bit, extracting each channel alone as a
+ * one-channel image and interleaving (C <= SC_RETINA_EXACT_CHANNELS); for any
+ * C, integer images against the reference per channel. Non-square images: the
+ * axes map independently (hand-worked patches on 20 x 28 and 12 x 40 images,
+ * one lit pixel landing where retina.h's formula puts it, and its transpose).
  */
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +62,7 @@ static void ref_retina(float *out, const float *im, int H, int W, float lx, floa
 
 static void extract1(float *out, const float *im, int H, int W, float lx, float ly, int g, int k) {
     float loc[2] = {lx, ly};
-    sc_retina_extract(out, im, loc, 1, H, W, g, k);
+    sc_retina_extract(out, im, loc, 1, H, W, 1, g, k);
 }
 
 START_TEST(test_centre) {
@@ -164,7 +171,7 @@ START_TEST(test_vs_reference) {
                                                    : 2.6f * sc_rng_uniform(&r) - 1.3f;
             }
         for (int i = 0; i < B * k * g * g; i++) out[i] = -1.0f;
-        sc_retina_extract(out, im, loc, B, H, W, g, k);
+        sc_retina_extract(out, im, loc, B, H, W, 1, g, k);
         for (int b = 0; b < B; b++) {
             ref_retina(want, im + (size_t)b * H * W, H, W, loc[2 * b], loc[2 * b + 1], g, k);
             for (int i = 0; i < k * g * g; i++)
@@ -202,6 +209,141 @@ START_TEST(test_vs_reference_wide) {
             free(want);
         }
     free(im);
+}
+END_TEST
+
+/* ---- channels ------------------------------------------------------------------ */
+
+/* Channel c of the HWC image im (H, W, C) as a plain (H, W) image. */
+static float *channel_plane(const float *im, int H, int W, int C, int c) {
+    float *p = malloc((size_t)H * W * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < (size_t)H * W; i++) p[i] = im[i * C + c];
+    return p;
+}
+
+/* Random non-integer pixels, so that a different summation order would show;
+ * squares up to 8 x 2^4 = 128 (the row-sum path) and, every tenth trial, past
+ * 1024 (the block path). */
+START_TEST(test_channels_interleave) {
+    sc_rng r;
+    sc_rng_seed(&r, 31);
+    const int gs[] = {1, 2, 3, 5, 8};
+    int cases = 0;
+    for (int trial = 0; trial < 240; trial++) {
+        const int C = 2 + trial % (SC_RETINA_EXACT_CHANNELS - 1);   /* 2, 3, 4 */
+        const int wide = trial % 10 == 9;
+        int H = 3 + (int)sc_rng_int(&r, 30), W = 3 + (int)sc_rng_int(&r, 30);
+        int g = wide ? 2 + (int)sc_rng_int(&r, 2) : gs[sc_rng_int(&r, 5)];
+        int k = wide ? 10 + (int)sc_rng_int(&r, 2) : 1 + (int)sc_rng_int(&r, 4);
+        const int B = 2;
+        const size_t npix = (size_t)H * W, G = (size_t)k * g * g;
+        float *im = malloc(B * npix * C * sizeof(float)), loc[2 * 2];
+        float *out = malloc(B * G * C * sizeof(float)), *one = malloc(G * sizeof(float));
+        ck_assert(im && out && one);
+        for (size_t i = 0; i < B * npix * C; i++) im[i] = sc_rng_uniform(&r);
+        for (int i = 0; i < 2 * B; i++) loc[i] = 2.6f * sc_rng_uniform(&r) - 1.3f;
+        for (size_t i = 0; i < B * G * C; i++) out[i] = -1.0f;
+        sc_retina_extract(out, im, loc, B, H, W, C, g, k);
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++) {
+                float *plane = channel_plane(im + b * npix * C, H, W, C, c);
+                sc_retina_extract(one, plane, loc + 2 * b, 1, H, W, 1, g, k);
+                for (size_t i = 0; i < G; i++) {
+                    float got = out[(b * G + i) * C + c];
+                    REQUIRE(memcmp(&got, &one[i], sizeof got) == 0,
+                            "C=%d H=%d W=%d g=%d k=%d b=%d channel %d value %zu (scale %zu): %.9g, one channel alone "
+                            "%.9g", C, H, W, g, k, b, c, i, i / ((size_t)g * g), got, one[i]);
+                }
+                free(plane);
+                cases++;
+            }
+        free(im); free(out); free(one);
+    }
+    ck_assert_int_gt(cases, 600);
+}
+END_TEST
+
+/* Any C, the widest squares included: integer pixels against the reference,
+ * channel by channel. */
+START_TEST(test_channels_vs_reference) {
+    sc_rng r;
+    sc_rng_seed(&r, 4096);
+    const int cfg[][2] = {{3, 2}, {5, 3}, {8, 1}, {4, 4}, {3, 10}, {1, 11}};   /* (g, k): S up to 1536, 1024 */
+    for (int C = 1; C <= 6; C++)
+        for (int ci = 0; ci < 6; ci++) {
+            const int g = cfg[ci][0], k = cfg[ci][1], H = 7 + (int)sc_rng_int(&r, 20), W = 7 + (int)sc_rng_int(&r, 20);
+            const size_t npix = (size_t)H * W, G = (size_t)k * g * g;
+            float *im = malloc(npix * C * sizeof(float)), *out = malloc(G * C * sizeof(float));
+            float *want = malloc(G * sizeof(float));
+            ck_assert(im && out && want);
+            for (size_t i = 0; i < npix * C; i++) im[i] = (float)sc_rng_int(&r, 256);
+            const float lx = 2.4f * sc_rng_uniform(&r) - 1.2f, ly = 2.4f * sc_rng_uniform(&r) - 1.2f;
+            const float loc[2] = {lx, ly};
+            sc_retina_extract(out, im, loc, 1, H, W, C, g, k);
+            for (int c = 0; c < C; c++) {
+                float *plane = channel_plane(im, H, W, C, c);
+                ref_retina(want, plane, H, W, lx, ly, g, k);
+                for (size_t i = 0; i < G; i++)
+                    REQUIRE(out[i * C + c] == want[i], "C=%d g=%d k=%d channel %d value %zu: %.9g vs reference %.9g",
+                            C, g, k, c, i, out[i * C + c], want[i]);
+                free(plane);
+            }
+            free(im); free(out); free(want);
+        }
+}
+END_TEST
+
+/* ---- non-square images -------------------------------------------------------------- */
+
+/* 20 rows x 28 columns, l = (0,0): cx = 14, cy = 10, so the 8x8 patch starts at
+ * column floor(14 - 4 + 1/2) = 10 and row floor(10 - 4 + 1/2) = 6 (retina.h's
+ * example); the 16x16 square of scale 1 at column 6, row 2. */
+START_TEST(test_non_square_centre) {
+    const int H = 20, W = 28;
+    float *im = coded_image(H, W);
+    float out[2 * 64];
+    extract1(out, im, H, W, 0.0f, 0.0f, 8, 2);
+    for (int py = 0; py < 8; py++)
+        for (int px = 0; px < 8; px++) {
+            ck_assert_msg(out[py * 8 + px] == code(W, 10 + px, 6 + py), "(%d,%d): %g, expected pixel (%d, %d)", px,
+                          py, out[py * 8 + px], 10 + px, 6 + py);
+            float want = 1.0f + (2.0f + 2 * py + 0.5f) * W + (6.0f + 2 * px + 0.5f);
+            ck_assert_msg(out[64 + py * 8 + px] == want, "scale 1 (%d,%d): %g vs %g", px, py, out[64 + py * 8 + px],
+                          want);
+        }
+    free(im);
+}
+END_TEST
+
+/* One lit pixel, column 21 and row 3 of a 12-row, 40-column image of C = 3
+ * channels (values 1, 2, 3). l = (0.05, -0.5) maps to cx = 1.05 / 2 * 40 = 21,
+ * cy = 0.5 / 2 * 12 = 3, so the 4x4 patch starts at column floor(21 - 2 + 1/2)
+ * = 19 and row floor(3 - 2 + 1/2) = 1: the pixel lands at (px, py) = (2, 2),
+ * nothing else is lit. The transposed image (40 rows, 12 columns, the pixel at
+ * column 3, row 21) read at the transposed location gives the same patch,
+ * transposed: the axes use their own lengths. */
+START_TEST(test_non_square_pixel) {
+    const int C = 3, g = 4;
+    for (int transpose = 0; transpose < 2; transpose++) {
+        const int H = transpose ? 40 : 12, W = transpose ? 12 : 40;
+        const int col = transpose ? 3 : 21, row = transpose ? 21 : 3;
+        const float loc[2] = {transpose ? -0.5f : 0.05f, transpose ? 0.05f : -0.5f};
+        ck_assert_int_eq(sc_retina_origin(loc[0], W, g, 0), col - 2);
+        ck_assert_int_eq(sc_retina_origin(loc[1], H, g, 0), row - 2);
+        float *im = calloc((size_t)H * W * C, sizeof(float)), out[4 * 4 * 3];
+        ck_assert_ptr_nonnull(im);
+        for (int c = 0; c < C; c++) im[((size_t)row * W + col) * C + c] = (float)(c + 1);
+        sc_retina_extract(out, im, loc, 1, H, W, C, g, 1);
+        for (int py = 0; py < g; py++)
+            for (int px = 0; px < g; px++)
+                for (int c = 0; c < C; c++) {
+                    float v = out[(py * g + px) * C + c], want = px == 2 && py == 2 ? (float)(c + 1) : 0.0f;
+                    ck_assert_msg(v == want, "transpose %d (%d,%d) channel %d: %g, expected %g", transpose, px, py, c,
+                                  v, want);
+                }
+        free(im);
+    }
 }
 END_TEST
 
@@ -243,6 +385,10 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, test_vs_reference);
     tcase_add_test(tc, test_vs_reference_wide);
     tcase_add_test(tc, test_origin);
+    tcase_add_test(tc, test_channels_interleave);
+    tcase_add_test(tc, test_channels_vs_reference);
+    tcase_add_test(tc, test_non_square_centre);
+    tcase_add_test(tc, test_non_square_pixel);
     suite_add_tcase(s, tc);
     return s;
 }
