@@ -122,10 +122,11 @@ void sc_model_cfg_from_shape(sc_model_cfg *mc, const sc_config *c, int H, int W,
     if (sc_model_kind_parse(c->kind, &mc->kind, &ignore) != SC_OK) mc->kind = SC_MODEL_RAM;
     sc_ram_cfg_from_config(&mc->ram, c, W, num_classes, max_batch);
     mc->ram.img_h = H;
-    (void)C; /* CHANNELS */
+    mc->ram.channels = C;
     sc_soft_cfg *s = &mc->soft;
     s->img_h = H;
     s->img_w = W;
+    s->channels = C;
     s->num_classes = num_classes;
     s->glimpses = c->glimpses;
     s->grid = c->grid;
@@ -142,6 +143,7 @@ void sc_model_cfg_from_shape(sc_model_cfg *mc, const sc_config *c, int H, int W,
     sc_fc_cfg *f = &mc->fc;
     f->img_h = H;
     f->img_w = W;
+    f->channels = C;
     f->num_classes = num_classes;
     f->layers = c->fc_layers;
     f->hidden = c->fc_hidden;
@@ -149,6 +151,7 @@ void sc_model_cfg_from_shape(sc_model_cfg *mc, const sc_config *c, int H, int W,
     sc_sa_cfg *a = &mc->selfattn;
     a->img_h = H;
     a->img_w = W;
+    a->channels = C;
     a->num_classes = num_classes;
     a->patch = c->patch;
     a->d_model = c->d_model;
