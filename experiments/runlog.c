@@ -208,6 +208,7 @@ struct sc_runlog {
     sc_runlog_rows rows;
     int64_t test_rows, ckpt_rows, session_row;
     int G, T, C, L;   /* L > 0: a soft-attention log with /glimpses/attention */
+    int H, W, ch;     /* the glimpse images' height, width and channels (resume: 0 = not known) */
     int broken;       /* a write failed: the file may be half-flushed, write no more */
 };
 
@@ -275,6 +276,91 @@ static int is_locked(const char *path) {
     int locked = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
     close(fd);
     return locked;
+}
+
+/* ---- class names and image shapes ---------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (!len || len > n) return 0;
+    unsigned cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    static const unsigned least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+int sc_runlog_class_names_check(const char *names, int C, char *why, size_t wn) {
+    int k = 0;
+    for (const char *p = names;; k++) {
+        size_t n = strcspn(p, "\n");
+        if (k < C) {
+            if (n == 0) return snprintf(why, wn, "name %d (of %d) is empty", k + 1, C), -1;
+            if (n > SC_RUNLOG_CLASS_NAME_MAX)
+                return snprintf(why, wn, "name %d (of %d) is %zu bytes long, at most %d", k + 1, C, n,
+                                SC_RUNLOG_CLASS_NAME_MAX), -1;
+            for (size_t i = 0; i < n;) {
+                const unsigned char *b = (const unsigned char *)p + i;
+                if (*b < 0x20 || *b == 0x7f)
+                    return snprintf(why, wn, "name %d (of %d) holds the control character 0x%02x", k + 1, C, *b), -1;
+                size_t l = utf8_len(b, n - i);
+                if (!l) return snprintf(why, wn, "name %d (of %d) is not valid UTF-8", k + 1, C), -1;
+                i += l;
+            }
+        }
+        if (!p[n]) break;
+        p += n + 1;
+    }
+    if (k + 1 != C)
+        return snprintf(why, wn, "holds %d name%s, expected %d (one per class, newline-separated)", k + 1,
+                        k ? "s" : "", C), -1;
+    return 0;
+}
+
+/* "0\n1\n...\nC-1", malloc'd (caller frees); NULL when out of memory. */
+static char *default_class_names(int C) {
+    size_t n = 1;
+    for (int c = 0; c < C; c++) n += (size_t)snprintf(NULL, 0, "%d", c) + 1;
+    char *s = malloc(n), *p = s;
+    if (!s) return NULL;
+    *p = '\0';
+    for (int c = 0; c < C; c++) p += sprintf(p, c ? "\n%d" : "%d", c);
+    return s;
+}
+
+/* The glimpse images' shape with the defaults applied (0 = side, 0 channels = 1). */
+static void glimpse_shape(const sc_runlog_glimpse_set *gs, int *H, int *W, int *ch) {
+    *H = gs->h > 0 ? gs->h : gs->side;
+    *W = gs->w > 0 ? gs->w : gs->side;
+    *ch = gs->channels > 0 ? gs->channels : 1;
+}
+
+/* What sc_runlog_create refuses before creating anything: a message in why, -1. */
+static int check_create_args(const sc_runlog_meta *m, const sc_runlog_glimpse_set *gs, char *why, size_t wn) {
+    if (m->channels != 0 && m->channels != 1 && m->channels != 3)
+        return snprintf(why, wn, "channels = %d, expected 1 (grey) or 3 (RGB)", m->channels), -1;
+    if (m->canvas_h < 0 || m->canvas_w < 0)
+        return snprintf(why, wn, "canvas %d x %d (height x width) is not a size", m->canvas_h, m->canvas_w), -1;
+    if (m->class_names) {
+        char r[160];
+        if (sc_runlog_class_names_check(m->class_names, m->num_classes, r, sizeof r) < 0)
+            return snprintf(why, wn, "class_names: %s", r), -1;
+    }
+    if (gs && gs->G > 0) {
+        int H, W, ch;
+        glimpse_shape(gs, &H, &W, &ch);
+        if (gs->channels != 0 && gs->channels != 1 && gs->channels != 3)
+            return snprintf(why, wn, "the glimpse images have %d channels, expected 1 or 3", gs->channels), -1;
+        if (H < 1 || W < 1 || gs->h < 0 || gs->w < 0)
+            return snprintf(why, wn, "the glimpse images are %d x %d (height x width), not a size", H, W), -1;
+    }
+    return 0;
 }
 
 /* ---- creating tables -------------------------------------------------------------------- */
@@ -584,8 +670,17 @@ static int write_meta(hid_t f, const sc_runlog_meta *m, double created) {
     bad |= sc_h5_attr_put_i32(f, "n_val", m->n_val);
     bad |= sc_h5_attr_put_i32(f, "n_test", m->n_test);
     bad |= sc_h5_attr_put_i32(f, "num_classes", m->num_classes);
-    bad |= sc_h5_attr_put_i32(f, "canvas_side", m->canvas_side);
+    /* canvas_side is the width, so that readers older than canvas_height keep working */
+    const int cw = m->canvas_w > 0 ? m->canvas_w : m->canvas_side, chh = m->canvas_h > 0 ? m->canvas_h : m->canvas_side;
+    bad |= sc_h5_attr_put_i32(f, "canvas_side", cw);
     bad |= sc_h5_attr_put_i32(f, "steps_per_epoch", m->steps_per_epoch);
+    bad |= sc_h5_attr_put_i32(f, "canvas_height", chh);
+    bad |= sc_h5_attr_put_i32(f, "canvas_width", cw);
+    bad |= sc_h5_attr_put_i32(f, "channels", m->channels > 0 ? m->channels : 1);
+    char *names = m->class_names ? NULL : default_class_names(m->num_classes > 0 ? m->num_classes : 0);
+    if (!m->class_names && !names) return -1;
+    bad |= sc_h5_attr_put_str(f, "class_names", m->class_names ? m->class_names : names);
+    free(names);
     return bad ? -1 : 0;
 }
 
@@ -598,9 +693,15 @@ static int create_glimpses(hid_t f, const sc_runlog_glimpse_set *gs, char *what,
     bad |= sc_h5_attr_put_i32(g, "count", gs->G);
     bad |= sc_h5_attr_put_i32(g, "glimpses", gs->T);
     bad |= sc_h5_attr_put_i32(g, "classes", gs->C);
-    bad |= sc_h5_attr_put_i32(g, "side", gs->side);
+    int H, W, ch;
+    glimpse_shape(gs, &H, &W, &ch);
+    bad |= sc_h5_attr_put_i32(g, "side", W);  /* the width: readers older than height and width read it */
+    bad |= sc_h5_attr_put_i32(g, "height", H);
+    bad |= sc_h5_attr_put_i32(g, "width", W);
+    bad |= sc_h5_attr_put_i32(g, "channels", ch);
     if (H5Gclose(g) < 0 || bad) return -1;
-    const hsize_t G = (hsize_t)gs->G, T = (hsize_t)gs->T, C = (hsize_t)gs->C, S = (hsize_t)gs->side;
+    const hsize_t G = (hsize_t)gs->G, T = (hsize_t)gs->T, C = (hsize_t)gs->C;
+    const hsize_t IH = (hsize_t)H, IW = (hsize_t)W, IC = (hsize_t)ch, pixels = IH * IW * IC;
     const hsize_t L = (hsize_t)(gs->L > 0 ? gs->L : 0);
     for (int i = 0; i < NGND; i++) {
         const ndset *s = &glimpse_nd[i];
@@ -614,13 +715,15 @@ static int create_glimpses(hid_t f, const sc_runlog_glimpse_set *gs, char *what,
         if (create_dataset(f, p, s->type, s->tail ? 4 : 2, dims, chunk, 6, s->doc) < 0) return -1;
     }
     /* written once: fixed-size datasets */
-    struct { const char *name; int rank; hsize_t dims[3]; hid_t ft, mt; const void *buf; const char *doc; } once[] = {
-        {"images", 3, {G, S, S}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gs->images,
-         "the canvases, pixel value = round(255 x intensity); row-major, (image, y, x)"},
-        {"labels", 1, {G, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->labels, "true class"},
-        {"index", 1, {G, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->index,
+    /* images: (G, H, W) grey, (G, H, W, 3) colour */
+    struct { const char *name; int rank; hsize_t dims[4]; hid_t ft, mt; const void *buf; const char *doc; } once[] = {
+        {"images", ch == 1 ? 3 : 4, {G, IH, IW, IC}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gs->images,
+         ch == 1 ? "the canvases, pixel value = round(255 x intensity); row-major, (image, y, x)"
+                 : "the canvases, RGB, value = round(255 x intensity); row-major, (image, y, x, channel)"},
+        {"labels", 1, {G, 0, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->labels, "true class"},
+        {"index", 1, {G, 0, 0, 0}, H5T_STD_I32LE, H5T_NATIVE_INT32, gs->index,
          "index of the image in its source file (the training file for split val, the test file for test)"},
-        {"grid", 2, {L, 2, 0}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gs->grid,
+        {"grid", 2, {L, 2, 0, 0}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gs->grid,
          "soft attention: the L candidate locations (x, y) in [-1,1], in the order of the attention weights"},
     };
     const size_t nonce = sizeof once / sizeof once[0] - (L == 0);  /* grid: soft logs only */
@@ -630,9 +733,9 @@ static int create_glimpses(hid_t f, const sc_runlog_glimpse_set *gs, char *what,
         snprintf(what, wn, "/%s", p);
         hid_t sp = H5Screate_simple(once[i].rank, once[i].dims, NULL);
         hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        hsize_t chunk[3] = {once[i].dims[0], once[i].dims[1], once[i].dims[2]};
+        hsize_t chunk[4] = {once[i].dims[0], once[i].dims[1], once[i].dims[2], once[i].dims[3]};
         /* images: chunks of at most ~1 MB so the deflate works on whole images */
-        if (once[i].rank == 3 && chunk[0] * S * S > (1u << 20)) chunk[0] = (1u << 20) / (S * S) + 1;
+        if (i == 0 && chunk[0] * pixels > (1u << 20)) chunk[0] = (1u << 20) / pixels + 1;
         int rc = -1;
         if (sp >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, once[i].rank, chunk) >= 0 && H5Pset_shuffle(dcpl) >= 0 &&
             H5Pset_deflate(dcpl, 6) >= 0) {
@@ -666,6 +769,9 @@ static int create_all(hid_t f, const sc_runlog_meta *m, const sc_runlog_glimpse_
 int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
                      const sc_runlog_glimpse_set *gs, sc_err *err) {
     *out = NULL;
+    char why[200];
+    if (check_create_args(m, gs, why, sizeof why) < 0)
+        return sc_errf(err, SC_EARG, "%s: cannot create the run log: %s", path, why);
     sc_runlog *L = calloc(1, sizeof *L);
     if (!L) return sc_errf(err, SC_ENOMEM, "%s: out of memory", path);
     if (snprintf(L->path, sizeof L->path, "%s", path) >= (int)sizeof L->path) {
@@ -693,6 +799,7 @@ int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
         L->T = gs->T;
         L->C = gs->C;
         L->L = gs->L > 0 ? gs->L : 0;
+        glimpse_shape(gs, &L->H, &L->W, &L->ch);
     }
     session_row s = {L->created_unix, 0, 0, m->threads, m->command_line ? m->command_line : "",
                      m->config ? m->config : "", NAN, -1, -1, SC_END_RUNNING, "", 0};
@@ -749,6 +856,38 @@ static hid_t open_rdwr(const char *path) {
     return f;
 }
 
+/* The glimpse images' height, width and channels from /glimpses@height,
+ * @width, @channels (logs before them: @side, @side, 1) into L. -1 on an HDF5
+ * error; -3 (what says so) for values that are not an image's. */
+static int glimpse_image_shape(hid_t f, sc_runlog *L, char *what, size_t wn) {
+    hid_t g = H5Gopen2(f, "glimpses", H5P_DEFAULT);
+    if (g < 0) return -1;
+    static const char *const names[3] = {"height", "width", "channels"};
+    int64_t v[3] = {0, 0, 1}, side = 0;
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        int has = sc_h5_attr_exists(g, names[i]);
+        snprintf(what, wn, "/glimpses@%s", names[i]);
+        if (has < 0) rc = -1;
+        else if (has && sc_h5_attr_get_i64(g, names[i], &v[i]) < 0)
+            rc = (snprintf(what, wn, "/glimpses@%s is not an integer", names[i]), -3);
+        else if (!has && i < 2 && !side && sc_h5_attr_get_i64(g, "side", &side) < 0)
+            rc = (snprintf(what, wn, "/glimpses@side is missing or not an integer"), -3);
+        else if (!has && i < 2) v[i] = side;
+    }
+    H5Gclose(g);
+    if (rc < 0) return rc;
+    if (v[0] < 1 || v[0] > INT_MAX || v[1] < 1 || v[1] > INT_MAX || (v[2] != 1 && v[2] != 3)) {
+        snprintf(what, wn, "/glimpses@height, width, channels (%lld, %lld, %lld) are not an image's (channels 1 or 3)",
+                 (long long)v[0], (long long)v[1], (long long)v[2]);
+        return -3;
+    }
+    L->H = (int)v[0];
+    L->W = (int)v[1];
+    L->ch = (int)v[2];
+    return 0;
+}
+
 static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const sc_runlog_glimpse_set *expect,
                        const session_row *s, char *what, size_t wn) {
     double created;
@@ -777,6 +916,7 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
         L->G = (int)G;
         L->T = (int)T;
         L->C = (int)C;
+        if ((r = glimpse_image_shape(f, L, what, wn)) < 0) return r;
         hsize_t adims[4];
         snprintf(what, wn, "/glimpses/attention");
         int has = has_nd(f, ND_ATTENTION);
@@ -794,11 +934,16 @@ static int resume_edit(sc_runlog *L, hid_t f, const sc_runlog_rows *keep, const 
             L->L = (int)adims[3];
         }
     }
-    /* the records to come must have the shape of those there (write_rows checks each dataset against it) */
-    int eL = expect && expect->L > 0 ? expect->L : 0;
-    if (expect && (L->G != expect->G || (L->G > 0 && (L->T != expect->T || L->C != expect->C || L->L != eL)))) {
-        snprintf(what, wn, "its glimpse records are %d images x %d glimpses x %d classes (%d locations), but this run "
-                 "makes %d x %d x %d (%d)", L->G, L->T, L->C, L->L, expect->G, expect->T, expect->C, eL);
+    /* the records to come must have the shape of those there (write_rows checks each dataset against it),
+     * and the images (stored once, not rewritten) the shape of this run's */
+    int eL = expect && expect->L > 0 ? expect->L : 0, eH = 0, eW = 0, ech = 1;
+    if (expect) glimpse_shape(expect, &eH, &eW, &ech);
+    if (expect && (L->G != expect->G || (L->G > 0 && (L->T != expect->T || L->C != expect->C || L->L != eL ||
+                                                      L->ch != ech || (eH > 0 && L->H != eH) ||
+                                                      (eW > 0 && L->W != eW))))) {
+        snprintf(what, wn, "its glimpse records are %d images of %dx%dx%d (height, width, channels) x %d glimpses x %d "
+                 "classes (%d locations), but this run makes %d of %dx%dx%d x %d x %d (%d)", L->G, L->H, L->W, L->ch,
+                 L->T, L->C, L->L, expect->G, eH, eW, ech, expect->T, expect->C, eL);
         return -4;
     }
     for (int i = 0; i < 3; i++) {
@@ -863,7 +1008,7 @@ int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *ke
     if (f < 0) {
         rc = sc_h5_errf(err, SC_EIO, "%s: cannot open the run log for writing", path);
     } else {
-        char what[160] = "the run log";
+        char what[320] = "the run log";
         int r = resume_edit(L, f, keep, expect, &s, what, sizeof what);
         if (r == -2) {
             rc = sc_errf(err, SC_EFORMAT, "%s: %s has fewer rows than its checkpoint accounts for: the log and the "

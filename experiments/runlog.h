@@ -77,21 +77,40 @@ typedef struct sc_runlog_meta {
     double macs_train_per_image;   /* multiply-adds of one training step, per image (agent/cost.h) */
     double pixels_per_image;       /* input pixels the model reads per image */
     double retina_adds_per_image;  /* additions of the retina's averaging per image */
+    int canvas_h, canvas_w;        /* the canvas, height x width; 0 = canvas_side (canvas_side is written
+                                    * as the width, canvas_w when given) */
+    int channels;                  /* 1 (grey) or 3 (RGB); 0 = 1 */
+    const char *class_names;       /* the num_classes names in class order, joined by '\n' (no trailing
+                                    * newline; sc_runlog_class_names_check's rules); NULL = "0".."C-1".
+                                    * Read during sc_runlog_create only. */
 } sc_runlog_meta;
 
-/* The images whose glimpses are recorded: G images of side x side pixels
- * (0..255), T glimpses, C classes. G = 0: no /glimpses group. L > 0 (a
- * soft-attention run): the records also hold attention weights over the L
+/* The images whose glimpses are recorded: G images of h x w pixels (0..255)
+ * of 1 or 3 channels, T glimpses, C classes. G = 0: no /glimpses group. L > 0
+ * (a soft-attention run): the records also hold attention weights over the L
  * locations of grid, which is stored once. */
 typedef struct sc_runlog_glimpse_set {
-    int G, T, C, side;
+    int G, T, C, side;       /* side: the canvas's side when h, w are 0 (square) */
     const char *split;       /* "val" or "test": where the images come from */
-    const uint8_t *images;   /* (G, side, side) */
+    const uint8_t *images;   /* (G, h, w, channels), channels interleaved (HWC) */
     const int32_t *labels;   /* (G) */
     const int32_t *index;    /* (G) index into the split's source file */
     int L;                   /* soft-attention locations; 0 = none */
     const float *grid;       /* (L, 2) their (x, y) */
+    int h, w;                /* canvas height and width; 0 = side */
+    int channels;            /* 1 or 3; 0 = 1 */
 } sc_runlog_glimpse_set;
+
+/* A class name's longest length in bytes (UTF-8), its NUL not counted. */
+#define SC_RUNLOG_CLASS_NAME_MAX 255
+
+/* Are names (C class names joined by '\n') what a run log holds: exactly C
+ * names, each 1..SC_RUNLOG_CLASS_NAME_MAX bytes of valid UTF-8 without
+ * control characters (bytes below 0x20, and 0x7f)? 0, or -1 with the reason
+ * in why ("holds 3 names, expected 10", "name 4 (of 10) is empty", ...). The
+ * writer (sc_runlog_create) and the viewer's reader (viz/vlog.c) apply it; a
+ * data loader may too, to refuse bad names before training starts. */
+int sc_runlog_class_names_check(const char *names, int C, char *why, size_t wn);
 
 typedef struct sc_runlog_train_row {
     int64_t step;
@@ -162,7 +181,9 @@ enum {
 /* Creates the log at path (which must not exist: EEXIST is an error), with
  * every group and dataset, the root attributes, the glimpse images and the
  * first /sessions row; takes the writer lock. On failure nothing is left at
- * path. The session's start is recorded as now. */
+ * path. The session's start is recorded as now. Refused (SC_EARG, before
+ * anything is created): channels other than 0, 1 or 3, negative sizes,
+ * class_names failing sc_runlog_class_names_check. */
 int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
                      const sc_runlog_glimpse_set *gs, sc_err *err);
 
@@ -170,8 +191,10 @@ int sc_runlog_create(sc_runlog **out, const char *path, const sc_runlog_meta *m,
  * another process holds it), clears a crashed writer's status flags, cuts
  * /train, /eval and /glimpses back to keep (the rows the checkpoint covers;
  * refused if the log has fewer), and appends a /sessions row. expect, when not
- * NULL, is the glimpse set this run records (only G, T, C and L are read): a
- * log whose records have another shape is refused before anything is written.
+ * NULL, is the glimpse set this run records (only G, T, C, L, side, h, w and
+ * channels are read; the image size is compared when given, h/w or side > 0,
+ * the channels always, 0 meaning 1): a log whose records have another shape
+ * is refused before anything is written.
  * Call after everything else about the resume has been checked: this is the
  * first write. */
 int sc_runlog_resume(sc_runlog **out, const char *path, const sc_runlog_rows *keep,

@@ -119,7 +119,7 @@ for t in $targets; do
   case $t in
     fuzz_idx) corpus_idx "$d" ;;
     fuzz_config) corpus_config "$d" ;;
-    fuzz_runlog|fuzz_vlog) corpus_h5 "$d" 2 3 ;;
+    fuzz_runlog|fuzz_vlog) corpus_h5 "$d" 2 4 ;;  # 4 templates (tests/fuzz/fuzz_templates.h)
     fuzz_ckpt) corpus_h5 "$d" 1 3 ;;
     *) echo "fuzz-corpus: unknown target '$t' (expected one of: $ALL)" >&2; exit 2 ;;
   esac

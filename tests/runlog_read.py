@@ -71,8 +71,12 @@ def check(path, swmr, epochs):
     g = f["glimpses"]
     r = complete_rows({k: g[k] for k in ("epoch", "step", "locations", "probs", "pred", "reward")})
     G, T, C, W = (int(g.attrs[k]) for k in ("count", "glimpses", "classes", "side"))
-    if g["images"].shape != (G, W, W) or g["images"].dtype != np.uint8:
+    H, ch = int(g.attrs.get("height", W)), int(g.attrs.get("channels", 1))
+    if g["images"].shape != ((G, H, W) if ch == 1 else (G, H, W, ch)) or g["images"].dtype != np.uint8:
         fail(f"{path}: /glimpses/images is {g['images'].shape} {g['images'].dtype}")
+    names = f.attrs["class_names"]  # one string; its lines name the classes
+    if not isinstance(names, str) or len(names.split("\n")) != C:
+        fail(f"{path}: /@class_names {names!r} does not name {C} classes")
     probs, loc = g["probs"][:r], g["locations"][:r]
     if probs.shape != (r, G, T, C) or loc.shape != (r, G, T, 2):
         fail(f"{path}: glimpse arrays {probs.shape} {loc.shape}")

@@ -346,7 +346,7 @@ START_TEST(bad_input_is_refused) {
     sc_runlog *L;
     sc_err err = {0};
     sc_runlog_meta meta = {"00000000deadbeef", "test", NULL, NULL, "[model]\nkind = soft\n", "fresh.ckpt.h5", 1, 1,
-                           10, 5.0, 1, 1, 1, 10, 28, 1, "soft", 15.0, 64.0, 0.0};
+                           10, 5.0, 1, 1, 1, 10, 28, 1, "soft", 15.0, 64.0, 0.0, 0, 0, 0, NULL};
     ck_assert_msg(sc_runlog_create(&L, p, &meta, NULL, &err) == SC_OK, "%s", err.msg);
     sc_runlog_close(L);
     /* a checkpoint (of a tiny RAM, no training needed) */

@@ -19,6 +19,11 @@
  *   on stderr naming the file, no HDF5 error stack, exit status 1, and nothing
  *   written (the folder's files byte-identical);
  * - output: an existing --out, a missing folder, a folder that is a file;
+ * - colour and non-square canvases with class names: the root and /glimpses
+ *   attributes and the (G, H, W, 3) images as given (canvas_side the width),
+ *   "0".."C-1" when no names are given, the refusals of bad shapes and names
+ *   before anything is created, and a resume refused when its glimpse images
+ *   have another height, width or channel count than the log's;
  * - hostile files (valid HDF5): a wrong dtype, a wrong rank, huge dimensions
  *   (also ones whose product passes 2^64), a missing attribute, an
  *   unterminated string, a group for a dataset, a /sessions column of two
@@ -718,7 +723,7 @@ START_TEST(swmr_reader_sees_rows_appear) {
         sc_runlog *L;
         sc_err err = {0};
         sc_runlog_meta meta = {"00000000deadbeef", "writer", NULL, NULL, "[train]\n", "live.ckpt.h5", 1, 1, 10,
-                               5.0, 1, 1, 1, 10, 28, 1, "ram", 15.0, 64.0, 0.0};
+                               5.0, 1, 1, 1, 10, 28, 1, "ram", 15.0, 64.0, 0.0, 0, 0, 0, NULL};
         if (sc_runlog_create(&L, path, &meta, NULL, &err) != SC_OK) {
             fprintf(stderr, "writer: %s\n", err.msg);
             _exit(2);
@@ -1149,6 +1154,133 @@ START_TEST(hostile_files_are_refused) {
 }
 END_TEST
 
+/* ---- colour, non-square canvases and class names ------------------------------------ */
+
+static int64_t attr_i64(hid_t f, const char *obj, const char *name) {
+    int64_t v = -1;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "%s@%s missing", obj, name);
+    ck_assert(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+    H5Aclose(a);
+    return v;
+}
+
+enum { XG = 2, XH = 12, XW = 20 };
+
+static int create_colour(const char *path, int channels, int h, const char *names, sc_err *err) {
+    static uint8_t images[XG * XH * XW * 3];
+    for (size_t q = 0; q < sizeof images; q++) images[q] = (uint8_t)(q * 13 % 256);
+    int32_t labels[XG] = {0, 1}, index[XG] = {3, 4};
+    sc_runlog_meta m = {.run_id = "00000000c0101234", .config = "[train]\n", .checkpoint = "c.ckpt.h5",
+                        .num_classes = 2, .canvas_side = XW, .model_kind = "ram", .canvas_h = h, .canvas_w = XW,
+                        .channels = channels, .class_names = names};
+    sc_runlog_glimpse_set gs = {.G = XG, .T = 2, .C = 2, .side = XW, .split = "val", .images = images,
+                                .labels = labels, .index = index, .h = h, .w = XW, .channels = channels};
+    sc_runlog *L = NULL;
+    int rc = sc_runlog_create(&L, path, &m, &gs, err);
+    sc_runlog_close(L);
+    return rc;
+}
+
+START_TEST(colour_glimpse_set) {
+    make_tmpdir();
+    char p[700];
+    in_tmp(p, sizeof p, "colour.h5");
+    sc_err err = {0};
+    ck_assert_msg(create_colour(p, 3, XH, "cat\ndog", &err) == SC_OK, "%s", err.msg);
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    ck_assert_int_eq(attr_i64(f, "/", "canvas_height"), XH);
+    ck_assert_int_eq(attr_i64(f, "/", "canvas_width"), XW);
+    ck_assert_int_eq(attr_i64(f, "/", "canvas_side"), XW);
+    ck_assert_int_eq(attr_i64(f, "/", "channels"), 3);
+    char *names = attr_str(f, "/", "class_names");
+    ck_assert_str_eq(names, "cat\ndog");
+    free(names);
+    ck_assert_int_eq(attr_i64(f, "/glimpses", "height"), XH);
+    ck_assert_int_eq(attr_i64(f, "/glimpses", "width"), XW);
+    ck_assert_int_eq(attr_i64(f, "/glimpses", "side"), XW);
+    ck_assert_int_eq(attr_i64(f, "/glimpses", "channels"), 3);
+    hid_t d = H5Dopen2(f, "glimpses/images", H5P_DEFAULT), sp = H5Dget_space(d);
+    hsize_t dims[4];
+    ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 4);
+    ck_assert(dims[0] == XG && dims[1] == XH && dims[2] == XW && dims[3] == 3);
+    uint8_t back[XG * XH * XW * 3];
+    ck_assert(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, back) >= 0);
+    for (size_t q = 0; q < sizeof back; q++) ck_assert_int_eq(back[q], (uint8_t)(q * 13 % 256));
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+
+    /* grey without names: (G, H, W), one channel, "0".."C-1" */
+    in_tmp(p, sizeof p, "grey.h5");
+    ck_assert_msg(create_colour(p, 0, 0, NULL, &err) == SC_OK, "%s", err.msg);
+    f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_eq(attr_i64(f, "/", "canvas_height"), XW);
+    ck_assert_int_eq(attr_i64(f, "/", "channels"), 1);
+    ck_assert_int_eq(attr_i64(f, "/glimpses", "height"), XW);
+    names = attr_str(f, "/", "class_names");
+    ck_assert_str_eq(names, "0\n1");
+    free(names);
+    d = H5Dopen2(f, "glimpses/images", H5P_DEFAULT);
+    sp = H5Dget_space(d);
+    ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 3);
+    ck_assert(dims[1] == XW && dims[2] == XW);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+
+    /* refused before anything is created */
+    struct { int channels, h; const char *names, *part; } bad[] = {
+        {2, XH, NULL, "channels = 2"},
+        {3, -1, NULL, "canvas -1 x 20"},
+        {3, XH, "cat", "class_names: holds 1 name, expected 2"},
+        {3, XH, "cat\n", "class_names: name 2 (of 2) is empty"},
+        {3, XH, "cat\nd\x01g", "class_names: name 2 (of 2) holds the control character 0x01"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        in_tmp(p, sizeof p, "refused.h5");
+        err = (sc_err){0};
+        ck_assert_int_eq(create_colour(p, bad[i].channels, bad[i].h, bad[i].names, &err), SC_EARG);
+        ck_assert_msg(strstr(err.msg, p) && strstr(err.msg, bad[i].part), "'%s' lacks '%s'", err.msg, bad[i].part);
+        ck_assert_msg(access(p, F_OK) != 0, "a refused create left %s", p);
+    }
+
+    /* resume compares the images' height, width and channels with the log's */
+    in_tmp(p, sizeof p, "colour.h5");
+    size_t n0, n1;
+    char *before = slurp(p, &n0);
+    sc_runlog_rows keep = {0, 0, 0};
+    struct { int h, w, side, channels; int ok; } runs[] = {
+        {XH, XW, XW, 3, 1}, {0, 0, 0, 3, 1},  /* sizes not given: not compared */
+        {XH, XW, XW, 1, 0}, {0, 0, 0, 0, 0},  /* channels 0 = 1 */
+        {XW, XW, XW, 3, 0}, {0, 0, XW, 3, 0}, {XH, XH, XW, 3, 0},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        sc_runlog_glimpse_set e = {.G = XG, .T = 2, .C = 2, .side = runs[i].side, .h = runs[i].h, .w = runs[i].w,
+                                   .channels = runs[i].channels};
+        sc_runlog *L = NULL;
+        err = (sc_err){0};
+        int rc = sc_runlog_resume(&L, p, &keep, &e, "test", "", 1, 0, 0, &err);
+        sc_runlog_close(L);
+        if (runs[i].ok) {
+            ck_assert_msg(rc == SC_OK, "run %zu: %s", i, err.msg);
+            free(before);
+            before = slurp(p, &n0);
+            continue;
+        }
+        ck_assert_msg(rc == SC_EFORMAT && strstr(err.msg, "its glimpse records are 2 images of 12x20x3") &&
+                      strstr(err.msg, "but this run") && !strchr(err.msg, '\n'), "run %zu: %s", i, err.msg);
+        char *after = slurp(p, &n1);
+        ck_assert_msg(n0 == n1 && !memcmp(before, after, n0), "the refused resume %zu changed the log", i);
+        free(after);
+    }
+    free(before);
+    ck_assert_int_eq((int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    remove_tmpdir();
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("runlog");
     TCase *t = tcase_create("runlog");
@@ -1159,6 +1291,7 @@ static Suite *make_suite(void) {
     tcase_add_test(t, swmr_reader_sees_rows_appear);
     tcase_add_test(t, bad_input_is_refused);
     tcase_add_test(t, hostile_files_are_refused);
+    tcase_add_test(t, colour_glimpse_set);
     suite_add_tcase(s, t);
     return s;
 }

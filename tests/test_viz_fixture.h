@@ -23,13 +23,17 @@
 
 typedef struct fx_log {
     int G, T, C, W, g, k, L;    /* L = grid * grid for a soft log (patches for selfattn, whose g is the
-                                 * patch and T the heads), 0 otherwise */
+                                 * patch and T the heads), 0 otherwise; W the width (/glimpses@side) */
     const char *kind;           /* /@model_kind; NULL = no attribute */
     int glimpses;               /* write /glimpses at all */
     const char *format;         /* /@format; NULL = "saccade run log" */
     int schema;                 /* /@schema_version; 0 = 1 */
     const char *config;         /* /@config; NULL = a resolved config with g, k */
     const char *locations_name; /* the name the locations dataset is written under; NULL = "locations" */
+    int H;                      /* the height; 0 = W */
+    int channels;               /* 1 or 3; 0 = 1. H or channels given: /glimpses@height, @width and
+                                 * @channels are written (logs before them have none) */
+    const char *class_names;    /* /@class_names; NULL = no attribute */
 } fx_log;
 
 /* A fresh temporary folder; paths inside it via fx_path. */
@@ -62,6 +66,10 @@ static inline const char *fx_path(const char *name) {
 
 /* Pixel (x, y) of image i: a grey ramp, so that any coloured pixel on screen is drawing. */
 static inline unsigned char fx_grey(int i, int x, int y) { return (unsigned char)(20 + (x * 5 + y * 3 + i * 11) % 200); }
+/* Channel c of pixel (x, y) of colour image i: three ramps apart, so r, g and b differ. */
+static inline unsigned char fx_rgb(int i, int x, int y, int c) {
+    return (unsigned char)(20 + (x * 5 + y * 3 + i * 11 + c * 67) % 200);
+}
 
 static inline void fx_dataset(hid_t g, const char *name, hid_t type, int rank, const hsize_t *dims, int unlimited) {
     hsize_t maxd[4], chunk[4];
@@ -117,7 +125,9 @@ static inline void fx_create(const char *path, const fx_log *x) {
         ck_assert(sc_h5_attr_put_str(f, "config", text) == 0);
         free(text);
     }
+    if (x->class_names) ck_assert(sc_h5_attr_put_str(f, "class_names", x->class_names) == 0);
     if (x->glimpses) {
+        const int H = x->H ? x->H : x->W, ch = x->channels ? x->channels : 1;
         hid_t g = H5Gcreate2(f, "glimpses", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         ck_assert(g >= 0);
         ck_assert(sc_h5_attr_put_str(g, "split", "val") == 0);
@@ -125,18 +135,25 @@ static inline void fx_create(const char *path, const fx_log *x) {
         ck_assert(sc_h5_attr_put_i32(g, "glimpses", x->T) == 0);
         ck_assert(sc_h5_attr_put_i32(g, "classes", x->C) == 0);
         ck_assert(sc_h5_attr_put_i32(g, "side", x->W) == 0);
+        if (x->H || x->channels) {
+            ck_assert(sc_h5_attr_put_i32(g, "height", H) == 0);
+            ck_assert(sc_h5_attr_put_i32(g, "width", x->W) == 0);
+            ck_assert(sc_h5_attr_put_i32(g, "channels", ch) == 0);
+        }
         hsize_t G = (hsize_t)x->G, T = (hsize_t)x->T, W = (hsize_t)x->W;
-        hsize_t di[3] = {G, W, W}, dl[1] = {G};
-        fx_dataset(g, "images", H5T_STD_U8LE, 3, di, 0);
+        hsize_t di[4] = {G, (hsize_t)H, W, 3}, dl[1] = {G};
+        fx_dataset(g, "images", H5T_STD_U8LE, ch == 1 ? 3 : 4, di, 0);
         fx_dataset(g, "labels", H5T_STD_I32LE, 1, dl, 0);
         fx_dataset(g, "index", H5T_STD_I32LE, 1, dl, 0);
-        unsigned char *im = malloc(G * W * W);
+        unsigned char *im = malloc(G * H * W * ch);
         int *lab = malloc(sizeof(int) * G);
         ck_assert(im && lab);
         for (int i = 0; i < x->G; i++) {
             lab[i] = i % x->C;
-            for (int y = 0; y < x->W; y++)
-                for (int xx = 0; xx < x->W; xx++) im[((size_t)i * x->W + y) * x->W + xx] = fx_grey(i, xx, y);
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < x->W; xx++)
+                    for (int c = 0; c < ch; c++)
+                        im[(((size_t)i * H + y) * x->W + xx) * ch + c] = ch == 1 ? fx_grey(i, xx, y) : fx_rgb(i, xx, y, c);
         }
         fx_write_all(g, "images", H5T_NATIVE_UCHAR, im);
         fx_write_all(g, "labels", H5T_NATIVE_INT, lab);

@@ -4,8 +4,11 @@
  * and the --view process launcher.
  *
  * The logged images are grey ramps (fx_grey), so a pixel of an image that is
- * not grey (r = g = b) was drawn on, and a grey one equal to fx_grey was not.
- * Frames come from SDL's software renderer (sc_view_render), as --png's do.
+ * not grey (r = g = b) was drawn on, and a grey one equal to fx_grey was not;
+ * a colour, non-square log (fx_rgb) shows its own colours and its squares
+ * where the retina's per-axis origin puts them, and captions carry the log's
+ * class names (shortened when they do not fit). Frames come from SDL's
+ * software renderer (sc_view_render), as --png's do.
  */
 #include <fcntl.h>
 #include <gif_lib.h>
@@ -452,6 +455,136 @@ START_TEST(selfattn_heads_heat_map) {
 }
 END_TEST
 
+/* ---- colour, non-square canvases, class names ------------------------------------------ */
+
+/* 2 colour images of 20 x 32 (height x width), 2 glimpses of g = 4 at k = 2
+ * scales, 3 named classes. Image 0 looks at (-0.5, -0.5) then (0.5, 0.5) and
+ * is right (cat); image 1 is predicted bird, labelled dog. */
+static fx_log colour_fixture(void) {
+    fx_log x = {.G = 2, .T = 2, .C = 3, .W = 32, .H = 20, .channels = 3, .g = 4, .k = 2, .glimpses = 1,
+                .class_names = "cat\ndog\nbird"};
+    return x;
+}
+static const float COLOUR_PATH[2][2] = {{-0.5f, -0.5f}, {0.5f, 0.5f}};
+
+static void write_colour_log(const char *path, const fx_log *x) {
+    fx_create(path, x);
+    int pred[2] = {0, 2};
+    float *probs = fx_probs(x, pred), loc[2 * 2 * 2];
+    for (int i = 0; i < 2; i++)
+        for (int t = 0; t < 2; t++)
+            for (int c = 0; c < 2; c++) loc[(i * 2 + t) * 2 + c] = COLOUR_PATH[t][c];
+    fx_append(path, x, 0, loc, NULL, probs, pred);
+    free(probs);
+}
+
+static rgb colour_under(const SDL_Rect *img, double zoom, int i, int x, int y) {
+    int cx = (int)((x - img->x) / zoom), cy = (int)((y - img->y) / zoom);
+    rgb c = {fx_rgb(i, cx, cy, 0), fx_rgb(i, cx, cy, 1), fx_rgb(i, cx, cy, 2)};
+    return c;
+}
+
+START_TEST(colour_non_square_frame) {
+    fx_mkdir();
+    fx_log x = colour_fixture();
+    const char *path = fx_path("colour.h5");
+    write_colour_log(path, &x);
+    frame fr;
+    frame_open(&fr, path, 0);
+    fr.s.cols = 2;
+    ck_assert_int_eq(fr.v->H, 20);
+    ck_assert_int_eq(fr.v->W, 32);
+    ck_assert_int_eq(fr.v->channels, 3);
+    SDL_Rect img;
+    double zoom;
+    sc_view_cell(fr.v, &fr.s, FW, FH, 0, &img, &zoom);
+    /* one whole zoom for both axes: 385 px cells of 376 px image height give 12 */
+    ck_assert(zoom == 12.0);
+    ck_assert_int_eq(img.w, 32 * 12);
+    ck_assert_int_eq(img.h, 20 * 12);
+    SDL_Surface *s = render(&fr, 2);
+    /* corners away from the squares and the path: every screen pixel is its canvas pixel's colour */
+    static const int corner[2][4] = {{28, 32, 0, 3}, {0, 4, 16, 20}};  /* x0, x1, y0, y1 */
+    for (int k = 0; k < 2; k++)
+        for (int y = img.y + corner[k][2] * 12; y < img.y + corner[k][3] * 12; y++)
+            for (int xx = img.x + corner[k][0] * 12; xx < img.x + corner[k][1] * 12; xx++) {
+                rgb got = pixel(s, xx, y), want = colour_under(&img, zoom, 0, xx, y);
+                REQUIRE(same(got, want, 0), "(%d,%d) is %d %d %d, the image's %d %d %d", xx, y, got.r, got.g, got.b,
+                        want.r, want.g, want.b);
+            }
+    /* the squares: x from the width, y from the height (sc_retina_origin per axis) */
+    const int th = SC_VIEW_THICK(zoom);
+    for (int j = 1; j <= 2; j++)
+        for (int sc = 0; sc < 2; sc++) {
+            const float *l = COLOUR_PATH[j - 1];
+            const int S = 4 << sc, ox = sc_retina_origin(l[0], 32, 4, sc), oy = sc_retina_origin(l[1], 20, 4, sc);
+            const int x0 = img.x + ox * 12, x1 = img.x + (ox + S) * 12, y0 = img.y + oy * 12, y1 = img.y + (oy + S) * 12;
+            const int w = j == 2 ? th : 1, ym = y0 + 3 * (y1 - y0) / 4, xm = x0 + (x1 - x0) / 4;
+            rgb c = of(sc_view_step_colour(j, 2));
+            rgb want = j == 2 ? c : over(c, SC_VIEW_PAST_ALPHA, colour_under(&img, zoom, 0, x0, ym));
+            REQUIRE(same(pixel(s, x0, ym), want, 2), "glimpse %d scale %d: no left edge at x %d", j, sc, x0);
+            REQUIRE(same(pixel(s, x0 - 1, ym), colour_under(&img, zoom, 0, x0 - 1, ym), 0),
+                    "glimpse %d scale %d: drawn left of its square", j, sc);
+            REQUIRE(same(pixel(s, x0 + w, ym), colour_under(&img, zoom, 0, x0 + w, ym), 0),
+                    "glimpse %d scale %d: drawn inside its left edge", j, sc);
+            want = j == 2 ? c : over(c, SC_VIEW_PAST_ALPHA, colour_under(&img, zoom, 0, xm, y1 - 1));
+            REQUIRE(same(pixel(s, xm, y1 - 1), want, 2), "glimpse %d scale %d: no bottom edge at y %d", j, sc, y1 - 1);
+            REQUIRE(same(pixel(s, xm, y1), colour_under(&img, zoom, 0, xm, y1), 0),
+                    "glimpse %d scale %d: drawn below its square (y %d)", j, sc, y1);
+        }
+    SDL_FreeSurface(s);
+    frame_close(&fr);
+    fx_rmdir();
+}
+END_TEST
+
+/* Captions name the classes by the log's names; long names are shortened to
+ * fit, digits never. */
+START_TEST(captions_use_class_names) {
+    fx_mkdir();
+    fx_log x = colour_fixture();
+    write_colour_log(fx_path("colour.h5"), &x);
+    frame fr;
+    frame_open(&fr, fx_path("colour.h5"), 0);
+    sc_view_caption c;
+    sc_err err = {0};
+    const char *ok = fr.f.marks ? " \u2713" : "", *bad = fr.f.marks ? " \u2717" : " x";
+    char want[64];
+    ck_assert_msg(sc_view_caption_fit(&c, &fr.f, fr.v, 0, 2, 1000, &err) == SC_OK, "%s", err.msg);
+    snprintf(want, sizeof want, "cat (90%%)%s", ok);
+    ck_assert_str_eq(c.pred, want);
+    ck_assert_str_eq(c.truth, "  true cat");
+    ck_assert_int_eq(c.right, 1);
+    ck_assert_msg(sc_view_caption_fit(&c, &fr.f, fr.v, 1, 2, 1000, &err) == SC_OK, "%s", err.msg);
+    snprintf(want, sizeof want, "bird (90%%)%s", bad);
+    ck_assert_str_eq(c.pred, want);
+    ck_assert_str_eq(c.truth, "  true dog");
+    ck_assert_int_eq(c.right, 0);
+    frame_close(&fr);
+
+    x.class_names = "an extraordinarily long class name\nanother class with a very long name\nbird";
+    write_colour_log(fx_path("long.h5"), &x);
+    frame_open(&fr, fx_path("long.h5"), 0);
+    ck_assert_msg(sc_view_caption_fit(&c, &fr.f, fr.v, 1, 2, 1000, &err) == SC_OK, "%s", err.msg);
+    ck_assert_str_eq(c.truth, "  true another class with a very long n\u2026");  /* cut to 32 characters */
+    ck_assert_msg(sc_view_caption_fit(&c, &fr.f, fr.v, 0, 2, 200, &err) == SC_OK, "%s", err.msg);
+    ck_assert_msg(c.width <= 200, "the caption is %d px wide in 200: %s%s", c.width, c.pred, c.truth);
+    ck_assert_msg(!strncmp(c.pred, "an e", 4) && strstr(c.pred, "\u2026 (90%)") && !strncmp(c.truth, "  true an e", 11) &&
+                  strstr(c.truth, "\u2026"), "not shortened with an ellipsis: '%s' '%s'", c.pred, c.truth);
+    frame_close(&fr);
+
+    /* digit names (a log without names) are never cut, however narrow the cell */
+    write_ram_log(fx_path("run.h5"));
+    frame_open(&fr, fx_path("run.h5"), 1);
+    ck_assert_msg(sc_view_caption_fit(&c, &fr.f, fr.v, 1, 4, 1, &err) == SC_OK, "%s", err.msg);
+    snprintf(want, sizeof want, "7 (90%%)%s", bad);
+    ck_assert_str_eq(c.pred, want);
+    ck_assert_str_eq(c.truth, "  true 1");
+    frame_close(&fr);
+    fx_rmdir();
+}
+END_TEST
+
 /* ---- the command ---------------------------------------------------------------------- */
 
 /* Runs sc_view_main with stderr captured into err (NUL-terminated) and stdout
@@ -531,6 +664,43 @@ START_TEST(png_is_the_rendered_frame) {
     free(p0);
     SDL_FreeSurface(s);
     frame_close(&fr);
+    fx_rmdir();
+}
+END_TEST
+
+/* --png of a colour log: the image's pixels in their colours. */
+START_TEST(png_of_a_colour_log) {
+    fx_mkdir();
+    fx_log x = colour_fixture();
+    write_colour_log(fx_path("colour.h5"), &x);
+    const char *png = fx_path("colour.png");
+    const char *argv[] = {"view", fx_path("colour.h5"), "--png", png, "--grid", "2x1", "--size", "800x500"};
+    char err[2048];
+    int rc = run_view(err, sizeof err, 8, argv);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    int w, h;
+    unsigned char *p = read_png(png, &w, &h);
+    ck_assert_int_eq(w, FW);
+    ck_assert_int_eq(h, FH);
+    sc_vlog v = {.W = 32, .H = 20};
+    sc_view_state st = {.cols = 2, .rows = 1};
+    for (int i = 0; i < 2; i++) {
+        SDL_Rect img;
+        double zoom;
+        sc_view_cell(&v, &st, FW, FH, i, &img, &zoom);
+        for (int k = 0; k < 3; k++) {  /* canvas pixels (30, 1), (31, 0), (1, 18): nothing drawn there */
+            static const int at[3][2] = {{30, 1}, {31, 0}, {1, 18}};
+            int sx = img.x + (int)(at[k][0] * zoom) + 5, sy = img.y + (int)(at[k][1] * zoom) + 5;
+            const unsigned char *q = p + ((size_t)sy * FW + sx) * 3;
+            rgb got = {q[0], q[1], q[2]};
+            rgb want = {fx_rgb(i, at[k][0], at[k][1], 0), fx_rgb(i, at[k][0], at[k][1], 1),
+                        fx_rgb(i, at[k][0], at[k][1], 2)};
+            REQUIRE(same(got, want, 0) && !(got.r == got.g && got.g == got.b),
+                    "image %d canvas (%d,%d): PNG %d %d %d, the image's %d %d %d", i, at[k][0], at[k][1], got.r, got.g,
+                    got.b, want.r, want.g, want.b);
+        }
+    }
+    free(p);
     fx_rmdir();
 }
 END_TEST
@@ -898,10 +1068,13 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, wrong_predictions_marked);
     tcase_add_test(tc, soft_heat_map);
     tcase_add_test(tc, selfattn_heads_heat_map);
+    tcase_add_test(tc, colour_non_square_frame);
+    tcase_add_test(tc, captions_use_class_names);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     TCase *cmd = tcase_create("command");
     tcase_add_test(cmd, png_is_the_rendered_frame);
+    tcase_add_test(cmd, png_of_a_colour_log);
     tcase_add_test(cmd, gif_has_a_frame_per_glimpse);
     tcase_add_test(cmd, limits_command_errors);
     tcase_add_test(cmd, limits_no_display);

@@ -3,9 +3,11 @@
  *
  * What it is: drawing into any SDL_Renderer (a window's, or the software
  * renderer over a surface for --png/--gif and the tests), from a loaded record
- * of a run log. The squares are the sensor's exact reads: sc_retina_origin
- * gives the top-left pixel of each scale's square, so what is outlined is
- * what the network saw (clipped to the image: outside pixels read as 0).
+ * of a run log, grey or RGB, square or not. The squares are the sensor's
+ * exact reads: sc_retina_origin gives the top-left pixel of each scale's
+ * square, per axis (x over the width W, y over the height H), so what is
+ * outlined is what the network saw (clipped to the image: outside pixels read
+ * as 0). Captions name the classes by the log's class names.
  *
  * What it is not: the event loop or file output (view.c). Every SDL and
  * SDL_ttf call is checked; the first failure of a frame is kept and reported
@@ -63,22 +65,25 @@ void sc_view_cell(const sc_vlog *v, const sc_view_state *s, int w, int h, int i,
     int cw = (aw - (cols - 1) * SC_VIEW_PAD) / cols, ch = (ah - (rows - 1) * SC_VIEW_PAD) / rows;
     if (cw < 1) cw = 1;
     if (ch < SC_VIEW_LABEL + 1) ch = SC_VIEW_LABEL + 1;
-    int avail = cw < ch - SC_VIEW_LABEL ? cw : ch - SC_VIEW_LABEL;
-    double z = (double)avail / v->W;
+    /* one zoom for both axes, the largest at which the H x W canvas fits the cell */
+    double zx = (double)cw / v->W, zy = (double)(ch - SC_VIEW_LABEL) / v->H;
+    double z = zx < zy ? zx : zy;
     if (z >= 1.0) z = floor(z); /* whole screen pixels per image pixel when it fits */
-    int px = (int)lround(z * v->W);
+    int pw = (int)lround(z * v->W), ph = (int)lround(z * v->H);
     int col = i % cols, row = i / cols;
     int cx = SC_VIEW_PAD + col * (cw + SC_VIEW_PAD), cy = SC_VIEW_HEADER + SC_VIEW_PAD + row * (ch + SC_VIEW_PAD);
-    img->x = cx + (cw - px) / 2;
-    img->y = cy + (ch - SC_VIEW_LABEL - px) / 2;
-    img->w = img->h = px;
+    img->x = cx + (cw - pw) / 2;
+    img->y = cy + (ch - SC_VIEW_LABEL - ph) / 2;
+    img->w = pw;
+    img->h = ph;
     *zoom = z;
 }
 
 void sc_view_default_size(const sc_vlog *v, const sc_view_state *s, int *w, int *h) {
-    int zoom = 250 / v->W > 1 ? 250 / v->W : 1, px = zoom * v->W;
-    *w = s->cols * px + (s->cols + 1) * SC_VIEW_PAD;
-    *h = SC_VIEW_HEADER + SC_VIEW_FOOTER + s->rows * (px + SC_VIEW_LABEL) + (s->rows + 1) * SC_VIEW_PAD;
+    const int side = v->W > v->H ? v->W : v->H;  /* the longer side about 250 px */
+    int zoom = 250 / side > 1 ? 250 / side : 1, pw = zoom * v->W, ph = zoom * v->H;
+    *w = s->cols * pw + (s->cols + 1) * SC_VIEW_PAD;
+    *h = SC_VIEW_HEADER + SC_VIEW_FOOTER + s->rows * (ph + SC_VIEW_LABEL) + (s->rows + 1) * SC_VIEW_PAD;
     if (*w < 760) *w = 760;  /* room for the header and the key hint */
 }
 
@@ -204,10 +209,10 @@ static int text(dc *d, TTF_Font *font, const char *s, int x, int y, SDL_Color c)
     return w;
 }
 
-/* A W x W RGBA image onto the screen rectangle q, nearest neighbour. */
-static void blit_rgba(dc *d, const Uint8 *rgba, int W, const SDL_Rect *q) {
+/* An H x W RGBA image onto the screen rectangle q, nearest neighbour. */
+static void blit_rgba(dc *d, const Uint8 *rgba, int H, int W, const SDL_Rect *q) {
     if (d->failed) return;
-    SDL_Texture *tex = SDL_CreateTexture(d->r, SDL_PIXELFORMAT_RGBA32, SDL_TEXTUREACCESS_STATIC, W, W);
+    SDL_Texture *tex = SDL_CreateTexture(d->r, SDL_PIXELFORMAT_RGBA32, SDL_TEXTUREACCESS_STATIC, W, H);
     if (!tex) {
         check(d, -1, "SDL_CreateTexture");
         return;
@@ -238,32 +243,33 @@ static void inferno(double v, double rgb[3]) {
     for (int c = 0; c < 3; c++) rgb[c] = stops[i][c] + f * (stops[i + 1][c] - stops[i][c]);
 }
 
-/* The image as RGBA, with the attention heat map of glimpse (soft: step;
- * selfattn: head) t blended in. */
+/* The image as RGBA (grey: r = g = b; colour: its own), with the attention
+ * heat map of glimpse (soft: step; selfattn: head) t blended in. */
 static void image_rgba(Uint8 *out, float *heat, const sc_vlog *v, int i, int t) {
-    const int W = v->W;
-    const uint8_t *im = v->images + (size_t)i * W * W;
-    for (int p = 0; p < W * W; p++) {
-        out[4 * p] = out[4 * p + 1] = out[4 * p + 2] = im[p];
+    const int H = v->H, W = v->W, N = H * W, ch = v->channels;
+    const uint8_t *im = v->images + (size_t)i * N * ch;
+    for (int p = 0; p < N; p++) {
+        for (int c = 0; c < 3; c++) out[4 * p + c] = im[(size_t)p * ch + (ch == 3 ? c : 0)];
         out[4 * p + 3] = 255;
     }
     if (!v->att) return;  /* a log without attention maps (ram's) */
-    /* heat(x, y) = sum over locations l whose scale-0 square holds (x, y) of p_l */
-    memset(heat, 0, sizeof(float) * W * W);
+    /* heat(x, y) = sum over locations l whose scale-0 square holds (x, y) of p_l; the square's
+     * origin per axis: x on the width, y on the height */
+    memset(heat, 0, sizeof(float) * N);
     const float *p = v->att + ((size_t)i * v->T + (t - 1)) * v->L;
     for (int l = 0; l < v->L; l++) {
         if (!(p[l] > 0.0f)) continue;
-        int x0 = sc_retina_origin(v->grid[2 * l], W, v->g, 0), y0 = sc_retina_origin(v->grid[2 * l + 1], W, v->g, 0);
+        int x0 = sc_retina_origin(v->grid[2 * l], W, v->g, 0), y0 = sc_retina_origin(v->grid[2 * l + 1], H, v->g, 0);
         int xa = x0 < 0 ? 0 : x0, ya = y0 < 0 ? 0 : y0;
-        int xb = x0 + v->g > W ? W : x0 + v->g, yb = y0 + v->g > W ? W : y0 + v->g;
+        int xb = x0 + v->g > W ? W : x0 + v->g, yb = y0 + v->g > H ? H : y0 + v->g;
         for (int y = ya; y < yb; y++)
             for (int x = xa; x < xb; x++) heat[y * W + x] += p[l];
     }
     float hmax = 0.0f;
-    for (int q = 0; q < W * W; q++)
+    for (int q = 0; q < N; q++)
         if (heat[q] > hmax) hmax = heat[q];
     if (!(hmax > 0.0f)) return;
-    for (int q = 0; q < W * W; q++) {
+    for (int q = 0; q < N; q++) {
         if (!(heat[q] > 0.0f)) continue;
         double u = heat[q] / hmax, rgb[3], a = 0.75 * u;  /* a weight near 0 leaves the image as it is */
         inferno(u, rgb);
@@ -274,16 +280,16 @@ static void image_rgba(Uint8 *out, float *heat, const sc_vlog *v, int i, int t) 
 static void draw_squares(dc *d, const sc_vlog *v, const SDL_Rect *img, double zoom, const float *l, int th) {
     for (int sc = 0; sc < v->k; sc++) {
         int S = v->g << sc;
-        int x0 = sc_retina_origin(l[0], v->W, v->g, sc), y0 = sc_retina_origin(l[1], v->W, v->g, sc);
+        int x0 = sc_retina_origin(l[0], v->W, v->g, sc), y0 = sc_retina_origin(l[1], v->H, v->g, sc);
         outline(d, screen(img->x, img->w, zoom, x0), screen(img->y, img->h, zoom, y0),
                 screen(img->x, img->w, zoom, (double)x0 + S), screen(img->y, img->h, zoom, (double)y0 + S), th);
     }
 }
 
-/* The centre of location l on screen: ((x+1)/2 W, (y+1)/2 W) canvas pixels. */
+/* The centre of location l on screen: ((x+1)/2 W, (y+1)/2 H) canvas pixels. */
 static void centre(const sc_vlog *v, const SDL_Rect *img, double zoom, const float *l, int *cx, int *cy) {
     *cx = screen(img->x, img->w, zoom, (l[0] + 1.0) * 0.5 * v->W);
-    *cy = screen(img->y, img->h, zoom, (l[1] + 1.0) * 0.5 * v->W);
+    *cy = screen(img->y, img->h, zoom, (l[1] + 1.0) * 0.5 * v->H);
 }
 
 static int finite2(const float *l) { return isfinite(l[0]) && isfinite(l[1]); }
@@ -335,36 +341,110 @@ static void draw_trajectory(dc *d, const sc_vlog *v, const sc_view_state *s, int
     clip(d, NULL);
 }
 
+/* ---- captions ---------------------------------------------------------------------- */
+
+/* Names are cut to at most this many characters before they are measured, and
+ * never below CAPTION_MIN_CHARS (a digit name of MNIST is never touched). */
+#define CAPTION_MAX_CHARS 32
+#define CAPTION_MIN_CHARS 4
+
+/* Class c's name into buf: the log's, or the number for a class the log has
+ * no name for (a hostile prediction or label). */
+static const char *class_name(const sc_vlog *v, int c, char *buf, size_t n) {
+    if (c >= 0 && c < v->C && v->class_names) return v->class_names[c];
+    snprintf(buf, n, "%d", c);
+    return buf;
+}
+
+/* Characters (UTF-8 code points) of s. */
+static int utf8_chars(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* name's first k characters and an ellipsis into out (k at least the name's length: the name). */
+static void cut_name(char *out, size_t n, const char *name, int k, const char *ellipsis) {
+    const char *p = name;
+    for (int c = 0; *p && c <= k; p++) {
+        if (((unsigned char)*p & 0xc0) != 0x80 && c++ == k) break;
+    }
+    if (!*p) snprintf(out, n, "%s", name);
+    else snprintf(out, n, "%.*s%s", (int)(p - name), name, ellipsis);
+}
+
+static void caption_text(sc_view_caption *cp, const sc_view_fonts *f, const char *pn, const char *ln, float prob,
+                         int right) {
+    const char *mark = f->marks ? (right ? " \u2713" : " \u2717") : (right ? "" : " x");
+    if (isfinite(prob)) snprintf(cp->pred, sizeof cp->pred, "%s (%.0f%%)%s", pn, 100.0 * prob, mark);
+    else snprintf(cp->pred, sizeof cp->pred, "%s%s", pn, right ? "" : " x");
+    snprintf(cp->truth, sizeof cp->truth, "  true %s", ln);
+}
+
+static int caption_width(const sc_view_fonts *f, const char *s, int *w, sc_err *err) {
+    int h;
+    *w = 0;
+    if (*s && TTF_SizeUTF8(f->small, s, w, &h) < 0) return sc_errf(err, SC_EIO, "TTF_SizeUTF8 failed: %s", TTF_GetError());
+    return SC_OK;
+}
+
+/* Names shortened the longer first, a character at a time, down to
+ * CAPTION_MIN_CHARS, until the caption fits. */
+int sc_view_caption_fit(sc_view_caption *cp, const sc_view_fonts *f, const sc_vlog *v, int i, int t, int width,
+                        sc_err *err) {
+    float prob;
+    int pred = sc_view_prediction(v, i, t, &prob), label = v->labels[i], right = pred == label;
+    char pb[16], lb[16], pn[SC_RUNLOG_CLASS_NAME_MAX + 8], ln[SC_RUNLOG_CLASS_NAME_MAX + 8];
+    const char *pname = class_name(v, pred, pb, sizeof pb), *lname = class_name(v, label, lb, sizeof lb);
+    const char *ell = TTF_GlyphIsProvided32(f->small, 0x2026) ? "\u2026" : "...";
+    int kp = utf8_chars(pname), kl = utf8_chars(lname);
+    if (kp > CAPTION_MAX_CHARS) kp = CAPTION_MAX_CHARS;
+    if (kl > CAPTION_MAX_CHARS) kl = CAPTION_MAX_CHARS;
+    for (;;) {
+        cut_name(pn, sizeof pn, pname, kp, ell);
+        cut_name(ln, sizeof ln, lname, kl, ell);
+        caption_text(cp, f, pn, ln, prob, right);
+        int wa, wb, rc = caption_width(f, cp->pred, &wa, err);
+        if (rc == SC_OK) rc = caption_width(f, cp->truth, &wb, err);
+        if (rc != SC_OK) return rc;
+        cp->width = wa + wb;
+        cp->right = right;
+        if (cp->width <= width) return SC_OK;
+        int *longer = kp >= kl ? &kp : &kl;
+        if (*longer <= CAPTION_MIN_CHARS) return SC_OK;
+        (*longer)--;
+    }
+}
+
 static void draw_cell(dc *d, const sc_vlog *v, const sc_view_state *s, int cell, int i, Uint8 *rgba,
                       float *heat) {
     SDL_Rect img;
     double zoom;
     sc_view_cell(v, s, d->w, d->h, cell, &img, &zoom);
     image_rgba(rgba, heat, v, i, s->t);
-    blit_rgba(d, rgba, v->W, &img);
+    blit_rgba(d, rgba, v->H, v->W, &img);
     if (v->loc) draw_trajectory(d, v, s, i, &img, zoom);  /* a log of locations looked at (ram's) */
 
-    float prob;
-    int pred = sc_view_prediction(v, i, s->t, &prob), label = v->labels[i];
-    int right = pred == label;
+    int cw = (d->w - 2 * SC_VIEW_PAD - (s->cols - 1) * SC_VIEW_PAD) / s->cols;
+    sc_view_caption cp;
+    sc_err e = {0};
+    if (sc_view_caption_fit(&cp, d->f, v, i, s->t, cw, &e) != SC_OK && !d->failed) {
+        d->failed = 1;
+        snprintf(d->what, sizeof d->what, "%s", e.msg);
+        return;
+    }
+    const int right = cp.right;
     if (!right) {  /* a red frame just outside the image */
         colour(d, BAD, 255);
         outline(d, img.x - 4, img.y - 4, img.x + img.w + 4, img.y + img.h + 4, 2);
     }
-    char a[64], b[48];
-    if (isfinite(prob)) snprintf(a, sizeof a, "%d (%.0f%%)%s", pred, 100.0 * prob,
-                                 d->f->marks ? (right ? " \u2713" : " \u2717") : (right ? "" : " x"));
-    else snprintf(a, sizeof a, "%d%s", pred, right ? "" : " x");
-    snprintf(b, sizeof b, "  true %d", label);
-    int cw = (d->w - 2 * SC_VIEW_PAD - (s->cols - 1) * SC_VIEW_PAD) / s->cols;
-    int tw = text_width(d, d->f->small, a) + text_width(d, d->f->small, b);
     int cx = SC_VIEW_PAD + (cell % s->cols) * (cw + SC_VIEW_PAD);
-    int x = img.x + img.w / 2 - tw / 2;
+    int x = img.x + img.w / 2 - cp.width / 2;
     if (x < cx) x = cx;
     SDL_Rect lab = {cx, img.y + img.h + 5, cw, SC_VIEW_LABEL - 5};
     clip(d, &lab);
-    x += text(d, d->f->small, a, x, lab.y, right ? GOOD : BAD);
-    text(d, d->f->small, b, x, lab.y, DIM);
+    x += text(d, d->f->small, cp.pred, x, lab.y, right ? GOOD : BAD);
+    text(d, d->f->small, cp.truth, x, lab.y, DIM);
     clip(d, NULL);
 }
 
@@ -472,13 +552,13 @@ int sc_view_draw(SDL_Renderer *r, const sc_view_fonts *f, const sc_vlog *v, cons
         return sc_errf(err, SC_EARG, "sc_view_draw: record %d is not loaded", s->rec);
     dc d;
     begin(&d, r, f);
-    size_t W2 = (size_t)v->W * v->W;
-    Uint8 *rgba = malloc(4 * W2);
-    float *heat = malloc(sizeof(float) * W2);
+    size_t N = (size_t)v->H * v->W;
+    Uint8 *rgba = malloc(4 * N);
+    float *heat = malloc(sizeof(float) * N);
     if (!rgba || !heat) {
         free(rgba);
         free(heat);
-        return sc_errf(err, SC_ENOMEM, "viewer: out of memory for a %dx%d image", v->W, v->W);
+        return sc_errf(err, SC_ENOMEM, "viewer: out of memory for a %dx%d image", v->W, v->H);
     }
     draw_header(&d, v, s);
     int per = s->cols * s->rows;

@@ -43,7 +43,7 @@ const char sc_view_usage[] =
     "  --step T         show glimpses 1..T (default: all of them)\n"
     "  --image I        first image shown, 0-based among the logged ones (default 0)\n"
     "  --grid CxR       images per page, columns x rows (default 4x2)\n"
-    "  --size WxH       window or picture size in pixels (default: images about 250 px wide)\n"
+    "  --size WxH       window or picture size in pixels (default: images about 250 px on their longer side)\n"
     "  --png FILE       render one frame to FILE and exit; no display needed\n"
     "  --gif FILE       render glimpses 1..T as an animated GIF and exit; no display needed\n"
     "  --exit-after MS  close the window after MS milliseconds (scripts, tests)\n";
@@ -653,7 +653,7 @@ static int run_window(const view_opts *o, sc_view_fonts *f, sc_vlog *v) {
     if (!o->has_size) {
         /* from the log when it is open; a 28x28 one's otherwise (--follow, log not there yet) */
         sc_view_state s0 = {.cols = o->cols, .rows = o->rows};
-        sc_vlog probe = {.W = 28};
+        sc_vlog probe = {.W = 28, .H = 28};
         sc_view_default_size(v ? v : &probe, &s0, &w, &h);
     }
     int rc = win_open(&L.x, "saccade view", w, h, !o->has_size);

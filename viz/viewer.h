@@ -6,13 +6,19 @@
  * A frame, at any size w x h:
  *   header  (SC_VIEW_HEADER px)  run name, epoch and step of the record, glimpse
  *                                t/T, correct predictions of the record, mode
- *   grid    cols x rows cells    one logged image each, scaled by an integer
- *                                factor when it fits (nearest neighbour), its
+ *   grid    cols x rows cells    one logged image each (grey or RGB, H x W),
+ *                                scaled by one integer factor for both axes
+ *                                when it fits (nearest neighbour), its
  *                                trajectory up to glimpse t, and below it a
- *                                label line (SC_VIEW_LABEL px)
+ *                                label line (SC_VIEW_LABEL px): the predicted
+ *                                class's name and probability, the true
+ *                                class's name (the log's class names; a name
+ *                                that does not fit is shortened with an
+ *                                ellipsis, never below 4 characters)
  *   footer  (SC_VIEW_FOOTER px)  the epoch slider and the key hint (or status)
  * Drawing a RAM record: for each glimpse i = 1..t the k squares the sensor
- * read (scale s: side g 2^s, top-left pixel sc_retina_origin), in the colour
+ * read (scale s: side g 2^s, top-left pixel sc_retina_origin per axis: x
+ * over the width W, y over the height H), in the colour
  * of step i (sc_view_step_colour), 1 px wide and a little transparent
  * (SC_VIEW_PAST_ALPHA) for i < t and SC_VIEW_THICK(zoom) px, opaque, for
  * i = t; lines joining the
@@ -33,6 +39,7 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 
+#include "experiments/runlog.h"
 #include "nets/err.h"
 #include "viz/vlog.h"
 
@@ -76,7 +83,7 @@ int sc_view_fonts_open(sc_view_fonts *f, sc_err *err);
 void sc_view_fonts_close(sc_view_fonts *f); /* accepts a zeroed or closed f */
 
 /* A frame size in which s's grid shows v's images at a whole zoom making them
- * about 250 px wide (for --png, --gif and the window when --size is not given). */
+ * about 250 px on their longer side (for --png, --gif and the window when --size is not given). */
 void sc_view_default_size(const sc_vlog *v, const sc_view_state *s, int *w, int *h);
 
 /* Where cell i (0-based on the page) puts its image in a w x h frame, and the
@@ -99,6 +106,25 @@ const char *sc_view_step_name(const sc_vlog *v);
 /* The predicted class after glimpse t (1..T) of image i in the loaded record,
  * and its probability. */
 int sc_view_prediction(const sc_vlog *v, int i, int t, float *prob);
+
+/* The label line under an image: the predicted class's name, probability and
+ * mark (drawn green when right, red when wrong) and the true class's name
+ * (dimmed), in the small font. */
+typedef struct sc_view_caption {
+    char pred[SC_RUNLOG_CLASS_NAME_MAX + 64];   /* "cat (93%) \u2713" */
+    char truth[SC_RUNLOG_CLASS_NAME_MAX + 16];  /* "  true dog" */
+    int width;                                   /* of both, in pixels */
+    int right;                                   /* the prediction is the label */
+} sc_view_caption;
+
+/* The caption of image i after glimpse t (1..T) of the loaded record, for a
+ * cell width pixels wide: names (the log's; a class without one, a hostile
+ * prediction, by its number) longer than 32 characters are cut to 32, then the
+ * longer of the two loses a character at a time (an ellipsis marks the cut),
+ * never below 4 characters, until the caption fits. What still does not fit is
+ * clipped when drawn. SC_EIO when SDL_ttf cannot measure the text. */
+int sc_view_caption_fit(sc_view_caption *c, const sc_view_fonts *f, const sc_vlog *v, int i, int t, int width,
+                        sc_err *err);
 
 /* Draws the frame for s into r (whose output size is the frame's). v's
  * record s->rec must be loaded (sc_vlog_load). */

@@ -21,6 +21,8 @@
 /* Bounds on what a sane log holds; beyond them the file is called malformed
  * rather than allocating whatever a damaged header claims. */
 enum { MAX_G = 1 << 20, MAX_T = 64, MAX_C = 1 << 16, MAX_W = 8192, MAX_L = 1 << 16, MAX_R = 1 << 24 };
+/* MAX_W bounds the height too; the images' bytes are checked against the file
+ * (sc_h5_dataset_fits) before they are allocated. */
 
 /* "(3, 64, 6, 2)" */
 static void shape_str(char *buf, size_t n, int rank, const hsize_t *d) {
@@ -245,6 +247,79 @@ static int check_root(sc_vlog *v, sc_err *err) {
     return rc;
 }
 
+/* An optional integer attribute of /glimpses: *out keeps its default when absent. */
+static int attr_int_opt(sc_vlog *v, hid_t gr, const char *name, int lo, int hi, int *out, sc_err *err) {
+    int has = sc_h5_attr_exists(gr, name);
+    if (has < 0) return sc_h5_errf(err, SC_EHDF5, "%s: cannot read attribute /glimpses@%s", v->path, name);
+    return has ? attr_int(v, gr, "/glimpses", name, lo, hi, out, err) : SC_OK;
+}
+
+/* The images' height, width and channels: /glimpses@height, @width (which
+ * must equal @side, the width) and @channels; logs before them are square
+ * (@side) and grey. */
+static int image_shape(sc_vlog *v, hid_t gr, sc_err *err) {
+    int W = v->W;
+    v->H = v->W;
+    v->channels = 1;
+    int rc = attr_int_opt(v, gr, "height", 1, MAX_W, &v->H, err);
+    if (rc == SC_OK) rc = attr_int_opt(v, gr, "width", 1, MAX_W, &W, err);
+    if (rc != SC_OK) return rc;
+    if (W != v->W)
+        return sc_errf(err, SC_EFORMAT, "%s: damaged run log: /glimpses@width = %d but /glimpses@side = %d (the side "
+                       "is the width)", v->path, W, v->W);
+    int has = sc_h5_attr_exists(gr, "channels");
+    int64_t ch = 1;
+    if (has < 0) return sc_h5_errf(err, SC_EHDF5, "%s: cannot read attribute /glimpses@channels", v->path);
+    if (has && sc_h5_attr_get_i64(gr, "channels", &ch) < 0)
+        return sc_errf(err, SC_EFORMAT, "%s: damaged run log: attribute /glimpses@channels is missing or not an "
+                       "integer", v->path);
+    if (ch != 1 && ch != 3)
+        return sc_errf(err, SC_EFORMAT, "%s: damaged run log: /glimpses@channels = %lld, expected 1 (grey) or 3 (RGB)",
+                       v->path, (long long)ch);
+    v->channels = (int)ch;
+    return SC_OK;
+}
+
+/* v->class_names from /@class_names (one block: C pointers, then the text),
+ * or "0".."C-1" when the log has no such attribute. */
+static int read_class_names(sc_vlog *v, sc_err *err) {
+    int has = sc_h5_attr_exists(v->file, "class_names");
+    if (has < 0) return sc_h5_errf(err, SC_EHDF5, "%s: cannot read attribute /@class_names", v->path);
+    char *text = NULL, why[160];
+    size_t len = 0;
+    if (has) {
+        if (sc_h5_attr_get_str(v->file, "class_names", &text) < 0)
+            return sc_errf(err, SC_EFORMAT, "%s: damaged run log: attribute /@class_names is not a string", v->path);
+        if (sc_runlog_class_names_check(text, v->C, why, sizeof why) < 0) {
+            free(text);
+            return sc_errf(err, SC_EFORMAT, "%s: damaged run log: /@class_names %s", v->path, why);
+        }
+        len = strlen(text);
+    } else {
+        for (int c = 0; c < v->C; c++) len += (size_t)snprintf(NULL, 0, "%d", c) + 1;
+    }
+    const size_t ptrs = sizeof(char *) * (size_t)v->C;
+    char **names = malloc(ptrs + len + 1);
+    if (!names) {
+        free(text);
+        return sc_errf(err, SC_ENOMEM, "%s: out of memory reading /@class_names", v->path);
+    }
+    char *p = (char *)names + ptrs;
+    if (text) memcpy(p, text, len + 1);  /* checked: exactly C names, so C - 1 newlines */
+    for (int c = 0; c < v->C; c++) {
+        names[c] = p;
+        if (text) {
+            p += strcspn(p, "\n");
+            *p++ = '\0';
+        } else {
+            p += sprintf(p, "%d", c) + 1;
+        }
+    }
+    free(text);
+    v->class_names = names;
+    return SC_OK;
+}
+
 static int read_glimpse_set(sc_vlog *v, sc_err *err) {
     htri_t ex = H5Lexists(v->file, "glimpses", H5P_DEFAULT);
     if (ex < 0) return sc_h5_errf(err, SC_EHDF5, "%s: cannot read /glimpses", v->path);
@@ -258,15 +333,19 @@ static int read_glimpse_set(sc_vlog *v, sc_err *err) {
     if (rc == SC_OK) rc = attr_int(v, gr, "/glimpses", "glimpses", 1, MAX_T, &v->T, err);
     if (rc == SC_OK) rc = attr_int(v, gr, "/glimpses", "classes", 2, MAX_C, &v->C, err);
     if (rc == SC_OK) rc = attr_int(v, gr, "/glimpses", "side", 1, MAX_W, &v->W, err);
+    if (rc == SC_OK) rc = image_shape(v, gr, err);
     char *s = NULL;
     if (rc == SC_OK && sc_h5_attr_get_str(gr, "split", &s) == 0) snprintf(v->split, sizeof v->split, "%s", s);
     free(s);
     H5Gclose(gr);
     if (rc != SC_OK) return rc;
 
-    hsize_t img[3] = {(hsize_t)v->G, (hsize_t)v->W, (hsize_t)v->W}, lab[1] = {(hsize_t)v->G};
-    rc = ds_slurp(v, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 1, 3, img, (void **)&v->images, err);
+    /* (G, H, W) grey, (G, H, W, 3) colour */
+    hsize_t img[4] = {(hsize_t)v->G, (hsize_t)v->H, (hsize_t)v->W, 3}, lab[1] = {(hsize_t)v->G};
+    rc = ds_slurp(v, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 1, v->channels == 1 ? 3 : 4, img, (void **)&v->images,
+                  err);
     if (rc == SC_OK) rc = ds_slurp(v, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 4, 1, lab, (void **)&v->labels, err);
+    if (rc == SC_OK) rc = read_class_names(v, err);
     if (rc != SC_OK || !v->weights) return rc;
 
     static const char *const need[] = {"attention", "grid"};
@@ -452,7 +531,7 @@ void sc_vlog_free(sc_vlog *v) {
         H5Eclear2(H5E_DEFAULT);
         sc_h5_quiet_end(&q);
     }
-    free(v->images); free(v->labels); free(v->grid);
+    free(v->images); free(v->labels); free(v->grid); free(v->class_names);
     free(v->epoch); free(v->step); free(v->pred); free(v->reward);
     free(v->loc); free(v->probs); free(v->att);
     free(v);

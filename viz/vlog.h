@@ -16,7 +16,7 @@
  * no /train or /eval rows and writes nothing.
  *
  * Dimension letters as in docs/runlog.md: R records, G images, T glimpses,
- * C classes, W canvas side, L soft-attention locations.
+ * C classes, H x W the canvas (height x width), L soft-attention locations.
  */
 #ifndef SACCADE_VIZ_VLOG_H
 #define SACCADE_VIZ_VLOG_H
@@ -37,13 +37,18 @@ typedef struct sc_vlog {
                                * 0: a location per glimpse (ram) */
     const char *step_name;    /* what a step is called (the kind's row): header and key help */
     const char *step_unit;
-    int G, T, C, W;           /* /glimpses@count, @glimpses, @classes, @side */
+    int G, T, C, W;           /* /glimpses@count, @glimpses, @classes, @width (@side in logs before it) */
+    int H;                    /* /glimpses@height (@side in logs before it) */
+    int channels;             /* /glimpses@channels: 1 grey, 3 RGB (1 in logs before it) */
     int g, k;                 /* the square each location covers at k scales: the kind's footprint of
                                * /@config ([model] glimpse_size and scales; selfattn: patch and 1) */
     int L;                    /* weights: rows of /glimpses/grid; 0 otherwise */
     char split[8];            /* /glimpses@split: "val" or "test" */
-    uint8_t *images;          /* (G, W, W) */
+    uint8_t *images;          /* (G, H, W, channels), channels interleaved */
     int32_t *labels;          /* (G) */
+    char **class_names;       /* (C) each class's name, NUL-terminated, at most SC_RUNLOG_CLASS_NAME_MAX
+                               * bytes: /@class_names split at its newlines ("0".."C-1" in logs before
+                               * it); owned (one block with the strings), freed by sc_vlog_free */
     float *grid;              /* (L, 2) soft: candidate locations (x, y), selfattn: patch centres;
                                * NULL for ram */
 
@@ -65,7 +70,10 @@ typedef struct sc_vlog {
  * named as such), another schema version, a model kind without glimpses
  * ("fc") or unknown, no /glimpses group (log.glimpse_images = 0), a soft or selfattn run
  * without /glimpses/attention and /glimpses/grid, datasets of the wrong type
- * or shape. R = 0 (nothing recorded yet) is not an error. *out is NULL on
+ * or shape, /glimpses@height, @width or @channels out of range (channels
+ * other than 1 or 3, a width other than @side), /@class_names not a string
+ * or failing sc_runlog_class_names_check against /glimpses@classes. R = 0
+ * (nothing recorded yet) is not an error. *out is NULL on
  * failure; free with sc_vlog_free. */
 int sc_vlog_open(sc_vlog **out, const char *path, sc_err *err);
 

@@ -3,7 +3,7 @@
  * (experiments/runlog.c, experiments/compare.c).
  *
  * The input is a recipe (tests/fuzz/fuzz_h5.h) over a real run log:
- *   byte 0  bits 0-1 the template (ram, soft, fc); bit 3 also resume it
+ *   byte 0  bits 0-1 the template (ram, soft, fc, colour: fuzz_templates.h); bit 3 also resume it
  *           (sc_runlog_resume, which writes); bit 4 compare's need_test; bits
  *           2, 5, 6 and 7 all set, and bits 0 and 1 of byte 1: also plot it
  *           (sc_plot_png), when the input's FNV-1a hash is 0 modulo 16.
@@ -35,7 +35,7 @@
 
 static fz_h5_template g_t[FZ_LOG_KINDS];
 static char *g_config[FZ_LOG_KINDS];
-static const char *g_strings[FZ_LOG_KINDS + 1];
+static const char *g_strings[FZ_LOG_KINDS + 1 + FZ_NAME_STRINGS];
 static char g_log[300], g_png[300], g_tmp[320];
 static FILE *g_null;
 
@@ -65,12 +65,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         g_strings[k] = g_config[k];
     }
     g_strings[FZ_LOG_KINDS] = FZ_RUN_ID;
+    for (int k = 0; k < FZ_NAME_STRINGS; k++) g_strings[FZ_LOG_KINDS + 1 + k] = fz_name_strings[k];
     for (int k = 0; k < FZ_LOG_KINDS; k++) {
         char path[300];
         fz_path(path, sizeof path, dir, "template.h5");
         unlink(path);
         fz_make_runlog(path, k);
-        fz_h5_template_load(&g_t[k], path, g_strings, FZ_LOG_KINDS + 1);
+        fz_h5_template_load(&g_t[k], path, g_strings, FZ_LOG_KINDS + 1 + FZ_NAME_STRINGS);
         unlink(path);
     }
     return 0;

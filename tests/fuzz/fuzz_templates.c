@@ -13,7 +13,22 @@
 #include "experiments/train.h"
 #include "tests/fuzz/fuzz_common.h"
 
-enum { G = 4, T = 3, C = 10, W = 28, GRID = 3, L = GRID * GRID };
+enum { G = 4, T = 3, C = 10, W = 28, GRID = 3, L = GRID * GRID, COLOUR = 3, CH = 20 };
+
+/* the first: the colour template's names */
+const char *const fz_name_strings[FZ_NAME_STRINGS] = {
+    "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nn\u00efne",
+    "cat\ndog",
+    "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10",
+    "0\n1\n2\n3\n4\n\n6\n7\n8\n9",
+    "0\n1\n2\n3\n4\n5\n6\n7\n8\n"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "0\n1\n2\n3\t\n4\n5\n6\n7\n8",
+    "0\n1\n2\n3\n4\n5\n6\n7\n8\n\xe2\x80",
+    "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n",
+};
 
 static const char *const LOG_INI[FZ_LOG_KINDS] = {
     "[model]\nkind = ram\nglimpses = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\nglimpse_out = 16\n"
@@ -21,6 +36,8 @@ static const char *const LOG_INI[FZ_LOG_KINDS] = {
     "[model]\nkind = soft\nglimpses = 3\ngrid = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\n"
     "glimpse_out = 16\n[train]\nepochs = 2\nthreads = 1\n[log]\nglimpse_images = 4\n",
     "[model]\nkind = fc\nfc_layers = 1\nfc_hidden = 16\n[train]\nepochs = 2\nthreads = 1\n[log]\nglimpse_images = 0\n",
+    "[model]\nkind = ram\nglimpses = 3\nhidden = 16\nglimpse_hidden = 8\nloc_hidden = 8\nglimpse_out = 16\n"
+    "mc_samples = 2\n[train]\nepochs = 2\nthreads = 1\n[log]\nglimpse_images = 4\n",
 };
 
 static const char *const CKPT_INI[FZ_CKPT_VARIANTS] = {
@@ -44,16 +61,19 @@ void fz_make_runlog(const char *path, int kind) {
     fz_template_config(&c, 0, kind);
     char *text = sc_config_to_string(&c);
     if (!text) fz_fail("out of memory");
-    static const char *const kinds[FZ_LOG_KINDS] = {"ram", "soft", "fc"};
+    static const char *const kinds[FZ_LOG_KINDS] = {"ram", "soft", "fc", "ram"};
+    const int colour = kind == COLOUR, H = colour ? CH : W, nch = colour ? 3 : 1;
     sc_runlog_meta m = {FZ_RUN_ID, "saccade train template.ini", "template.ini", LOG_INI[kind], text, "log.ckpt.h5",
-                        1, 1, 1234, 5.0e4, 900, 100, 1000, C, W, 30, kinds[kind], 1.5e5, 384, 1000};
-    uint8_t images[G * W * W];
+                        1, 1, 1234, 5.0e4, 900, 100, 1000, C, W, 30, kinds[kind], 1.5e5, 384, 1000,
+                        colour ? H : 0, colour ? W : 0, colour ? 3 : 0, colour ? fz_name_strings[0] : NULL};
+    uint8_t images[G * W * W * 3];
     int32_t labels[G], index[G];
     float grid[L * 2];
-    for (int i = 0; i < G * W * W; i++) images[i] = (uint8_t)(i * 7);
+    for (int i = 0; i < G * H * W * nch; i++) images[i] = (uint8_t)(i * 7);
     for (int i = 0; i < G; i++) labels[i] = i % C, index[i] = 10 * i;
     for (int i = 0; i < L; i++) grid[2 * i] = -0.5f + 0.5f * (float)(i % GRID), grid[2 * i + 1] = -0.5f + 0.5f * (float)(i / GRID);
-    sc_runlog_glimpse_set gs = {G, T, C, W, "val", images, labels, index, kind == 1 ? L : 0, grid};
+    sc_runlog_glimpse_set gs = {G, T, C, W, "val", images, labels, index, kind == 1 ? L : 0, grid,
+                                colour ? H : 0, colour ? W : 0, colour ? 3 : 0};
     sc_runlog *log = NULL;
     sc_err err = {0};
     if (sc_runlog_create(&log, path, &m, kind == 2 ? NULL : &gs, &err) != SC_OK) fz_fail("template log: %s", err.msg);
