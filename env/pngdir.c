@@ -19,8 +19,8 @@
  * Errors name the file or folder and what was expected: a missing train/ or
  * test/, a class folder with no images, a file that is not a PNG or cannot be
  * decoded, an image of another size than the first one (both sizes named), a
- * test class that train does not have, a class name too long or more than
- * 256 classes.
+ * test class that train does not have, a class name too long or holding a
+ * control character, or more than 256 classes.
  */
 #include "dataset.h"
 
@@ -270,10 +270,15 @@ int sc_images_load_folder(sc_images *train, sc_images *test, char (**names)[SC_C
     if (classes.n > SC_CLASSES_MAX)
         rc = sc_errf(err, SC_EFORMAT, "%s: %d class folders (expected at most %d classes)", troot, classes.n,
                      SC_CLASSES_MAX);
-    for (int k = 0; rc == SC_OK && k < classes.n; k++)
+    for (int k = 0; rc == SC_OK && k < classes.n; k++) {
         if (strlen(classes.v[k]) >= SC_CLASS_NAME_MAX)
             rc = sc_errf(err, SC_EFORMAT, "%s/%s: a class name of %zu bytes (expected under %d)", troot, classes.v[k],
                          strlen(classes.v[k]), SC_CLASS_NAME_MAX);
+        for (const char *p = classes.v[k]; rc == SC_OK && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                rc = sc_errf(err, SC_EFORMAT, "%s: a class folder whose name holds control character 0x%02x "
+                             "(expected printable names)", troot, (unsigned char)*p);
+    }
     split_files tr, te;
     memset(&tr, 0, sizeof tr);
     memset(&te, 0, sizeof te);

@@ -34,12 +34,12 @@ static void set_label(sc_run_summary *s, const char *path) {
     snprintf(s->label, sizeof s->label, "%.*s", (int)(n < sizeof s->label ? n : sizeof s->label - 1), base);
 }
 
-/* The analytic cost of the run's model on a side x side canvas, grid as given for soft. */
-static sc_cost cost_of(const sc_config *c, int side, int classes, int grid) {
+/* The analytic cost of the run's model on an h x w canvas of `ch` channels, grid as given for soft. */
+static sc_cost cost_of(const sc_config *c, int h, int w, int ch, int classes, int grid) {
     sc_config k = *c;
     if (grid > 0) k.grid = grid;
     sc_model_cfg mc;
-    sc_model_cfg_from_config(&mc, &k, side, classes, 1);
+    sc_model_cfg_from_shape(&mc, &k, h, w, ch, classes, 1);
     return sc_model_cost(&mc);
 }
 
@@ -149,7 +149,23 @@ int sc_run_summary_read(const char *path, sc_run_summary *s, int need_test, sc_e
     s->canvas_side = (int)side;
     s->num_classes = (int)classes;
     s->params = params;
-    sc_cost cost = cost_of(&s->config, s->canvas_side, s->num_classes, 0);
+    /* the canvas's height and channels (logs before them: square and grey) */
+    int64_t ch_h = side, chans = 1;
+    if (sc_h5_attr_exists(f, "canvas_height") > 0 && (sc_h5_attr_get_i64(f, "canvas_height", &ch_h) < 0 || ch_h < 1 ||
+                                                      ch_h > 65536)) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: damaged run log: root attribute canvas_height is not a size (expected "
+                     "1..65536)", path);
+        goto out;
+    }
+    if (sc_h5_attr_exists(f, "channels") > 0 &&
+        (sc_h5_attr_get_i64(f, "channels", &chans) < 0 || (chans != 1 && chans != 3))) {
+        rc = sc_errf(err, SC_EFORMAT, "%s: damaged run log: root attribute channels is not 1 or 3", path);
+        goto out;
+    }
+    sc_h5_forget();
+    s->canvas_h = (int)ch_h;
+    s->channels = (int)chans;
+    sc_cost cost = cost_of(&s->config, s->canvas_h, s->canvas_side, s->channels, s->num_classes, 0);
     s->flops_infer = cost.flops_infer;
     s->flops_train = cost.flops_train;
     s->pixels = cost.pixels_read;
@@ -183,7 +199,8 @@ static void fmt_seconds(char *buf, size_t n, double s) {
 static const sc_model_ops *run_kind(const sc_run_summary *r, sc_model_cfg *mc) {
     const sc_model_ops *ops = sc_model_ops_named(r->kind);
     if (!ops) ops = sc_model_kind_ops(SC_MODEL_RAM);
-    sc_model_cfg_from_config(mc, &r->config, r->canvas_side, r->num_classes, 1);
+    sc_model_cfg_from_shape(mc, &r->config, r->canvas_h > 0 ? r->canvas_h : r->canvas_side, r->canvas_side,
+                            r->channels > 0 ? r->channels : 1, r->num_classes, 1);
     return ops;
 }
 
@@ -209,7 +226,8 @@ void sc_compare_table(FILE *out, const sc_run_summary *runs, int n) {
         const sc_config *c = &r->config;
         char model[96], data[96], glimpses[48], us[32], tt[32];
         fmt_model(model, sizeof model, glimpses, sizeof glimpses, r);
-        snprintf(data, sizeof data, "%s %s %dx%d", c->dataset, c->canvas, r->canvas_side, r->canvas_side);
+        snprintf(data, sizeof data, "%s %s %dx%d%s", c->dataset, c->canvas, r->canvas_h > 0 ? r->canvas_h : r->canvas_side,
+                 r->canvas_side, r->channels == 3 ? " RGB" : "");
         if (isfinite(r->us_per_image)) snprintf(us, sizeof us, "%.1f", r->us_per_image);
         else snprintf(us, sizeof us, "-");
         fmt_seconds(tt, sizeof tt, r->train_seconds);
@@ -334,8 +352,8 @@ void sc_compare_group_table(FILE *out, const sc_run_summary *runs, int n, const 
         const sc_run_summary *r = &runs[first];
         char model[96], looks[48], data[96], e1[64], em[64], fl[64], us[64], tt[64];
         fmt_model(model, sizeof model, looks, sizeof looks, r);
-        snprintf(data, sizeof data, "%s %s %dx%d", r->config.dataset, r->config.canvas, r->canvas_side,
-                 r->canvas_side);
+        snprintf(data, sizeof data, "%s %s %dx%d%s", r->config.dataset, r->config.canvas,
+                 r->canvas_h > 0 ? r->canvas_h : r->canvas_side, r->canvas_side, r->channels == 3 ? " RGB" : "");
         fmt_stat(e1, sizeof e1, runs, n, group, g, offsetof(sc_run_summary, err_m1), 1, "%", 2);
         fmt_stat(em, sizeof em, runs, n, group, g, offsetof(sc_run_summary, err_mc), 1, "%", 2);
         fmt_stat(fl, sizeof fl, runs, n, group, g, offsetof(sc_run_summary, flops_infer), 1e-6, "", 3);
@@ -353,7 +371,7 @@ double sc_compare_flops_at(const sc_run_summary *r, int W, int *grid) {
     const sc_model_ops *ops = run_kind(r, &mc);
     int g = ops->grid_at ? ops->grid_at(sc_model_kind_cfg(ops, &mc), W) : 0;
     if (grid) *grid = g;
-    return cost_of(&r->config, W, r->num_classes, g).flops_infer;
+    return cost_of(&r->config, W, W, r->channels > 0 ? r->channels : 1, r->num_classes, g).flops_infer;
 }
 
 #define NKINDS SC_MODEL_KINDS
@@ -581,7 +599,7 @@ int sc_plot_png(const char *run_path, const char *png_path, sc_err *err) {
     }
     char title[400];
     snprintf(title, sizeof title, "%s: %s on %s %s %dx%d, %d epochs", s.label, s.kind, s.config.dataset,
-             s.config.canvas, s.canvas_side, s.canvas_side, ne);
+             s.config.canvas, s.canvas_h > 0 ? s.canvas_h : s.canvas_side, s.canvas_side, ne);
     sc_fig_text(fig, 750, 22, title, 16, 0, 0, 1);
     double xmax = tx[nt - 1] > c.ep[ne - 1] ? tx[nt - 1] : c.ep[ne - 1];
 

@@ -31,7 +31,8 @@ typedef struct sc_run_summary {
     char label[128];         /* the file name without folder and .h5 */
     char kind[16];           /* /@model_kind ("ram" for logs older than the attribute) */
     sc_config config;        /* /@config, the resolved configuration */
-    int canvas_side, num_classes, steps_per_epoch;
+    int canvas_side, num_classes, steps_per_epoch;  /* canvas_side: the width */
+    int canvas_h, channels;  /* /@canvas_height, /@channels (logs before them: canvas_side, 1) */
     int64_t params;
     double flops_infer, flops_train, pixels;  /* analytic, per image */
     int has_test;            /* a session ended: the fields below are its last /eval/test row */

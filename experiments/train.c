@@ -859,7 +859,7 @@ static int log_open(session *s, int gsplit, sc_err *err) {
     if (s->resume) {
         sc_runlog_rows keep = {S->log_rows_train, S->log_rows_eval, S->log_rows_glimpses};
         sc_runlog_glimpse_set shape = {.G = R->G, .T = s->info->steps, .C = R->ds.num_classes,
-                                       .L = s->info->locations};
+                                       .L = s->info->locations, .h = s->H, .w = s->W, .channels = s->C};
         rc = sc_runlog_resume(&R->log, o->log_path, &keep, &shape, o->command_line, ctext, c->threads, S->epoch,
                               S->step, err);
     } else {
@@ -868,14 +868,27 @@ static int log_open(session *s, int gsplit, sc_err *err) {
                                c->seed, c->threads, (int64_t)sc_params_count(s->ps), s->cost.macs_infer,
                                R->ds.n_train, R->ds.n_val, R->ds.n_test, R->ds.num_classes, s->W,
                                (int)s->steps_per_epoch, s->info->name, s->cost.macs_train, s->cost.pixels_read,
-                               s->cost.retina_adds};
+                               s->cost.retina_adds, s->H, s->W, s->C, NULL};
+        /* the class names, one per line */
+        char *names = malloc((size_t)R->ds.num_classes * SC_CLASS_NAME_MAX + 1);
+        if (!names) {
+            free(ctext);
+            return sc_errf(err, SC_ENOMEM, "train: out of memory");
+        }
+        size_t at = 0;
+        for (int k = 0; k < R->ds.num_classes; k++) {
+            char nb[16];
+            at += (size_t)sprintf(names + at, "%s%s", k ? "\n" : "", sc_dataset_class_name(&R->ds, k, nb, sizeof nb));
+        }
+        meta.class_names = names;
         char *ftext = NULL;
         if (!o->config_file_text && o->config_file) meta.config_file_text = ftext = sc_read_text(o->config_file);
         sc_runlog_glimpse_set gs = {R->G, s->info->steps, R->ds.num_classes, s->W,
                                     gsplit == SPLIT_VAL ? "val" : "test", R->gimg, R->glabels, R->gindex,
-                                    s->info->locations, sc_model_grid(R->model)};
+                                    s->info->locations, sc_model_grid(R->model), s->H, s->W, s->C};
         rc = sc_runlog_create(&R->log, o->log_path, &meta, &gs, err);
         free(ftext);
+        free(names);
         s->created = rc == SC_OK;
     }
     free(ctext);
