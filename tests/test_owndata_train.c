@@ -278,12 +278,58 @@ START_TEST(colour_dataset_trains_every_kind) {
 }
 END_TEST
 
+/* A bad dataset stops `saccade train` with one line naming the file and exit
+ * status 1, before anything is written. */
+START_TEST(bad_data_writes_nothing) {
+    make_tmpdir();
+    char path[700];
+    snprintf(path, sizeof path, "%s/d.h5", tmpdir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    uint8_t pix[4 * 8 * 8] = {0};
+    int64_t lab[4] = {0, 1, 2, 1};
+    hsize_t d[3] = {4, 8, 8};
+    const char *dsets[4] = {"/train_images", "/train_labels", "/test_images", "/test_labels"};
+    for (int i = 0; i < 4; i++) {
+        hid_t sp = H5Screate_simple(i % 2 ? 1 : 3, d, NULL);
+        hid_t ds = H5Dcreate2(f, dsets[i], i % 2 ? H5T_STD_I64LE : H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                              H5P_DEFAULT);
+        if (i == 3) lab[3] = 7;   /* a test label the training labels do not have */
+        H5Dwrite(ds, i % 2 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, i % 2 ? (void *)lab : pix);
+        H5Dclose(ds);
+        H5Sclose(sp);
+    }
+    H5Fclose(f);
+    char ini[700], cmd[4000];
+    snprintf(ini, sizeof ini, "%s/d.ini", tmpdir);
+    const char *text = "[data]\ndataset = hdf5\nfile = d.h5\ntrain_images = /train_images\n"
+                       "train_labels = /train_labels\ntest_images = /test_images\ntest_labels = /test_labels\n"
+                       "val_size = 1\n";
+    spit(ini, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/saccade' train d.ini --out run.h5 >out.txt 2>err.txt </dev/null", tmpdir,
+             SACCADE_BINARY_DIR);
+    int st = system(cmd);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+    snprintf(path, sizeof path, "%s/err.txt", tmpdir);
+    char *e = slurp(path, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e, "d.h5: dataset /test_labels: label 7 at item 3") && strstr(e, "expected 0..2"), "%s", e);
+    ck_assert_msg(strchr(e, '\n') == e + strlen(e) - 1, "not one line: %s", e);
+    free(e);
+    snprintf(path, sizeof path, "%s/run.h5", tmpdir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/run.ckpt.h5", tmpdir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    remove_tmpdir();
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("owndata_train");
     TCase *tc = tcase_create("train");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, fashion_through_idx_and_hdf5);
     tcase_add_test(tc, colour_dataset_trains_every_kind);
+    tcase_add_test(tc, bad_data_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
