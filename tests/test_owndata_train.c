@@ -21,6 +21,7 @@
 #include "experiments/checkpoint.h"
 #include "experiments/train.h"
 #include "nets/rng.h"
+#include "tests/ckptsame.h"
 #include "tests/testutil.h"
 
 static sc_err err_unused;
@@ -35,20 +36,6 @@ static void small_config(sc_config *c) {
     c->threads = 1;
     c->mc_samples = 2;
     c->batch_size = 64;
-}
-
-/* 1 if the checkpoints at p1 and p2 hold the same bytes in every tensor set */
-static int same_tensors(const char *p1, const char *p2) {
-    sc_ckpt a, b;
-    sc_err err = {0};
-    ck_assert_msg(sc_ckpt_load(p1, SC_CKPT_ALL, &a, &err) == SC_OK, "%s", err.msg);
-    ck_assert_msg(sc_ckpt_load(p2, SC_CKPT_ALL, &b, &err) == SC_OK, "%s", err.msg);
-    int same = a.n == b.n && !memcmp(a.params, b.params, sizeof(float) * a.n) &&
-               !memcmp(a.best, b.best, sizeof(float) * a.n) && !memcmp(a.m, b.m, sizeof(float) * a.n) &&
-               !memcmp(a.v, b.v, sizeof(float) * a.n);
-    sc_ckpt_free(&a);
-    sc_ckpt_free(&b);
-    return same;
 }
 
 static void write_idx4(const char *path, const sc_images *im) {
@@ -90,6 +77,19 @@ static void h5_split(hid_t f, const char *grp, const sc_images *im) {
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
+/* Fashion-MNIST's class names as the root attribute class_names of f. */
+static void put_fashion_names(hid_t f) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    hsize_t n = 10;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = H5Acreate2(f, "class_names", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(H5Awrite(a, t, fashion_names), 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
 START_TEST(fashion_through_idx_and_hdf5) {
     if (!have_fashion()) return;
     make_tmpdir();
@@ -107,15 +107,7 @@ START_TEST(fashion_through_idx_and_hdf5) {
     hid_t f = H5Fcreate(h5, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     h5_split(f, "/train", &ds.train);
     h5_split(f, "/test", &ds.test);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    hsize_t n = 10;
-    hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t a = H5Acreate2(f, "class_names", t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, fashion_names);
-    H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
+    put_fashion_names(f);
     H5Fclose(f);
     sc_dataset_free(&ds);
 
@@ -203,15 +195,7 @@ static void write_colour_dataset(const char *path) {
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     colour_split(f, "/train", &ds.train, 3000, 11);
     colour_split(f, "/test", &ds.test, 600, 12);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    hsize_t n = 10;
-    hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t a = H5Acreate2(f, "class_names", t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, fashion_names);
-    H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
+    put_fashion_names(f);
     H5Fclose(f);
     sc_dataset_free(&ds);
 }

@@ -25,6 +25,7 @@
 #include "experiments/checkpoint.h"
 #include "experiments/runlog.h"
 #include "experiments/train.h"
+#include "tests/ckptsame.h"
 #include "tests/testutil.h"
 
 /* a small model, its config and an optimizer with nonzero moments */
@@ -253,20 +254,6 @@ static void fashion_config(sc_config *c) {
     c->mc_samples = 2;
     c->batch_size = 64;
     c->lr = 3e-3f;
-}
-
-/* 1 if the checkpoints at p1 and p2 hold the same bytes in every tensor set */
-static int same_tensors(const char *p1, const char *p2) {
-    sc_ckpt a, b;
-    sc_err err = {0};
-    ck_assert_msg(sc_ckpt_load(p1, SC_CKPT_ALL, &a, &err) == SC_OK, "%s", err.msg);
-    ck_assert_msg(sc_ckpt_load(p2, SC_CKPT_ALL, &b, &err) == SC_OK, "%s", err.msg);
-    int same = a.n == b.n && !memcmp(a.params, b.params, sizeof(float) * a.n) &&
-               !memcmp(a.best, b.best, sizeof(float) * a.n) && !memcmp(a.m, b.m, sizeof(float) * a.n) &&
-               !memcmp(a.v, b.v, sizeof(float) * a.n);
-    sc_ckpt_free(&a);
-    sc_ckpt_free(&b);
-    return same;
 }
 
 START_TEST(train_learns_and_is_deterministic) {
