@@ -50,8 +50,8 @@ static void write_idx4(const char *path, const sc_images *im) {
 
 static void h5_split(hid_t f, const char *grp, const sc_images *im) {
     hid_t g = H5Gcreate2(f, grp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t d[3] = {(hsize_t)im->n, (hsize_t)im->h, (hsize_t)im->w};
-    hid_t sp = H5Screate_simple(3, d, NULL);
+    hsize_t d[4] = {(hsize_t)im->n, (hsize_t)im->h, (hsize_t)im->w, (hsize_t)im->c};
+    hid_t sp = H5Screate_simple(im->c > 1 ? 4 : 3, d, NULL);
     hid_t ds = H5Dcreate2(g, "images", H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     ck_assert_int_ge(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, im->pix), 0);
     H5Dclose(ds);
@@ -145,8 +145,7 @@ END_TEST
  * class names. Deterministic (its own generator). */
 static void colour_split(hid_t f, const char *grp, const sc_images *src, int n, uint64_t seed) {
     enum { H = 28, W = 36 };
-    uint8_t *pix = calloc((size_t)n * H * W * 3, 1);
-    int64_t *lab = malloc(sizeof *lab * (size_t)n);
+    uint8_t *pix = calloc((size_t)n * H * W * 3, 1), *lab = malloc((size_t)n);
     ck_assert(pix && lab);
     sc_rng r;
     sc_rng_seed(&r, seed);
@@ -171,19 +170,8 @@ static void colour_split(hid_t f, const char *grp, const sc_images *src, int n, 
                 }
         lab[i] = src->labels[i];
     }
-    hid_t g = H5Gcreate2(f, grp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t d[4] = {(hsize_t)n, H, W, 3};
-    hid_t sp = H5Screate_simple(4, d, NULL);
-    hid_t ds = H5Dcreate2(g, "images", H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_int_ge(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, pix), 0);
-    H5Dclose(ds);
-    H5Sclose(sp);
-    sp = H5Screate_simple(1, d, NULL);
-    ds = H5Dcreate2(g, "labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_int_ge(H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab), 0);
-    H5Dclose(ds);
-    H5Sclose(sp);
-    H5Gclose(g);
+    sc_images im = {.n = n, .h = H, .w = W, .c = 3, .pix = pix, .labels = lab};
+    h5_split(f, grp, &im);
     free(pix);
     free(lab);
 }
