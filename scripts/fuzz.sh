@@ -69,7 +69,11 @@ for t in $targets; do
   took=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  if [ $rc -ne 0 ]; then
+  if [ $rc -eq 72 ] && grep -q 'libFuzzer: run interrupted' "$log"; then
+    # libFuzzer's exit code for SIGINT/SIGTERM (-interrupted_exitcode): stopped, not a finding
+    echo "fuzz.sh: $t: interrupted after ${took} s: ${execs:-?} executions (${rate:-?}/s), nothing found before" >&2
+    status=1
+  elif [ $rc -ne 0 ]; then
     grep -E '^==[0-9]+==ERROR|^SUMMARY|runtime error|^fuzz: |ALARM|out-of-memory|Test unit written' "$log" | head -12 >&2 || true
     echo "fuzz.sh: $t: FOUND a crash, leak or timeout after ${took} s (exit $rc; input kept in $crashes/, log: $log)" >&2
     status=1
