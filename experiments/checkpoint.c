@@ -364,7 +364,13 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
     }
     sc_config_defaults(&ck->config);
     if ((rc = sc_config_load_string(&ck->config, s, path, err)) != SC_OK) goto out;
-    if ((rc = sc_config_validate(&ck->config, err)) != SC_OK) goto out;
+    if ((rc = sc_config_validate(&ck->config, err)) != SC_OK) {
+        /* its messages name the keys; name the file they came from too */
+        char why[SC_ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        rc = sc_errf(err, rc, "%s: its configuration (/@config): %s", path, why);
+        goto out;
+    }
     free(s);
     s = NULL;
 
