@@ -515,7 +515,10 @@ static void forward_rows(sc_ram *m, ram_ws *w, sc_ram_prof *prof) {
                     snext[i] = v;
                     lnext[i] = clampf(v);
                 }
-                sc_policy_logprob(m->logpi + tn, snext, mu, std, Bk, 2);
+                if (std > 0.0f)
+                    sc_policy_logprob(m->logpi + tn, snext, mu, std, Bk, 2);
+                else  /* the mean location (evaluation only): a point mass, no density */
+                    memset(m->logpi + tn, 0, sizeof(float) * (size_t)Bk);
             } else {
                 const float *u = m->noise + nn * 2;
                 for (int i = 0; i < 2 * Bk; i++) {
@@ -866,7 +869,7 @@ static void draw_noise(sc_ram *m, int B, sc_rng *r) {
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std, sc_rng *r,
                    const float *fixed_loc, sc_model_stats *st) {
     const sc_ram_cfg *c = &m->c;
-    if (B < 1 || B > m->NB)
+    if (B < 1 || B > m->NB || !(std >= 0.0f))
         return SC_EARG;
     const int T = c->glimpses, NB = m->NB;
     m->last_B = B;
@@ -938,6 +941,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
 }
 
 int sc_ram_backward(sc_ram *m, const int *labels, int B, float std) {
+    if (!(std > 0.0f) && m->c.reinforce) return SC_EARG;  /* REINFORCE's (s - mu) / std^2 needs a std */
     m->labels = labels;
     m->std = std;
     m->B = B;

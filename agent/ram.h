@@ -95,13 +95,15 @@ void sc_ram_init_params(sc_ram *m, sc_rng *r);
  * policy noise from r. If fixed_loc (T, B, 2) is non-NULL its rows are used as
  * the samples s_{t-1} (and clamped into l_t) instead of drawing: for gradient
  * checks and replay. labels (B) may be NULL (no loss; st may be NULL).
- * Returns SC_OK or SC_EARG (B out of range). */
+ * std 0 puts every glimpse after the first at the policy's mean (evaluation;
+ * the log-probabilities are then 0). Returns SC_OK or SC_EARG (B out of range,
+ * std negative or NaN). */
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std,
                    sc_rng *r, const float *fixed_loc, sc_model_stats *st);
 
 /* Backward of the loss of the last forward (which must have had labels):
- * ADDS into sc_ram_params(m)->grad. std must equal the forward's. Returns
- * SC_OK, or (spanning processes, sc_ram_set_span) the span's ordered_sum's
+ * ADDS into sc_ram_params(m)->grad. std must equal the forward's and, with
+ * REINFORCE, be > 0 (else SC_EARG). Returns SC_OK, or (spanning processes, sc_ram_set_span) the span's ordered_sum's
  * error code; forward returns its allgather's the same way. */
 int sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
 

@@ -138,6 +138,10 @@ static const sc_key keys[] = {
             "share of training over which the std decays to loc_std_final, then stays there"),
     K_ENUM("model", "first_loc", first_loc, "random", "random|center",
            "first glimpse location: uniform at random or the center"),
+    K_ENUM("model", "test_policy", test_policy, "sample", "sample|mean",
+           "the RAM's glimpse locations at validation and test time: sample = drawn from the Gaussian policy "
+           "at that point's std (the paper), mean = the policy's mean, no noise (Torch7's RAM); the first "
+           "glimpse follows first_loc either way"),
     K_BOOL("model", "baseline", baseline, "true",
            "learn a baseline b_t to reduce the variance of REINFORCE"),
     K_ENUM("model", "baseline_kind", baseline_kind, "state", "state|constant|ema",

@@ -49,6 +49,7 @@ typedef struct sc_config {
     float loc_std_final;     /* 0 = no annealing; else std decays linearly to it over training */
     float loc_std_anneal;    /* share of training (0.01..1) over which it decays; then it stays */
     char first_loc[8];       /* random | center */
+    char test_policy[8];     /* sample | mean: the RAM's locations at validation and test */
     int baseline;            /* bool */
     char baseline_kind[12];  /* state | constant | ema */
     float baseline_decay;    /* ema baseline's decay per step */

@@ -44,12 +44,13 @@ static const char *USAGE =
     "        (e.g. --set train.epochs=50). --stop-after N: stop after N epochs of\n"
     "        this session, checkpointed (for time-limited jobs).\n"
     "  eval RUN.h5 [--samples M] [--split test|val] [--best|--last] [--set train.threads=N]\n"
-    "               [--set model.first_loc=random|center]\n"
+    "               [--set model.first_loc=random|center] [--set model.test_policy=sample|mean]\n"
     "        evaluate the parameters a run kept ([train] keep): --best those of\n"
     "        its best validation epoch, --last the latest (with [train] ema their\n"
     "        average); RUN.h5 may also be its checkpoint\n"
-    "        RUN.ckpt.h5. model.first_loc: a RAM's first\n"
-    "        glimpse at test time (default: as it was trained).\n"
+    "        RUN.ckpt.h5. model.first_loc: a RAM's first glimpse at test time;\n"
+    "        model.test_policy: its later ones sampled or at the policy's mean\n"
+    "        (default: as the run was configured).\n"
     "  sweep CONFIG [--set ...] [--grid section.key=v1,v2,... ...] [--seeds 1,2,3|1..5]\n"
     "               [--jobs N] --out DIR\n"
     "        every combination of the grids, once per seed, N runs at a time (each\n"
@@ -367,7 +368,7 @@ static int cmd_eval(int argc, char **argv) {
     if (argc < 3 || !strncmp(argv[2], "--", 2)) return usage_error("%s", "eval needs a run log RUN.h5");
     if (argc > 256) return usage_error("%s", "too many arguments");
     int M = -1, last = -1;  /* -1: as the run's [train] keep */
-    const char *split = "test", *threads = NULL, *first_loc = NULL;
+    const char *split = "test", *threads = NULL, *first_loc = NULL, *test_policy = NULL;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
             char *end;
@@ -386,9 +387,12 @@ static int cmd_eval(int argc, char **argv) {
                 threads = argv[++i];
             } else if (!strncmp(argv[i + 1], "model.first_loc=", 16)) {
                 first_loc = argv[++i];
+            } else if (!strncmp(argv[i + 1], "model.test_policy=", 18)) {
+                test_policy = argv[++i];
             } else {
-                return usage_error("eval only accepts --set train.threads=N and --set model.first_loc=random|center "
-                                   "(the run fixes the rest), got '%s'", argv[i + 1]);
+                return usage_error("eval only accepts --set train.threads=N, --set model.first_loc=random|center "
+                                   "and --set model.test_policy=sample|mean (the run fixes the rest), got '%s'",
+                                   argv[i + 1]);
             }
         } else {
             return usage_error("unknown option '%s' for eval", argv[i]);
@@ -412,7 +416,8 @@ static int cmd_eval(int argc, char **argv) {
     }
     sc_config c = ck.config;
     if ((threads && sc_config_set(&c, threads, &err) != SC_OK) ||
-        (first_loc && sc_config_set(&c, first_loc, &err) != SC_OK)) {
+        (first_loc && sc_config_set(&c, first_loc, &err) != SC_OK) ||
+        (test_policy && sc_config_set(&c, test_policy, &err) != SC_OK)) {
         sc_ckpt_free(&ck);
         return fail(&err);
     }
@@ -469,7 +474,8 @@ static int cmd_eval(int argc, char **argv) {
         long spe = (ds.n_train + c.batch_size - 1) / c.batch_size;
         float std = last ? sc_policy_std(&c, (long)ck.st.step, spe * c.epochs) : ck.st.best_std;
         sc_eval_ctx ev = {m, test ? &ds.test : &ds.train, &cc, test ? ds.test_idx : ds.val_idx,
-                          test ? ds.n_test : ds.n_val, c.seed, std, EB, canvas, idx, labels, pred, keys, logp};
+                          test ? ds.n_test : ds.n_val, c.seed, std, EB, canvas, idx, labels, pred, keys, logp,
+                          !strcmp(c.test_policy, "mean")};
         const int *pool = test ? ds.test_idx : ds.val_idx;
         int n = test ? ds.n_test : ds.n_val;
         if (last)

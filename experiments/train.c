@@ -192,6 +192,9 @@ static void eval_batch_build(sc_eval_ctx *e, const int *pool, int start, int B, 
                     e->seed);
 }
 
+/* The policy std e evaluates at: 0 (the mean location) with [model] test_policy = mean. */
+static float eval_std(const sc_eval_ctx *e) { return e->mean_policy ? 0.0f : e->std; }
+
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
     if (n <= 0) return NAN;
     sc_rng r;
@@ -200,7 +203,7 @@ double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M) {
     for (int start = 0; start < n; start += e->B) {
         int B = n - start < e->B ? n - start : e->B;
         eval_batch_build(e, pool, start, B, split);
-        int k = sc_model_predict(e->model, e->canvas_buf, e->labels, B, M, e->std, &r, e->logp, e->pred);
+        int k = sc_model_predict(e->model, e->canvas_buf, e->labels, B, M, eval_std(e), &r, e->logp, e->pred);
         if (k < 0) return NAN;
         correct += k;
     }
@@ -218,12 +221,12 @@ double sc_measure_inference(sc_eval_ctx *e, const int *pool, int n, int split, i
     eval_batch_build(e, pool, 0, B, split);
     sc_rng r;
     sc_rng_derive(&r, e->seed, STREAM_EVAL);
-    if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, e->std, &r, e->logp, e->pred) < 0) return NAN;
+    if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, eval_std(e), &r, e->logp, e->pred) < 0) return NAN;
     double t[16];
     if (runs > 16) runs = 16;
     for (int i = 0; i < runs; i++) {
         double t0 = now_s();
-        if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, e->std, &r, e->logp, e->pred) < 0) return NAN;
+        if (sc_model_predict(e->model, e->canvas_buf, NULL, B, 1, eval_std(e), &r, e->logp, e->pred) < 0) return NAN;
         t[i] = now_s() - t0;
     }
     qsort(t, (size_t)runs, sizeof t[0], cmp_double);
@@ -841,7 +844,8 @@ static int session_restore(session *s, sc_err *err) {
     }
     /* validation canvases draw distractors from the validation split itself */
     sc_eval_ctx ev = {R->model, &R->ds.train, &s->cc, R->ds.val_idx, R->ds.n_val, c->seed, c->loc_std,
-                      sc_eval_batch(c), R->canvas, R->idx, R->labels, R->pred, R->keys, R->logp};
+                      sc_eval_batch(c), R->canvas, R->idx, R->labels, R->pred, R->keys, R->logp,
+                      !strcmp(c->test_policy, "mean")};
     s->ev = ev;
     return SC_OK;
 }

@@ -121,6 +121,7 @@ typedef struct sc_eval_ctx {
     int *idx, *labels, *pred;
     uint64_t *keys;
     float *logp;           /* B * C */
+    int mean_policy;       /* 1: a RAM's locations are its policy's mean ([model] test_policy = mean) */
 } sc_eval_ctx;
 
 double sc_eval_error(sc_eval_ctx *e, const int *pool, int n, int split, int M);

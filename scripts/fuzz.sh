@@ -35,7 +35,11 @@ fi
 nice -n 19 cmake --build "$B" -j"$(nproc)" --target $targets >"$B/build.log" 2>&1 || {
   tail -30 "$B/build.log" >&2; echo "fuzz.sh: the fuzz build failed (log: $B/build.log)" >&2; exit 1; }
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# A quarantine of 8 MB (256 by default), 8-frame allocation stacks and no giving memory back to the
+# OS: HDF5 allocates and frees small blocks by the thousand per input, and with ASan's defaults
+# fuzz_runlog ran 115 executions/s against 149 with these (60 s each from the same corpus). A use
+# after free is still caught while the block is among the last 8 MB freed.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:quarantine_size_mb=8:malloc_context_size=8:release_to_os_interval_ms=-1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 mkdir -p "$B/logs"

@@ -316,6 +316,52 @@ START_TEST(samples_unclamped_locations_clamped) {
 }
 END_TEST
 
+/* std 0 ([model] test_policy = mean): every glimpse after a centred first one
+ * is at the policy's mean, so two forwards with different noise look at the
+ * same places and predict the same, with finite outputs; std > 0 differs.
+ * Backward refuses std 0 (REINFORCE divides by it) and forward a negative std. */
+START_TEST(zero_std_follows_the_mean) {
+    sc_ram_cfg cfg = small_cfg(SC_CORE_LSTM, 0);
+    cfg.first_center = 1;
+    sc_ram *m;
+    ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+    sc_rng r;
+    sc_rng_seed(&r, 8);
+    sc_ram_init_params(m, &r);
+    const int B = 4, T = cfg.glimpses;
+    const size_t nl = (size_t)T * cfg.max_batch * 2;
+    float x[4 * 144], loc[2][4 * 2 * 64], lp[2][4 * 4];
+    int labels[4] = {0, 1, 2, 0};
+    ck_assert(nl <= sizeof loc[0] / sizeof loc[0][0] && (size_t)B * cfg.num_classes <= sizeof lp[0] / sizeof lp[0][0]);
+    for (int i = 0; i < 4 * 144; i++) x[i] = sc_rng_uniform(&r);
+    for (int std_case = 0; std_case < 2; std_case++) {
+        const float std = std_case ? 0.2f : 0.0f;
+        for (int k = 0; k < 2; k++) {
+            sc_rng rk;
+            sc_rng_seed(&rk, 100 + (uint64_t)k);
+            sc_model_stats st;
+            ck_assert_int_eq(sc_ram_forward(m, x, labels, B, std, &rk, NULL, &st), SC_OK);
+            ck_assert(isfinite(st.xent) && isfinite(st.reinforce));
+            memcpy(loc[k], sc_ram_locations(m), sizeof(float) * nl);
+            memcpy(lp[k], sc_ram_logp(m), sizeof(float) * (size_t)B * cfg.num_classes);
+        }
+        int same = 1;
+        for (int t = 1; t < T; t++)
+            for (int i = 0; i < 2 * B; i++) same &= loc[0][(size_t)t * cfg.max_batch * 2 + i] == loc[1][(size_t)t * cfg.max_batch * 2 + i];
+        for (int i = 0; i < B * cfg.num_classes; i++) {
+            ck_assert(isfinite(lp[0][i]));
+            same &= lp[0][i] == lp[1][i];
+        }
+        ck_assert_msg(same == !std_case, "std %.1f: two noise draws %s", std, same ? "looked at the same places" : "differ");
+    }
+    sc_model_stats st;
+    ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.0f, &r, NULL, &st), SC_OK);
+    ck_assert_int_eq(sc_ram_backward(m, labels, B, 0.0f), SC_EARG);
+    ck_assert_int_eq(sc_ram_forward(m, x, labels, B, -0.1f, &r, NULL, &st), SC_EARG);
+    sc_ram_free(m);
+}
+END_TEST
+
 /* One glimpse: no location is ever sampled, so REINFORCE has nothing to
  * weight and the location/baseline parameters get exactly zero gradient. */
 START_TEST(single_glimpse_has_no_policy_term) {
@@ -478,6 +524,7 @@ static Suite *make_suite(void) {
     suite_add_tcase(s, g);
     TCase *b = tcase_create("behaviour");
     tcase_add_test(b, samples_unclamped_locations_clamped);
+    tcase_add_test(b, zero_std_follows_the_mean);
     tcase_add_test(b, single_glimpse_has_no_policy_term);
     tcase_add_test(b, random_glimpses_have_no_location_net);
     tcase_add_test(b, macs_match_hand_count);

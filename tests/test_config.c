@@ -18,7 +18,7 @@
 #include "experiments/config.h"
 #include "testutil.h"
 
-#define NKEYS_EXPECTED 73 /* 9 [data] + 35 [model] + 20 [train] + 4 [log] */
+#define NKEYS_EXPECTED 74 /* 14 [data] + 36 [model] + 20 [train] + 4 [log] */
 
 
 /* Writes len bytes of text (strlen if len is 0) to tmpdir/name; path out. */
@@ -477,7 +477,7 @@ START_TEST(test_set) {
         "data.canvas=translated", "data.canvas=cluttered", "model.kind=ram",
         "model.kind=soft", "model.kind=fc", "model.score=dot", "model.score=additive",
         "model.core=rnn", "model.core=lstm", "model.loc_net=linear", "model.loc_net=mlp",
-        "model.first_loc=random", "model.first_loc=center", "train.optimizer=adam",
+        "model.first_loc=random", "model.first_loc=center", "model.test_policy=mean", "train.optimizer=adam",
         "train.optimizer=sgd", "train.lr_schedule=constant", "train.lr_schedule=linear",
         "train.lr_schedule=step", "train.lr_schedule=plateau",
     };

@@ -949,7 +949,7 @@ START_TEST(bad_input_is_refused) {
     expect_cli_refusal("train --resume run.h5 --no-baseline --set train.epochs=3", "[model] baseline = false",
                        (char *)NULL);
 
-    /* eval takes only the thread count and the first glimpse's place from --set */
+    /* eval takes only the thread count, the first glimpse's place and the test policy from --set */
     {
         cmd_out u = run_saccade("eval run.h5 --set model.hidden=24");  /* a usage error: status 2 */
         ck_assert_int_eq(u.status, 2);
@@ -958,6 +958,7 @@ START_TEST(bad_input_is_refused) {
         free(u.err);
     }
     expect_cli_refusal("eval run.h5 --set model.first_loc=middle", "first_loc", "middle", (char *)NULL);
+    expect_cli_refusal("eval run.h5 --set model.test_policy=greedy", "test_policy", "greedy", (char *)NULL);
 
     /* a log another process is writing (it holds the writer lock) */
     int fds[2];

@@ -111,7 +111,8 @@ START_TEST(resume_is_bit_identical) {
     static const char *const sgd[] = {"train.optimizer=sgd", "train.lr=0.05", "train.momentum=0.9",
                                       "train.lr_schedule=plateau", "train.lr_patience=1", "train.clip=1",
                                       "train.weight_decay=1e-4", "model.core=lstm", "model.loc_net=mlp",
-                                      "model.loc_net_hidden=8", "model.first_loc=center", NULL};
+                                      "model.loc_net_hidden=8", "model.first_loc=center",
+                                      "model.test_policy=mean", NULL};
     static const char *const workers[] = {"train.threads=2", "train.lr_schedule=linear", "train.lr_final=1e-4",
                                           "model.loc_std_final=0.05", NULL};
     static const char *const soft[] = {"model.kind=soft", "model.grid=3", "model.score=additive",

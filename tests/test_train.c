@@ -439,6 +439,16 @@ START_TEST(cli_train_then_eval) {
     ck_assert_int_eq(sscanf(t, "test error on 10000 images: %lf%% (M=1)", &f1), 1);
     ck_assert_double_eq_tol(f1, e1, 1e-9);
     free_out(&r);
+    /* from the centre along the policy's mean every sample looks at the same
+     * places: M=1 and M=2 agree; sampled, they are the figures above */
+    r = run_saccade("eval f.h5 --set model.first_loc=center --set model.test_policy=mean");
+    ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+    double g1 = -1, gm = -2;
+    t = strstr(r.out, "test error");
+    ck_assert_msg(t && sscanf(t, "test error on 10000 images: %lf%% (M=1), %lf%%", &g1, &gm) == 2, "%s", r.out);
+    ck_assert_msg(g1 == gm, "mean policy from the centre: M=1 %.2f%% but M=2 %.2f%%", g1, gm);
+    free_out(&r);
+    eval_reproduces("eval f.h5 --set model.test_policy=sample", "the best parameters, from epoch 1", e1, em);
 
     /* [train] keep = last with ema: the run tests its last average, and eval
      * defaults to it; --best takes the best epoch's parameters instead */
