@@ -103,8 +103,9 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
 
 /* Backward of the loss of the last forward (which must have had labels):
  * ADDS into sc_ram_params(m)->grad. std must equal the forward's and, with
- * REINFORCE, be > 0 (else SC_EARG). Returns SC_OK, or (spanning processes, sc_ram_set_span) the span's ordered_sum's
- * error code; forward returns its allgather's the same way. */
+ * REINFORCE, be > 0 (else SC_EARG). Returns SC_OK, or (spanning processes,
+ * sc_ram_set_span) the span's ordered_sum's error code; forward returns its
+ * allgather's the same way. */
 int sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
 
 /* The ema baseline's state (NaN before the first update; NaN for the other
