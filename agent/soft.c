@@ -9,8 +9,12 @@
  * b * L + i, so the glimpse network runs as one linear layer over B * L rows.
  * Per-step activations are (T, NB, *) as in the RAM. The attention layers
  * (scores, softmax over locations, weighted sum) work on one example at a
- * time, plain loops: they are O(L GO) per example and step, small beside the
- * glimpse network's O(L G HG) per example.
+ * time, as 16-lane loops over the rows of its (L, GO) features: few FLOPs
+ * (O(L GO) per example and step beside the glimpse network's O(L G HG) per
+ * example) but each step streams every image's features from memory, so the
+ * backward reads them only twice per step (dp = G dz, then dq = G^T de) and
+ * leaves dL/dg, the sum over steps of p_t dz_t^T + s de_t q_t^T, to one
+ * (L, T) x (T, GO) product per image after the last step.
  *
  * At the end: the soft model's row of the model table (agent/kind.h,
  * sc_soft_ops), with its trace layout (the step-t probabilities of a
@@ -18,6 +22,8 @@
  *
  * Not here: sampling, REINFORCE, threads (callers split batches), the trainer.
  */
+#include <cblas.h> /* first: openblas_config.h needs _GNU_SOURCE before any libc header */
+
 #include "soft.h"
 
 #include <assert.h>
@@ -31,6 +37,7 @@
 #include "kind.h"
 #include "nets/attn.h"
 #include "nets/layers.h"
+#include "nets/vecmath.h"
 
 struct sc_soft {
     sc_soft_cfg c;
@@ -51,8 +58,11 @@ struct sc_soft {
     /* scratch. wide_a (NB L max(GO, HG)) holds hg in forward, dL/dg then dL/dhg in
      * backward; wide_b (NB L max(A, HC)) holds dL/dpg then dL/dcat in backward. */
     float *wide_a, *wide_b;
-    float *u, *e, *dp, *de;   /* one example: (L, A), (L), (L), (L) */
-    float *dh, *dhprev, *dc, *dcprev, *dz, *dq, *dhl, *dlogits, *core_scratch;
+    float *u, *e, *dp;        /* one example: (L, A), (L), (L) */
+    float *dh, *dhprev, *dc, *dcprev, *dq, *dhl, *dlogits, *core_scratch;
+    /* per step, kept for the deferred dL/dg (soft_dG): dz (T, NB, GO) = dL/dz_t;
+     * sde (T, NB, L) = dL/de_t (dot scores: times the scale) */
+    float *dz, *sde;
     int *pred;
     int last_B;
 };
@@ -60,28 +70,47 @@ struct sc_soft {
 /* ---- attention layers, one example --------------------------------------------
  * Gm (L, D): the location features g_i, one row each. */
 
-/* e (L) = s Gm q:  e_i = s q . g_i,  q (D). */
-static void score_dot_forward(float *e, const float *Gm, const float *q, float s, int L, int D) {
-    for (int i = 0; i < L; i++) {
-        const float *gi = Gm + (size_t)i * D;
-        float acc = 0.0f;
-        for (int k = 0; k < D; k++) acc += q[k] * gi[k];
-        e[i] = s * acc;
+/* sum_k a[k] b[k]: four 16-lane partial sums, then the tail, in a fixed order
+ * (the same n gives the same bits). */
+static float dotv(const float *a, const float *b, int n) {
+    vf16 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int k = 0;
+    for (; k + 64 <= n; k += 64) {
+        s0 += ld16(a + k) * ld16(b + k);
+        s1 += ld16(a + k + 16) * ld16(b + k + 16);
+        s2 += ld16(a + k + 32) * ld16(b + k + 32);
+        s3 += ld16(a + k + 48) * ld16(b + k + 48);
     }
+    for (; k + 16 <= n; k += 16) s0 += ld16(a + k) * ld16(b + k);
+    float acc = hsum16((s0 + s1) + (s2 + s3));
+    for (; k < n; k++) acc += a[k] * b[k];
+    return acc;
 }
 
-/* e_i = s q . g_i  =>  dq += s sum_i de_i g_i,  dG_i += s de_i q. */
-static void score_dot_backward(float *dG, float *dq, const float *de, const float *Gm, const float *q,
-                               float s, int L, int D) {
-    for (int i = 0; i < L; i++) {
-        const float *gi = Gm + (size_t)i * D;
-        float *dgi = dG + (size_t)i * D;
-        const float w = s * de[i];
-        for (int k = 0; k < D; k++) {
-            dq[k] += w * gi[k];
-            dgi[k] += w * q[k];
-        }
-    }
+/* y[0..n) += w x */
+static void axpyv(float *y, float w, const float *x, int n) {
+    const vf16 vw = splat16(w);
+    int k = 0;
+    for (; k + 16 <= n; k += 16) st16(y + k, ld16(y + k) + vw * ld16(x + k));
+    for (; k < n; k++) y[k] += w * x[k];
+}
+
+/* din[0..n) = out > 0 ? dout : 0 (written; din may equal dout): ReLU's backward */
+static void relu_grad(float *din, const float *dout, const float *out, size_t n) {
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) st16(din + k, keep_pos(ld16(dout + k), ld16(out + k)));
+    for (; k < n; k++) din[k] = out[k] > 0.0f ? dout[k] : 0.0f;
+}
+
+/* e (L) = s Gm q:  e_i = s q . g_i,  q (D). */
+static void score_dot_forward(float *e, const float *Gm, const float *q, float s, int L, int D) {
+    for (int i = 0; i < L; i++) e[i] = s * dotv(q, Gm + (size_t)i * D, D);
+}
+
+/* e_i = s q . g_i  =>  dq += sum_i sde_i g_i with sde_i = s de_i (the caller's);
+ * dG_i += sde_i q is left to the caller (deferred over the steps, soft_dG). */
+static void score_dot_backward_q(float *dq, const float *sde, const float *Gm, int L, int D) {
+    for (int i = 0; i < L; i++) axpyv(dq, sde[i], Gm + (size_t)i * D, D);
 }
 
 /* u (L, A) = tanh(PG + hq) (hq (A) added to every row),  e (L) = u v. */
@@ -138,25 +167,13 @@ static void softmax_backward(float *de, const float *dp, const float *p, int L) 
 /* z (D) = sum_i p_i g_i. */
 static void pool_forward(float *z, const float *p, const float *Gm, int L, int D) {
     memset(z, 0, sizeof(float) * D);
-    for (int i = 0; i < L; i++) {
-        const float *gi = Gm + (size_t)i * D;
-        for (int k = 0; k < D; k++) z[k] += p[i] * gi[k];
-    }
+    for (int i = 0; i < L; i++) axpyv(z, p[i], Gm + (size_t)i * D, D);
 }
 
-/* z = sum_i p_i g_i  =>  dp_i += dz . g_i,  dG_i += p_i dz. */
-static void pool_backward(float *dp, float *dG, const float *dz, const float *p, const float *Gm, int L,
-                          int D) {
-    for (int i = 0; i < L; i++) {
-        const float *gi = Gm + (size_t)i * D;
-        float *dgi = dG + (size_t)i * D;
-        float acc = 0.0f;
-        for (int k = 0; k < D; k++) {
-            acc += dz[k] * gi[k];
-            dgi[k] += p[i] * dz[k];
-        }
-        dp[i] += acc;
-    }
+/* z = sum_i p_i g_i  =>  dp_i = dz . g_i (written, not added);  dG_i += p_i dz
+ * is left to the caller (deferred over the steps, soft_dG). */
+static void pool_backward_p(float *dp, const float *dz, const float *Gm, int L, int D) {
+    for (int i = 0; i < L; i++) dp[i] = dotv(dz, Gm + (size_t)i * D, D);
 }
 
 /* ---- parameters ------------------------------------------------------------------ */
@@ -307,12 +324,12 @@ int sc_soft_create(sc_soft **out, const sc_soft_cfg *cfg, sc_err *err) {
         T * B * QW, T * B * L, T * B * GO, T * B * H, T * B * CC, T * B * GATES,  /* q p z h cc gates */
         B * H, B * C, B * C,                                    /* hzero, logits, logp */
         B * L * zmax(GO, HG), B * L * zmax(A, HC),              /* wide_a, wide_b */
-        L * A, L, L, L,                                         /* u, e, dp, de */
-        B * H, B * H, B * H, B * H, B * GO, B * QW, L * HL, B * C, B * (GATES ? GATES : H)};
+        L * A, L, L,                                            /* u, e, dp */
+        B * H, B * H, B * H, B * H, T * B * GO, T * B * L, B * QW, L * HL, B * C, B * (GATES ? GATES : H)};
     float **ptrs[] = {&m->rho, &m->cat, &m->g, &m->pg, &m->grid, &m->hl, &m->q, &m->p, &m->z, &m->h,
                       &m->cc, &m->gates, &m->hzero, &m->logits, &m->logp, &m->wide_a, &m->wide_b,
-                      &m->u, &m->e, &m->dp, &m->de, &m->dh, &m->dhprev, &m->dc, &m->dcprev, &m->dz,
-                      &m->dq, &m->dhl, &m->dlogits, &m->core_scratch};
+                      &m->u, &m->e, &m->dp, &m->dh, &m->dhprev, &m->dc, &m->dcprev, &m->dz,
+                      &m->sde, &m->dq, &m->dhl, &m->dlogits, &m->core_scratch};
     const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
     assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
     size_t total;
@@ -439,46 +456,46 @@ void sc_soft_backward(sc_soft *m, const int *labels, int B) {
     const float *hT = m->h + (size_t)(T - 1) * NB * H;
     sc_linear_backward(m->dh, D(iCw), D(iCb), m->dlogits, hT, P(iCw), B, H, C);
 
-    /* backprop through time: dh holds dL/dh_t, dc dL/dc_t (lstm); dG accumulates
-     * dL/dg over the steps, dPG dL/dpg (additive) */
+    /* backprop through time: dh holds dL/dh_t, dc dL/dc_t (lstm); dz and sde keep
+     * every step's dL/dz_t and dL/de_t for dG below, dPG accumulates dL/dpg (additive) */
     float *dG = m->wide_a, *dPG = m->wide_b;
-    memset(dG, 0, sizeof(float) * BL * GO);
     if (c->score == SC_SCORE_ADDITIVE) memset(dPG, 0, sizeof(float) * BL * A);
     if (c->core == SC_CORE_LSTM) memset(m->dc, 0, sizeof(float) * B * H);
     for (int t = T - 1; t >= 0; t--) {
         const size_t tb = (size_t)t * NB;
         const float *hprev = t ? m->h + (tb - NB) * H : m->hzero;
         const float *q = m->q + tb * QW, *z = m->z + tb * GO, *h = m->h + tb * H;
+        float *dz = m->dz + tb * GO;
 
         /* h_t = core(z_t, h_{t-1}) */
-        memset(m->dz, 0, sizeof(float) * B * GO);
+        memset(dz, 0, sizeof(float) * B * GO);
         memset(m->dhprev, 0, sizeof(float) * B * H);
         if (c->core == SC_CORE_LSTM) {
             const float *cprev = t ? m->cc + (tb - NB) * H : NULL;
             memset(m->dcprev, 0, sizeof(float) * B * H);
-            sc_lstm_backward(m->dz, t ? m->dhprev : NULL, t ? m->dcprev : NULL, D(iWx), D(iWr), D(ibr), m->dh,
+            sc_lstm_backward(dz, t ? m->dhprev : NULL, t ? m->dcprev : NULL, D(iWx), D(iWr), D(ibr), m->dh,
                              m->dc, m->gates + tb * 4 * H, m->cc + tb * H, cprev, z, t ? hprev : NULL, P(iWx),
                              P(iWr), m->core_scratch, B, GO, H);
         } else {
-            sc_rnn_backward(m->dz, t ? m->dhprev : NULL, D(iWx), D(iWr), D(ibr), m->dh, h, z,
+            sc_rnn_backward(dz, t ? m->dhprev : NULL, D(iWx), D(iWr), D(ibr), m->dh, h, z,
                             t ? hprev : NULL, P(iWx), P(iWr), m->core_scratch, B, GO, H, SC_ACT_RELU);
         }
 
-        /* z = sum_i p_i g_i, p = softmax(e), e = scores(q, g) */
+        /* z = sum_i p_i g_i, p = softmax(e), e = scores(q, g): dq now, dG after the loop */
         memset(m->dq, 0, sizeof(float) * B * QW);
         for (int b = 0; b < B; b++) {
             const float *Gb = m->g + (size_t)b * L * GO, *p = m->p + (tb + b) * L;
-            float *dGb = dG + (size_t)b * L * GO, *dqb = m->dq + (size_t)b * QW;
-            memset(m->dp, 0, sizeof(float) * L);
-            memset(m->de, 0, sizeof(float) * L);
-            pool_backward(m->dp, dGb, m->dz + (size_t)b * GO, p, Gb, L, GO);
-            softmax_backward(m->de, m->dp, p, L);
+            float *dqb = m->dq + (size_t)b * QW, *de = m->sde + (tb + b) * L;
+            pool_backward_p(m->dp, dz + (size_t)b * GO, Gb, L, GO);
+            memset(de, 0, sizeof(float) * L);
+            softmax_backward(de, m->dp, p, L);
             if (c->score == SC_SCORE_DOT) {
-                score_dot_backward(dGb, dqb, m->de, Gb, q + (size_t)b * GO, m->scale, L, GO);
+                for (int i = 0; i < L; i++) de[i] *= m->scale;
+                score_dot_backward_q(dqb, de, Gb, L, GO);
             } else {
                 const float *PGb = m->pg + (size_t)b * L * A;
                 score_additive_forward(m->e, m->u, PGb, q + (size_t)b * A, P(iv), L, A);  /* u again */
-                score_additive_backward(dPG + (size_t)b * L * A, dqb, D(iv), m->de, m->u, P(iv), L, A);
+                score_additive_backward(dPG + (size_t)b * L * A, dqb, D(iv), de, m->u, P(iv), L, A);
             }
         }
         /* q = h_{t-1} Wq^T + bq (dot) or h_{t-1} Wh^T (additive); h_{-1} = 0 is a constant */
@@ -491,12 +508,23 @@ void sc_soft_backward(sc_soft *m, const int *labels, int B) {
         tmp = m->dc; m->dc = m->dcprev; m->dcprev = tmp;
     }
 
+    /* dG_b = sum_t p_{t,b} dz_{t,b}^T (pooling) + sde_{t,b} q_{t,b}^T (dot scores):
+     * per image two products of (L, T) by (T, GO), reading the steps in place
+     * (rows NB apart), so dG is written once instead of once per step */
+    for (int b = 0; b < B; b++) {
+        float *dGb = dG + (size_t)b * L * GO;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, GO, T, 1.0f, m->p + (size_t)b * L, NB * L,
+                    m->dz + (size_t)b * GO, NB * GO, 0.0f, dGb, GO);
+        if (c->score == SC_SCORE_DOT)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, GO, T, 1.0f, m->sde + (size_t)b * L, NB * L,
+                        m->q + (size_t)b * GO, NB * GO, 1.0f, dGb, GO);
+    }
+
     /* pg = g Wp^T + bp  =>  dG += dPG Wp */
     if (c->score == SC_SCORE_ADDITIVE)
         sc_linear_backward(dG, D(iWp), D(ibp), dPG, m->g, P(iWp), BL, GO, A);
     /* g = ReLU(cat Wa^T + ba): dG <- dG [g > 0], the gradient w.r.t. the pre-activation */
-    for (size_t k = 0; k < (size_t)BL * GO; k++)
-        if (!(m->g[k] > 0.0f)) dG[k] = 0.0f;
+    relu_grad(dG, dG, m->g, (size_t)BL * GO);
     float *dcat = m->wide_b;  /* dPG is dead */
     memset(dcat, 0, sizeof(float) * BL * HC);
     sc_linear_backward(dcat, D(iWa), D(iba), dG, m->cat, P(iWa), BL, HC, GO);
@@ -507,9 +535,8 @@ void sc_soft_backward(sc_soft *m, const int *labels, int B) {
         const float *dc = dcat + (size_t)r * HC, *hgr = m->cat + (size_t)r * HC;
         const float *hlr = m->hl + (size_t)(r % L) * HL;
         float *dhgr = dhg + (size_t)r * HG, *dhlr = m->dhl + (size_t)(r % L) * HL;
-        for (int j = 0; j < HG; j++) dhgr[j] = hgr[j] > 0.0f ? dc[j] : 0.0f;
-        for (int j = 0; j < HL; j++)
-            if (hlr[j] > 0.0f) dhlr[j] += dc[HG + j];
+        relu_grad(dhgr, dc, hgr, (size_t)HG);
+        sc_relu_backward(dhlr, dc + HG, hlr, HL);  /* adds */
     }
     sc_linear_backward(NULL, D(iWg), D(ibg), dhg, m->rho, P(iWg), BL, G, HG);
     sc_linear_backward(NULL, D(iWl), D(ibl), m->dhl, m->grid, P(iWl), L, 2, HL);
