@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "agent/model.h"
+#include "nets/pool.h"
 
 /* What a kind is, known before one is built (sc_model_ops.caps): what config
  * checking, the command line, compare and the viewer ask instead of its name.
@@ -47,6 +48,9 @@ typedef struct sc_model_ops {
                          * `cfg` every operation below that takes one receives */
     unsigned caps;      /* SC_KIND_* */
     int max_threads;    /* the most worker threads it runs ([train] threads); 0 = no limit of its own */
+    size_t batch_offset; /* without set_threads: offsetof(the kind's cfg struct, its int max_batch),
+                          * so that the data-parallel copies of model.c are built for their share of
+                          * the batch; 0 = the copies are built with the whole max_batch */
     const char *legend;                /* the kind in a few words, for a figure's legend */
     const char *step_name, *step_unit; /* what a step of its trace is called in the viewer (the header,
                                         * the key help); NULL without SC_KIND_TRAJECTORIES */
@@ -80,8 +84,11 @@ typedef struct sc_model_ops {
     /* optional: the (L, 2) locations of the attention weights. Default: none (NULL). */
     const float *(*grid)(const void *impl);
     /* optional: use `threads` threads (model.h, sc_model_set_threads), updating
-     * info->workers. Default: the caller's thread, OpenBLAS at `threads`
-     * threads (SC_EARG for threads < 1). */
+     * info->workers. Default for a kind without SC_KIND_STOCHASTIC: `threads`
+     * data-parallel copies in model.c, each on its rows of the batch with
+     * OpenBLAS at one thread (see model.c); for a stochastic kind: the
+     * caller's thread, OpenBLAS at `threads` threads. SC_EARG for threads
+     * outside 1..SC_POOL_MAX. */
     int (*set_threads)(void *impl, int threads, sc_model_info *info, sc_err *err);
     /* optional (both or neither): training state outside the parameters, for
      * checkpoints. Default: NaN, and setting it does nothing. */

@@ -6,8 +6,9 @@
  * What it adds beyond forwarding: the table and name lookup, the argument
  * checks every kind shares (batch sizes, M, the output buffer), statistics
  * that are NaN when a forward fails, and the defaults for the operations a
- * row leaves NULL (kind.h's rule: no grid, OpenBLAS threads, no baseline, one
- * process). Also the small helpers the kinds' trace adapters share.
+ * row leaves NULL (kind.h's rule: no grid, data-parallel copies of the kind
+ * on a pool of threads, no baseline, one process). Also the small helpers the
+ * kinds' trace adapters share.
  */
 #include "kind.h"
 
@@ -27,11 +28,36 @@ static const sc_model_ops *const kinds[SC_MODEL_KINDS] = {
     [SC_MODEL_SELFATTN] = &sc_sa_ops,
 };
 
+/* The data-parallel copies of a kind without its own set_threads (and not
+ * stochastic): W workers, worker k on rows [b0, b0 + nb) of each batch
+ * (b0 = B k / W), worker 0 being the model's own impl and worker k >= 1 a
+ * copy built for ceil(max_batch / W) rows. */
+typedef enum { DP_FORWARD, DP_BACKWARD, DP_REDUCE, DP_PREDICT } dp_job;
+
+typedef struct dp_state {
+    int W;
+    void *rep[SC_POOL_MAX];   /* rep[0] = the model's impl (not owned here); rep[k] owned */
+    float *g0;                /* worker 0's own gradient while the copies' run (n floats) */
+    sc_pool *pool;
+    /* the current job */
+    dp_job job;
+    const float *x;
+    const int *labels;
+    int B, M;
+    float std;
+    sc_model_stats *st;       /* NULL: no statistics wanted */
+    float *logp;
+    int *pred;
+    int rc[SC_POOL_MAX];
+    sc_model_stats part[SC_POOL_MAX];
+} dp_state;
+
 struct sc_model {
     const sc_model_ops *ops;
     void *impl;  /* the kind's own model, owned */
     sc_model_cfg c;
     sc_model_info info;
+    dp_state *dp;  /* NULL: one worker, or the kind's own set_threads */
 };
 
 /* ---- the table ------------------------------------------------------------------------ */
@@ -157,8 +183,11 @@ int sc_model_create(sc_model **out, const sc_model_cfg *c, sc_err *err) {
     return sc_model_create_ops(out, ops, c, err);
 }
 
+static void dp_free(sc_model *m);
+
 void sc_model_free(sc_model *m) {
     if (!m) return;
+    dp_free(m);
     m->ops->free(m->impl);
     free(m);
 }
@@ -180,12 +209,155 @@ void sc_model_set_baseline_ema(sc_model *m, double b) {
     if (m->ops->set_baseline_ema) m->ops->set_baseline_ema(m->impl, b);
 }
 
+/* ---- data-parallel copies (the default set_threads of a deterministic kind) ------------ */
+
+static void dp_free(sc_model *m) {
+    dp_state *d = m->dp;
+    if (!d) return;
+    sc_pool_free(d->pool);
+    for (int k = 1; k < d->W; k++)
+        if (d->rep[k]) m->ops->free(d->rep[k]);
+    free(d->g0);
+    free(d);
+    m->dp = NULL;
+    m->info.workers = 1;
+}
+
+/* Worker k's rows of a batch of B: [*b0, *b0 + return value). */
+static int dp_rows(const dp_state *d, int k, int *b0) {
+    *b0 = (int)((long)d->B * k / d->W);
+    return (int)((long)d->B * (k + 1) / d->W) - *b0;
+}
+
+static void dp_run(void *arg, int k) {
+    sc_model *m = arg;
+    dp_state *d = m->dp;
+    const sc_model_ops *ops = m->ops;
+    sc_params *own = ops->params(m->impl), *ps = ops->params(d->rep[k]);
+    int b0, nb = dp_rows(d, k, &b0);
+    const int C = m->info.num_classes;
+    d->rc[k] = SC_OK;
+    switch (d->job) {
+    case DP_FORWARD:
+    case DP_PREDICT:
+        if (nb == 0) return;
+        if (k) memcpy(ps->data, own->data, sizeof(float) * own->n);
+        if (d->job == DP_FORWARD) {
+            if (d->st) sc_model_stats_clear(&d->part[k]);
+            d->rc[k] = ops->forward(d->rep[k], d->x + (size_t)b0 * m->info.image_floats,
+                                    d->labels ? d->labels + b0 : NULL, nb, d->std, NULL,
+                                    d->st ? &d->part[k] : NULL);
+        } else {
+            d->rc[k] = ops->predict(d->rep[k], d->x + (size_t)b0 * m->info.image_floats,
+                                    d->labels ? d->labels + b0 : NULL, nb, d->M, d->std, NULL,
+                                    d->logp + (size_t)b0 * C, d->pred ? d->pred + b0 : NULL);
+        }
+        return;
+    case DP_BACKWARD: {
+        /* each copy's gradient alone: worker 0's into g0 (its grad pointer swapped for the run) */
+        float *keep = ps->grad;
+        if (k == 0) ps->grad = d->g0;
+        memset(ps->grad, 0, sizeof(float) * ps->n);
+        if (nb > 0) d->rc[k] = ops->backward(d->rep[k], d->labels + b0, nb, d->std);
+        ps->grad = keep;
+        return;
+    }
+    case DP_REDUCE: {
+        /* own->grad += sum_j (nb_j / B) grad_j, in worker order, over this worker's slice */
+        const size_t lo = own->n * (size_t)k / (size_t)d->W, hi = own->n * (size_t)(k + 1) / (size_t)d->W;
+        for (int j = 0; j < d->W; j++) {
+            int bj, nj = dp_rows(d, j, &bj);
+            if (nj == 0) continue;
+            const float w = (float)nj / (float)d->B;
+            const float *g = j == 0 ? d->g0 : ops->params(d->rep[j])->grad;
+            for (size_t i = lo; i < hi; i++) own->grad[i] += w * g[i];
+        }
+        return;
+    }
+    }
+}
+
+/* Runs job over a batch of B on every worker; the first worker's error, if any. */
+static int dp_dispatch(sc_model *m, dp_job job, int B) {
+    dp_state *d = m->dp;
+    d->job = job;
+    d->B = B;
+    sc_pool_run(d->pool);
+    for (int k = 0; k < d->W; k++)
+        if (d->rc[k] < 0) return d->rc[k];
+    return SC_OK;
+}
+
+/* The statistics of the whole batch from the workers' (each a mean over its
+ * rows, or NaN): means weighted by the rows, correct summed. */
+static void dp_merge_stats(const dp_state *d, sc_model_stats *st) {
+    sc_model_stats_clear(st);
+    double *const out[] = {&st->xent, &st->reward, &st->reinforce, &st->baseline_mse, &st->adv_var,
+                           &st->mu_abs, &st->mu_spread, &st->att_entropy, &st->att_max};
+    const size_t nout = sizeof out / sizeof out[0];
+    for (size_t f = 0; f < nout; f++) {
+        const size_t off = (size_t)((char *)out[f] - (char *)st);
+        double s = 0.0;
+        int any = 0;
+        for (int k = 0; k < d->W; k++) {
+            int b0, nb = dp_rows(d, k, &b0);
+            const double v = *(const double *)((const char *)&d->part[k] + off);
+            if (nb == 0 || isnan(v)) continue;
+            s += v * nb;
+            any = 1;
+        }
+        if (any) *out[f] = s / d->B;
+    }
+    for (int k = 0; k < d->W; k++) {
+        int b0;
+        if (dp_rows(d, k, &b0) > 0) st->correct += d->part[k].correct;
+    }
+}
+
+static int dp_start(sc_model *m, int W, sc_err *err) {
+    const sc_model_ops *ops = m->ops;
+    if (m->info.image_floats == 0)
+        return sc_errf(err, SC_EARG, "model kind %s: its create says no image size (info.image_floats), so "
+                       "its batches cannot be split over %d workers", m->info.name, W);
+    dp_state *d = calloc(1, sizeof *d);
+    if (!d) return sc_errf(err, SC_ENOMEM, "model: out of memory for %d workers", W);
+    m->dp = d;
+    d->W = W;
+    d->rep[0] = m->impl;
+    sc_model_cfg cc = m->c;  /* the copies' configuration: their share of the batch */
+    void *kc = (char *)&cc + ops->cfg_offset;
+    if (ops->batch_offset) *(int *)((char *)kc + ops->batch_offset) = (m->info.max_batch + W - 1) / W;
+    int rc = SC_OK;
+    for (int k = 1; k < W && rc == SC_OK; k++) {
+        sc_model_info ci;
+        memset(&ci, 0, sizeof ci);
+        rc = ops->create(&d->rep[k], kc, &ci, err);
+        if (rc == SC_OK && ops->params(d->rep[k])->n != ops->params(m->impl)->n)
+            rc = sc_errf(err, SC_EARG, "model kind %s: a copy for %d of %d workers has %zu parameters, the model %zu",
+                         m->info.name, k, W, ops->params(d->rep[k])->n, ops->params(m->impl)->n);
+    }
+    if (rc == SC_OK && !(d->g0 = malloc(sizeof(float) * ops->params(m->impl)->n)))
+        rc = sc_errf(err, SC_ENOMEM, "model: out of memory for worker 0's gradient");
+    if (rc == SC_OK) rc = sc_pool_create(&d->pool, W, dp_run, m, err);
+    if (rc != SC_OK) {
+        dp_free(m);
+        return rc;
+    }
+    m->info.workers = W;
+    return SC_OK;
+}
+
 int sc_model_set_threads(sc_model *m, int threads, sc_err *err) {
     if (m->ops->set_threads) return m->ops->set_threads(m->impl, threads, &m->info, err);
-    /* the default: the caller's thread, OpenBLAS's threads */
-    if (threads < 1) return sc_errf(err, SC_EARG, "model: %d threads, expected at least 1", threads);
-    sc_blas_set_threads(threads);
-    return SC_OK;
+    if (threads < 1 || threads > SC_POOL_MAX)
+        return sc_errf(err, SC_EARG, "model: %d threads, expected 1..%d", threads, SC_POOL_MAX);
+    dp_free(m);
+    if (m->info.stochastic) {  /* no copies: they would need the RNG split; OpenBLAS's threads */
+        sc_blas_set_threads(threads);
+        return SC_OK;
+    }
+    sc_blas_set_threads(1);
+    return threads > 1 ? dp_start(m, threads, err) : SC_OK;
 }
 
 static int spans(const sc_model_ops *ops) { return ops->set_span != NULL; }
@@ -196,7 +368,7 @@ int sc_model_set_span(sc_model *m, const sc_span *span, sc_err *err) {
     char list[256];
     int n;
     kind_list(list, sizeof list, spans, &n);
-    return sc_errf(err, SC_EARG, "model kind %s runs on one process (OpenBLAS threads): only %s split%s a batch "
+    return sc_errf(err, SC_EARG, "model kind %s runs on one process (its workers are threads): only %s split%s a batch "
                    "over data-parallel workers, and so over MPI ranks", m->info.name, list, n == 1 ? "s" : "");
 }
 
@@ -206,11 +378,22 @@ int sc_model_forward(sc_model *m, const float *x, const int *labels, int B, floa
                      sc_model_stats *st) {
     sc_model_stats *out = labels ? st : NULL;
     if (out) sc_model_stats_clear(out);  /* what a failed forward leaves */
-    return m->ops->forward(m->impl, x, labels, B, std, r, out);
+    dp_state *d = m->dp;
+    if (!d) return m->ops->forward(m->impl, x, labels, B, std, r, out);
+    if (B < 1 || B > m->info.max_batch) return SC_EARG;
+    d->x = x, d->labels = labels, d->std = std, d->st = out;
+    int rc = dp_dispatch(m, DP_FORWARD, B);
+    if (rc == SC_OK && out) dp_merge_stats(d, out);
+    return rc;
 }
 
 int sc_model_backward(sc_model *m, const int *labels, int B, float std) {
-    return m->ops->backward(m->impl, labels, B, std);
+    dp_state *d = m->dp;
+    if (!d) return m->ops->backward(m->impl, labels, B, std);
+    if (B < 1 || B > m->info.max_batch || !labels) return SC_EARG;
+    d->labels = labels, d->std = std;
+    int rc = dp_dispatch(m, DP_BACKWARD, B);
+    return rc == SC_OK ? dp_dispatch(m, DP_REDUCE, B) : rc;
 }
 
 /* ---- inference ------------------------------------------------------------------------ */
@@ -218,7 +401,12 @@ int sc_model_backward(sc_model *m, const int *labels, int B, float std) {
 int sc_model_predict(sc_model *m, const float *x, const int *labels, int B, int M, float std, sc_rng *r,
                      float *logp_avg, int *pred) {
     if (M < 1 || B < 1 || B > m->info.max_batch || !logp_avg) return SC_EARG;
-    return m->ops->predict(m->impl, x, labels, B, M, std, r, logp_avg, pred);
+    dp_state *d = m->dp;
+    if (!d) return m->ops->predict(m->impl, x, labels, B, M, std, r, logp_avg, pred);
+    d->x = x, d->labels = labels, d->M = M, d->std = std, d->logp = logp_avg, d->pred = pred;
+    int rc = dp_dispatch(m, DP_PREDICT, B), correct = 0;
+    for (int k = 0; k < d->W && rc == SC_OK; k++) correct += d->rc[k];
+    return rc == SC_OK ? correct : rc;
 }
 
 int sc_model_trace(sc_model *m, const float *x, int B, float std, sc_rng *r, float *probs, float *locations,

@@ -91,9 +91,9 @@ typedef struct sc_model_info {
     int trajectories;    /* has per-step glimpses worth recording (ram, soft, selfattn; not fc) */
     int locations;       /* L, the soft model's fixed locations or selfattn's patches
                           * (sc_model_grid); 0 otherwise */
-    int workers;         /* data-parallel workers running forward and backward (ram, after
-                          * sc_model_set_threads); 1 for soft, fc and selfattn, which use
-                          * OpenBLAS's threads */
+    int workers;         /* data-parallel workers running forward, backward and predict (after
+                          * sc_model_set_threads; 1 before) */
+    size_t image_floats; /* floats of one input image: img_h img_w channels */
 } sc_model_info;
 
 /* Per-batch statistics of a forward with labels: sc_model_stats, agent/stats.h
@@ -118,13 +118,17 @@ void sc_model_init_params(sc_model *m, sc_rng *r);
  * fc. Owned by m. */
 const float *sc_model_grid(const sc_model *m);
 
-/* How the model uses `threads` threads: the RAM runs that many data-parallel
- * workers (sc_ram_set_workers) with OpenBLAS at one thread each; soft and fc
- * (and selfattn) run on the caller's thread with OpenBLAS at `threads` threads. Sets
- * OpenBLAS's thread count (process-wide) accordingly. Results are identical
- * run to run for a given count. Errors: SC_EARG (threads outside 1..64 for
- * ram, < 1 otherwise), SC_ENOMEM, SC_EIO (ram: a thread could not start; the
- * model is left with one worker). A bad count changes nothing. */
+/* How the model uses `threads` threads: that many data-parallel workers,
+ * each on its block of rows of every batch with OpenBLAS at one thread. The
+ * RAM has its own (sc_ram_set_workers); soft, fc and selfattn run `threads`
+ * copies of the model (model.c: the parameters copied from the model's own
+ * before every forward and predict, the copies' gradients weighted by their
+ * share of the batch and summed in worker order into the model's). Sets
+ * OpenBLAS's thread count (process-wide) to 1 (or `threads` for one worker
+ * of a stochastic kind without its own). Results are identical run to run
+ * for a given count, not across counts. Errors: SC_EARG (threads outside
+ * 1..64), SC_ENOMEM, SC_EIO (a thread could not start); after an error the
+ * model has one worker. A bad count changes nothing. */
 int sc_model_set_threads(sc_model *m, int threads, sc_err *err);
 
 /* Training state a model keeps outside its parameters, for checkpoints: the

@@ -41,7 +41,6 @@
 #include "ram.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +50,11 @@
 #include "kind.h"
 #include "nets/blas.h"
 #include "nets/layers.h"
+#include "nets/pool.h"
 #include "nets/vecmath.h"
 #include "policy.h"
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS SC_POOL_MAX
 
 /* One worker's memory. Forward buffers are (T, Bk, *) for the Bk rows of the
  * current batch (the stride is Bk, not nb), so a (T Bk, *) view of all steps
@@ -72,11 +72,6 @@ typedef struct ram_ws {
 } ram_ws;
 
 typedef enum { JOB_FORWARD = 0, JOB_BACKWARD = 1 } ram_job;
-
-typedef struct ram_thread {
-    struct sc_ram *m;
-    int k;
-} ram_thread;
 
 struct sc_ram {
     sc_ram_cfg c;
@@ -99,13 +94,7 @@ struct sc_ram {
     unsigned char *xbuf; /* V blocks of xblock bytes: each worker's packed rows (span only) */
     size_t xblock;
     ram_ws ws[MAX_WORKERS];
-    ram_thread targ[MAX_WORKERS];
-    pthread_t th[MAX_WORKERS];
-    int nthreads;       /* started threads (W - 1 when running) */
-    pthread_mutex_t mx;
-    pthread_cond_t cv_go, cv_done;
-    unsigned long gen;
-    int pending, quit, sync_ok;
+    sc_pool *pool;      /* the W workers (NULL: one, the caller) */
     /* the current job's arguments */
     ram_job job;
     const float *x, *fixed;
@@ -350,25 +339,9 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
     return SC_OK;
 }
 
-static void stop_threads(sc_ram *m) {
-    if (m->nthreads == 0) return;
-    pthread_mutex_lock(&m->mx);
-    m->quit = 1;
-    pthread_cond_broadcast(&m->cv_go);
-    pthread_mutex_unlock(&m->mx);
-    for (int k = 0; k < m->nthreads; k++) pthread_join(m->th[k], NULL);
-    m->nthreads = 0;
-    m->quit = 0;
-}
-
 void sc_ram_free(sc_ram *m) {
     if (!m) return;
-    stop_threads(m);
-    if (m->sync_ok) {
-        pthread_mutex_destroy(&m->mx);
-        pthread_cond_destroy(&m->cv_go);
-        pthread_cond_destroy(&m->cv_done);
-    }
+    sc_pool_free(m->pool);
     for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
     free(m->xbuf);
     sc_params_free(&m->ps);
@@ -677,41 +650,13 @@ static void run_job(sc_ram *m, int k) {
     }
 }
 
-static void *worker_main(void *arg) {
-    ram_thread *a = arg;
-    sc_ram *m = a->m;
-    unsigned long seen = 0;  /* m->gen when the threads are started: a job posted before
-                              * this thread first runs is still seen as new */
-    pthread_mutex_lock(&m->mx);
-    for (;;) {
-        while (m->gen == seen && !m->quit) pthread_cond_wait(&m->cv_go, &m->mx);
-        if (m->quit) break;
-        seen = m->gen;
-        pthread_mutex_unlock(&m->mx);
-        run_job(m, a->k);
-        pthread_mutex_lock(&m->mx);
-        if (--m->pending == 0) pthread_cond_signal(&m->cv_done);
-    }
-    pthread_mutex_unlock(&m->mx);
-    return NULL;
-}
+static void pool_job(void *arg, int k) { run_job(arg, k); }
 
 /* Runs the current job on every worker (the caller is worker 0) and waits. */
 static void dispatch(sc_ram *m, ram_job job) {
     m->job = job;
-    if (m->nthreads == 0) {
-        run_job(m, 0);
-        return;
-    }
-    pthread_mutex_lock(&m->mx);
-    m->pending = m->nthreads;
-    m->gen++;
-    pthread_cond_broadcast(&m->cv_go);
-    pthread_mutex_unlock(&m->mx);
-    run_job(m, 0);
-    pthread_mutex_lock(&m->mx);
-    while (m->pending > 0) pthread_cond_wait(&m->cv_done, &m->mx);
-    pthread_mutex_unlock(&m->mx);
+    if (m->pool) sc_pool_run(m->pool);
+    else run_job(m, 0);
 }
 
 int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
@@ -720,45 +665,23 @@ int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
     if (workers == m->W) return SC_OK;
     if (m->span_on)
         return sc_errf(err, SC_ESTATE, "ram: the worker count cannot change while the model spans processes");
-    stop_threads(m);
+    sc_pool_free(m->pool);
+    m->pool = NULL;
     for (int k = 0; k < MAX_WORKERS; k++) ws_free(&m->ws[k]);
     m->W = m->V = 1;
     const int nb = (m->NB + workers - 1) / workers;
-    for (int k = 0; k < workers; k++)
-        if (ws_alloc(m, &m->ws[k], workers == 1 ? m->NB : nb, k > 0) != SC_OK) {
-            for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
-            ws_alloc(m, &m->ws[0], m->NB, 0);
-            return sc_errf(err, SC_ENOMEM, "ram: out of memory for %d workers' activations", workers);
-        }
-    if (workers == 1) return SC_OK;
-    if (!m->sync_ok) {
-        if (pthread_mutex_init(&m->mx, NULL) != 0) goto fail_sync;
-        if (pthread_cond_init(&m->cv_go, NULL) != 0) { pthread_mutex_destroy(&m->mx); goto fail_sync; }
-        if (pthread_cond_init(&m->cv_done, NULL) != 0) {
-            pthread_cond_destroy(&m->cv_go);
-            pthread_mutex_destroy(&m->mx);
-            goto fail_sync;
-        }
-        m->sync_ok = 1;
+    int rc = SC_OK;
+    for (int k = 0; k < workers && rc == SC_OK; k++)
+        if (ws_alloc(m, &m->ws[k], workers == 1 ? m->NB : nb, k > 0) != SC_OK)
+            rc = sc_errf(err, SC_ENOMEM, "ram: out of memory for %d workers' activations", workers);
+    if (rc == SC_OK && workers > 1) rc = sc_pool_create(&m->pool, workers, pool_job, m, err);
+    if (rc == SC_OK) {
+        m->W = m->V = workers;
+        return SC_OK;
     }
-    m->gen = 0;
-    m->quit = 0;
-    for (int k = 1; k < workers; k++) {
-        m->targ[k] = (ram_thread){m, k};
-        if (pthread_create(&m->th[k - 1], NULL, worker_main, &m->targ[k]) != 0) {
-            stop_threads(m);
-            for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
-            ws_alloc(m, &m->ws[0], m->NB, 0);
-            return sc_errf(err, SC_EIO, "ram: cannot start worker thread %d of %d", k, workers);
-        }
-        m->nthreads = k;
-    }
-    m->W = m->V = workers;
-    return SC_OK;
-fail_sync:
     for (int j = 0; j < MAX_WORKERS; j++) ws_free(&m->ws[j]);
-    ws_alloc(m, &m->ws[0], m->NB, 0);
-    return sc_errf(err, SC_EIO, "ram: cannot initialise the workers' mutex and condition variables");
+    ws_alloc(m, &m->ws[0], m->NB, 0);  /* what it held before, at most */
+    return rc;
 }
 
 /* ---- across processes ------------------------------------------------------------ */
@@ -1009,6 +932,7 @@ static int ram_create(void **impl, const void *cfg, sc_model_info *info, sc_err 
     const sc_ram_cfg *c = cfg;
     info->num_classes = c->num_classes;
     info->max_batch = c->max_batch;
+    info->image_floats = (size_t)c->img_h * c->img_w * sc_kind_channels(c->channels);
     info->steps = c->glimpses;
     info->stochastic = 1;
     info->reinforce = c->reinforce;

@@ -191,8 +191,8 @@ static const sc_key keys[] = {
     K_U64("train", "seed", seed, "1",
           "seed of every random draw (same seed and threads = same run)"),
     K_INT("train", "threads", threads, "2", 1, 256,
-          "threads: ram runs this many data-parallel workers (at most 64), OpenBLAS at one thread each; "
-          "soft, fc and selfattn run OpenBLAS with this many"),
+          "data-parallel workers (at most 64), each on its share of every batch with OpenBLAS at one thread "
+          "(results are the same bits for the same seed and threads)"),
     K_INT("train", "epochs", epochs, "20", 1, 100000, "passes over the training set"),
     K_INT("train", "batch_size", batch_size, "128", 1, 65536, "images per gradient step"),
     K_INT("train", "eval_batch", eval_batch, "0", 0, 65536,

@@ -79,6 +79,7 @@ static int lin_create(void **impl, const void *cfg, sc_model_info *info, sc_err 
                        ">= 2 classes", c->img_h, c->img_w, c->num_classes, c->max_batch);
     info->num_classes = c->num_classes;
     info->max_batch = c->max_batch;
+    info->image_floats = (size_t)c->img_h * c->img_w * sc_kind_channels(c->channels);
     info->steps = 1;
     lin *m = calloc(1, sizeof *m);
     if (!m) return sc_errf(err, SC_ENOMEM, "linear: out of memory");

@@ -21,8 +21,10 @@
  *   parameters; fc has one step; selfattn's steps are its heads, each with
  *   the model's own logged attention over the patches, its weighted mean
  *   patch centre and the final probabilities;
- * - threads: the RAM takes them as data-parallel workers, soft, fc and
- *   selfattn as OpenBLAS threads;
+ * - threads: every kind takes them as data-parallel workers with OpenBLAS at
+ *   one thread (the RAM its own, soft, fc and selfattn as copies in
+ *   model.c); the copies give one worker's step up to rounding, the same
+ *   bits run to run;
  * - the training step through the interface (forward, zero grad, backward)
  *   allocates nothing, opens no file and starts no thread, for every kind
  *   (this executable is linked with --wrap, as test_agent_noalloc);
@@ -532,23 +534,107 @@ END_TEST
 START_TEST(threads_by_kind) {
     sc_err err = {0};
     sc_blas_set_threads(2);
-    const int two = sc_blas_get_threads();  /* what OpenBLAS makes of 2 here */
     for (int k = SC_MODEL_RAM; k < SC_MODEL_KINDS; k++) {
         sc_model_cfg c = small_cfg((sc_model_kind)k);
         sc_model *m = make(&c, 8);
         ck_assert_int_eq(sc_model_describe(m)->workers, 1);
         ck_assert_int_eq(sc_model_set_threads(m, 2, &err), SC_OK);
-        ck_assert_int_eq(sc_model_describe(m)->workers, k == SC_MODEL_RAM ? 2 : 1);
-        ck_assert_int_eq(sc_blas_get_threads(), k == SC_MODEL_RAM ? 1 : two);
+        ck_assert_int_eq(sc_model_describe(m)->workers, 2);
+        ck_assert_int_eq(sc_blas_get_threads(), 1);  /* each worker runs OpenBLAS at one thread */
         ck_assert_int_eq(sc_model_set_threads(m, 0, &err), SC_EARG);
-        if (k == SC_MODEL_RAM) {
-            ck_assert_int_eq(sc_model_set_threads(m, 65, &err), SC_EARG);
-            ck_assert_msg(strstr(err.msg, "65"), "%s", err.msg);
-        }
-        ck_assert_int_eq(sc_model_describe(m)->workers, k == SC_MODEL_RAM ? 2 : 1);  /* unchanged */
+        ck_assert_int_eq(sc_model_set_threads(m, 65, &err), SC_EARG);
+        ck_assert_msg(strstr(err.msg, "65"), "%s", err.msg);
+        ck_assert_int_eq(sc_model_describe(m)->workers, 2);  /* unchanged */
+        ck_assert_int_eq(sc_model_set_threads(m, 1, &err), SC_OK);
+        ck_assert_int_eq(sc_model_describe(m)->workers, 1);
         sc_model_free(m);
     }
     sc_blas_set_threads(1);
+}
+END_TEST
+
+/* One training step and a prediction of m on B rows: the loss, the
+ * statistics, the gradient (zeroed first, then ADDED to a gradient of ones
+ * minus one: the contract adds) and logp, pred. */
+typedef struct step_out {
+    sc_model_stats st;
+    float *grad;
+    float lp[NB * C];
+    int pred[NB], correct;
+} step_out;
+
+static void step(sc_model *m, const float *x, const int *labels, int B, step_out *o) {
+    sc_params *ps = sc_model_params(m);
+    ck_assert_int_eq(sc_model_forward(m, x, labels, B, 0.1f, NULL, &o->st), SC_OK);
+    for (size_t i = 0; i < ps->n; i++) ps->grad[i] = 1.0f;
+    ck_assert_int_eq(sc_model_backward(m, labels, B, 0.1f), SC_OK);
+    o->grad = malloc(sizeof(float) * ps->n);
+    for (size_t i = 0; i < ps->n; i++) o->grad[i] = ps->grad[i] - 1.0f;
+    o->correct = sc_model_predict(m, x, labels, B, 1, 0.1f, NULL, o->lp, o->pred);
+    ck_assert_int_ge(o->correct, 0);
+}
+
+static double rel_gap(double a, double b) { return fabs(a - b) / (fabs(a) + fabs(b) + 1e-30); }
+
+/* soft, fc and selfattn split each batch over data-parallel copies
+ * (model.c): W workers give one worker's step up to rounding (rows split
+ * unevenly, fewer rows than workers, the gradient weighted by the rows),
+ * the same bits run to run, and back at one worker one worker's bits. */
+START_TEST(workers_split_the_batch) {
+    float x[NB * S * S];
+    int labels[NB];
+    data(x, labels, NB, 21);
+    sc_err err = {0};
+    for (int k = SC_MODEL_SOFT; k < SC_MODEL_KINDS; k++) {
+        sc_model_cfg c = small_cfg((sc_model_kind)k);
+        const int Bs[] = {NB, NB - 1, 1};
+        for (int bi = 0; bi < 3; bi++) {
+            const int B = Bs[bi];
+            sc_model *one = make(&c, 30);
+            step_out want;
+            step(one, x, labels, B, &want);
+            const size_t n = sc_model_params(one)->n;
+            double gmax = 0;
+            for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(want.grad[i]));
+            ck_assert(gmax > 0);
+            for (int W = 2; W <= 4; W++) {
+                sc_model *m = make(&c, 30), *again = make(&c, 30);
+                ck_assert_int_eq(sc_model_set_threads(m, W, &err), SC_OK);
+                ck_assert_int_eq(sc_model_set_threads(again, W, &err), SC_OK);
+                ck_assert_int_eq(sc_model_describe(m)->workers, W);
+                step_out got, got2;
+                step(m, x, labels, B, &got);
+                step(again, x, labels, B, &got2);
+                ck_assert_msg(!memcmp(got.grad, got2.grad, sizeof(float) * n) && !memcmp(got.lp, got2.lp, sizeof got.lp),
+                              "kind %d, %d workers, B %d: two runs differ", k, W, B);
+                ck_assert_msg(rel_gap(got.st.xent, want.st.xent) < 1e-6, "kind %d, W %d, B %d: xent %g, one worker %g",
+                              k, W, B, got.st.xent, want.st.xent);
+                ck_assert_int_eq(got.st.correct, want.st.correct);
+                ck_assert(fabs(got.st.reward - want.st.reward) < 1e-12);
+                ck_assert(isnan(got.st.att_entropy) == isnan(want.st.att_entropy));
+                if (!isnan(want.st.att_entropy))
+                    ck_assert(rel_gap(got.st.att_entropy, want.st.att_entropy) < 1e-6 &&
+                              rel_gap(got.st.att_max, want.st.att_max) < 1e-6);
+                ck_assert(isnan(got.st.reinforce));
+                double gap = 0;
+                for (size_t i = 0; i < n; i++) gap = fmax(gap, fabs(got.grad[i] - want.grad[i]));
+                ck_assert_msg(gap <= 1e-4 * gmax, "kind %d, %d workers, B %d: gradients differ by %g (largest %g)", k,
+                              W, B, gap, gmax);
+                for (int i = 0; i < B * C; i++) ck_assert(fabsf(got.lp[i] - want.lp[i]) < 1e-5f);
+                ck_assert(!memcmp(got.pred, want.pred, sizeof(int) * B));
+                ck_assert_int_eq(got.correct, want.correct);
+                /* back to one worker: one worker's bits */
+                ck_assert_int_eq(sc_model_set_threads(m, 1, &err), SC_OK);
+                step_out back;
+                step(m, x, labels, B, &back);
+                ck_assert(!memcmp(back.grad, want.grad, sizeof(float) * n));
+                free(got.grad), free(got2.grad), free(back.grad);
+                sc_model_free(m), sc_model_free(again);
+            }
+            free(want.grad);
+            sc_model_free(one);
+        }
+    }
 }
 END_TEST
 
@@ -612,6 +698,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tc, trace_fc);
     tcase_add_test(tc, trace_selfattn);
     tcase_add_test(tc, threads_by_kind);
+    tcase_add_test(tc, workers_split_the_batch);
     tcase_add_test(tc, training_step_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;

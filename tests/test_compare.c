@@ -217,7 +217,7 @@ START_TEST(compare_and_plot_real_runs) {
         ck_assert_msg(ink > 0.01 && ink < 0.5, "ink %g", ink);
     }
 
-    /* threads = 2 (the RAM's workers, OpenBLAS threads for soft, fc and selfattn): the same numbers twice */
+    /* threads = 2 (data-parallel workers, every kind): the same numbers twice */
     static const char *const kinds[] = {"ram", "soft", "fc", "selfattn"};
     for (int k = 0; k < 4; k++) {
         char a[64], b[64], ka[700], kb[700];

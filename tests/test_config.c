@@ -785,13 +785,17 @@ START_TEST(test_validate) {
     expect_valid(&c);
     sc_config_defaults(&c);
 
-    /* the ram model runs at most 64 workers; soft and fc take any thread count */
-    c.threads = 65;
-    expect_invalid(&c, "threads = 65", "kind = ram");
-    snprintf(c.kind, sizeof c.kind, "soft");
-    expect_valid(&c);
-    snprintf(c.kind, sizeof c.kind, "fc");
-    expect_valid(&c);
+    /* every kind runs at most 64 data-parallel workers */
+    const char *kinds[] = {"ram", "soft", "fc", "selfattn"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(c.kind, sizeof c.kind, "%s", kinds[k]);
+        char want[64];
+        snprintf(want, sizeof want, "kind = %s", kinds[k]);
+        c.threads = 65;
+        expect_invalid(&c, "threads = 65", want);
+        c.threads = 64;
+        expect_valid(&c);
+    }
     sc_config_defaults(&c);
 
     /* soft: grid locations at least a pixel apart */
