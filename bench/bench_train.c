@@ -9,7 +9,7 @@
  *     at two threads; sc_model_set_threads(m, 2), the model's own way of using
  *     two threads (the RAM: two data-parallel workers with OpenBLAS at one
  *     thread each; a kind without workers: OpenBLAS at two threads, as the
- *     second mode; the row says how many workers ran);
+ *     second mode; the row says how many workers and OpenBLAS threads ran);
  *   - achieved GFLOP/s = training FLOPs per image (sc_model_cost, the figure
  *     `saccade train` prints) x images/s, and that as a fraction of
  *       - the "ceiling": the rate at which OpenBLAS runs this model's own
@@ -47,10 +47,10 @@
  *                       bench/ram_torch.py to check against PyTorch
  * TSV rows: "sgemm SHAPE gflops_1t gflops_2t"; "train CONFIG MODE img/s GFLOP/s
  * ceiling inference_img/s rss_MB MFLOP/img img/CPU-s ceiling_CPU kind workers
- * inference_batch of_1024_sgemm" (bench/ram_torch.py's table reads columns
- * 2-10 by position: new ones go at the end); "split CONFIG MODE data forward
- * retina glimpse core heads backward optim" (seconds per step, nan where not
- * measured).
+ * inference_batch of_1024_sgemm blas_threads" (bench/ram_torch.py's table
+ * reads columns 2-10 by position: new ones go at the end); "split CONFIG MODE
+ * data forward retina glimpse core heads backward optim" (seconds per step,
+ * nan where not measured).
  * Run from the repository's root (data paths in the configs are relative).
  * Not a test: it only measures.
  */
@@ -105,6 +105,7 @@ typedef struct result {
     char kind[16], model[96], looks[96];  /* the kind's name and describe row */
     int B, H, W, nparams, infer_batch;
     int workers[NMODES_MAX];              /* sc_model_describe(m)->workers in each mode */
+    int blas[NMODES_MAX];                 /* OpenBLAS's threads in each mode (sc_blas_get_threads) */
     double flops_img;                     /* training FLOPs per image, sc_model_cost */
     double gemm_share;                    /* the part of them in the ceiling's sgemms */
     double train_ips[NMODES_MAX];
@@ -686,6 +687,7 @@ static int bench_experiment(bench *b, const options *o, result *res, sc_err *err
         int mode = o->modes[k];
         if ((rc = set_mode(b->model, mode, err)) != SC_OK) return rc;
         res->workers[mode] = sc_model_describe(b->model)->workers;
+        res->blas[mode] = sc_blas_get_threads();
         if ((rc = time_training(b, o->time_s, &res->train_ips[mode], &res->train_cpu[mode], err)) != SC_OK) return rc;
         if ((rc = profile_training(b, o->time_s / 2, res->split[mode], err)) != SC_OK) return rc;
     }
@@ -814,12 +816,13 @@ static void print_sgemm_table(FILE *tsv, double big[2]) {
     big[1] = r[1] > 2.0 * r[0] ? r[1] : 2.0 * r[0];
 }
 
-/* The mode's name, and for 2dp how many workers the model ran ("2dp (2
- * workers)"; a kind without workers: "2dp (1 worker, 2 BLAS threads)"). */
+/* The mode's name, and for 2dp what the model made of two threads ("2dp (2
+ * workers, 1 BLAS thread)"; a kind without workers: "2dp (1 worker, 2 BLAS
+ * threads)"). */
 static const char *mode_label(const result *r, int m, char *buf, size_t n) {
     if (m != 2) snprintf(buf, n, "%s", MODE_NAMES[m]);
-    else if (r->workers[m] > 1) snprintf(buf, n, "%s (%d workers)", MODE_NAMES[m], r->workers[m]);
-    else snprintf(buf, n, "%s (%d worker, 2 BLAS threads)", MODE_NAMES[m], r->workers[m]);
+    else snprintf(buf, n, "%s (%d worker%s, %d BLAS thread%s)", MODE_NAMES[m], r->workers[m],
+                  r->workers[m] == 1 ? "" : "s", r->blas[m], r->blas[m] == 1 ? "" : "s");
     return buf;
 }
 
@@ -861,10 +864,10 @@ static void print_speed(const char *const *configs, const result *res, int ncfg,
                    100.0 * gf / r->ceiling[m], 100.0 * of_big, r->train_cpu[m], 100.0 * gfc / r->ceiling_cpu,
                    r->infer_ips[m]);
             if (tsv)
-                fprintf(tsv, "train\t%s\t%s\t%.1f\t%.3f\t%.3f\t%.1f\t%.1f\t%.4f\t%.1f\t%.3f\t%s\t%d\t%d\t%.4f\n",
+                fprintf(tsv, "train\t%s\t%s\t%.1f\t%.3f\t%.3f\t%.1f\t%.1f\t%.4f\t%.1f\t%.3f\t%s\t%d\t%d\t%.4f\t%d\n",
                         base_name(configs[i]), MODE_NAMES[m], r->train_ips[m], gf, r->ceiling[m], r->infer_ips[m],
                         r->rss_mb, r->flops_img * 1e-6, r->train_cpu[m], r->ceiling_cpu, r->kind, r->workers[m],
-                        r->infer_batch, of_big);
+                        r->infer_batch, of_big, r->blas[m]);
         }
     }
 }
