@@ -224,12 +224,12 @@ static void ram_gemms(gemm_list *L, const sc_model_cfg *mc, int B) {
  * weighted sums are per-image matrix-vector products, not sgemms. */
 static void soft_gemms(gemm_list *L, const sc_model_cfg *mc, int B) {
     const sc_soft_cfg *c = &mc->soft;
-    const int T = c->glimpses, NL = c->grid * c->grid, BL = B * NL;
+    const int T = c->glimpses, locs = c->grid * c->grid, BL = B * locs;
     const int G = c->scales * c->glimpse_size * c->glimpse_size * sc_kind_channels(c->channels);
     const int GO = c->glimpse_out, H = c->hidden, additive = c->score == SC_SCORE_ADDITIVE;
     const int QW = additive ? c->att_hidden : GO;
     add_linear(L, BL, G, c->glimpse_hidden, 1, 0);
-    add_linear(L, NL, 2, c->loc_hidden, 1, 0);
+    add_linear(L, locs, 2, c->loc_hidden, 1, 0);
     add_linear(L, BL, c->glimpse_hidden + c->loc_hidden, GO, 1, 1);
     if (additive) add_linear(L, BL, GO, c->att_hidden, 1, 1);
     add_gemm(L, B, QW, H, FWD_NT, T);
