@@ -3,19 +3,23 @@
 #
 #     bench/run.sh [BUILD_DIR] [--quick]        (default build; run from anywhere)
 #
-#   1. bench_train: the machine, sgemm GFLOP/s at the model's shapes and 1024^3
-#      (1 and 2 threads), then per experiments/*.ini training images/s, GFLOP/s,
-#      fraction of the sgemm ceiling, inference images/s and peak RSS with one
-#      thread, two OpenBLAS threads and two data-parallel workers; the split of
-#      a training step;
+#   1. bench_train: the machine, sgemm GFLOP/s at a few shapes and 1024^3 (1 and
+#      2 threads), then per experiments/*.ini, each as its own model kind (ram,
+#      soft, selfattn, fc): training images/s, GFLOP/s, fraction of the model's
+#      sgemm ceiling and of the 1024^3 sgemm, inference images/s and peak RSS
+#      with one thread, two OpenBLAS threads and sc_model_set_threads(m, 2)
+#      (two data-parallel workers where the kind has them; the row says); the
+#      split of a training step (data, forward, backward, optimizer; the RAM's
+#      forward also in parts);
 #   2. the PyTorch agreement check (bench/ram_torch.py check) on one dumped step
-#      of the MNIST model, with one worker and with two;
+#      of the MNIST RAM, with one worker and with two;
 #   3. PyTorch's training and inference speed on the same model and machine
 #      (torch defaults; 2 threads with OMP_WAIT_POLICY=PASSIVE), and the ratios.
 # It runs with the OpenBLAS kernels of the environment: OPENBLAS_CORETYPE as
 # set, or `env -u OPENBLAS_CORETYPE bench/run.sh` for the ones OpenBLAS picks.
 # PyTorch is Debian's python3-torch (with python3-h5py), only needed here.
-# --quick: shorter timings and only the MNIST experiment (a smoke run).
+# --quick: shorter timings and only the 28x28 MNIST experiment of each kind
+# (quick.ini, soft_mnist.ini, selfattn_mnist.ini, fc_mnist.ini): a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build
@@ -30,7 +34,9 @@ for a in "$@"; do
 done
 # the paper's MNIST model (ReLU RNN core): quick.ini's (mnist_ram6.ini now has an LSTM core)
 mnist=experiments/quick.ini
-for a in "$@"; do [ "$a" = --quick ] && configs=("$mnist"); done
+for a in "$@"; do
+    [ "$a" = --quick ] && configs=("$mnist" experiments/soft_mnist.ini experiments/selfattn_mnist.ini experiments/fc_mnist.ini)
+done
 py=/usr/bin/python3
 [ -x "$build/bench_train" ] || { echo "bench/run.sh: no $build/bench_train; build first (cmake --build $build)" >&2; exit 1; }
 $py -c 'import torch, h5py' 2>/dev/null || { echo "bench/run.sh: needs Debian's python3-torch and python3-h5py (apt-get install python3-torch python3-h5py)" >&2; exit 1; }
