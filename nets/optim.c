@@ -144,13 +144,23 @@ int sc_optim_create(sc_optim *o, sc_opt_kind kind, size_t n, sc_err *err) {
     return SC_OK;
 }
 
-void sc_optim_step(sc_optim *o, float *p, const float *g, float lr) {
-    o->t++;
+void sc_optim_step_range(sc_optim *o, float *p, const float *g, float lr, size_t lo, size_t hi) {
+    if (hi > o->n) hi = o->n;
+    if (lo >= hi) return;
+    const long t = o->t + 1;
+    const size_t n = hi - lo;
     if (o->kind == SC_OPT_ADAM)
-        adam_step_wd(p, g, o->m, o->v, o->n, lr, o->b1, o->b2, o->eps, o->weight_decay, o->t);
+        adam_step_wd(p + lo, g + lo, o->m + lo, o->v + lo, n, lr, o->b1, o->b2, o->eps, o->weight_decay, t);
     else
-        sc_sgd_step(p, g, o->m, o->n, lr, o->momentum, o->weight_decay);
-    if (o->ema) sc_ema_update(o->ema, p, o->n, sc_ema_decay(o->ema_decay, o->t));
+        sc_sgd_step(p + lo, g + lo, o->m ? o->m + lo : NULL, n, lr, o->momentum, o->weight_decay);
+    if (o->ema) sc_ema_update(o->ema + lo, p + lo, n, sc_ema_decay(o->ema_decay, t));
+}
+
+void sc_optim_count_step(sc_optim *o) { o->t++; }
+
+void sc_optim_step(sc_optim *o, float *p, const float *g, float lr) {
+    sc_optim_step_range(o, p, g, lr, 0, o->n);
+    sc_optim_count_step(o);
 }
 
 float sc_ema_decay(float decay, long t) {

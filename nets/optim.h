@@ -38,6 +38,12 @@ typedef struct sc_optim {
 /* Allocates zeroed moments. Defaults: momentum 0.9, b1 0.9, b2 0.999, eps 1e-8, wd 0. */
 int sc_optim_create(sc_optim *o, sc_opt_kind kind, size_t n, sc_err *err);
 void sc_optim_step(sc_optim *o, float *p, const float *g, float lr);  /* increments t */
+/* The same step on parameters [lo, hi) only (clipped to n), without counting
+ * it: the slices of one step, in any order or on any threads, give the whole
+ * step's bits (every update is per parameter; a 16-block and its scalar
+ * tail compute alike). Then sc_optim_count_step once. */
+void sc_optim_step_range(sc_optim *o, float *p, const float *g, float lr, size_t lo, size_t hi);
+void sc_optim_count_step(sc_optim *o);  /* t++ */
 
 /* Polyak averaging: keeps o->ema, an exponential moving average of the
  * parameters p (n floats, copied now as its start), updated by every

@@ -156,6 +156,50 @@ START_TEST(test_ema) {
 }
 END_TEST
 
+/* Slices of a step (sc_optim_step_range, any cut points, any order, then one
+ * sc_optim_count_step) give the bits of sc_optim_step over three steps: Adam
+ * with weight decay and the parameter average, SGD with and without momentum,
+ * cuts inside and at the edges of 16-blocks, empty and out-of-range slices. */
+START_TEST(test_step_in_slices) {
+    enum { N = 203 };
+    const sc_opt_kind kinds[] = {SC_OPT_ADAM, SC_OPT_SGD, SC_OPT_SGD};
+    const float moms[] = {0.0f, 0.9f, 0.0f};
+    const size_t cuts[] = {0, 5, 16, 17, 100, 160, 203};
+    sc_err err = {0};
+    for (int kk = 0; kk < 3; kk++) {
+        sc_optim a, b;
+        ck_assert_int_eq(sc_optim_create(&a, kinds[kk], N, &err), SC_OK);
+        ck_assert_int_eq(sc_optim_create(&b, kinds[kk], N, &err), SC_OK);
+        a.momentum = b.momentum = moms[kk];
+        a.weight_decay = b.weight_decay = 0.01f;
+        float pa[N], pb[N], g[N];
+        for (int i = 0; i < N; i++) pa[i] = pb[i] = sinf(0.37f * i);
+        if (kk == 0) {
+            ck_assert_int_eq(sc_optim_enable_ema(&a, 0.9f, pa, &err), SC_OK);
+            ck_assert_int_eq(sc_optim_enable_ema(&b, 0.9f, pb, &err), SC_OK);
+        }
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < N; i++) g[i] = cosf(0.11f * i + step) * (1 + step);
+            sc_optim_step(&a, pa, g, 0.01f);
+            for (int c = 5; c >= 0; c--)  /* last slice first */
+                sc_optim_step_range(&b, pb, g, 0.01f, cuts[c], cuts[c + 1]);
+            sc_optim_step_range(&b, pb, g, 0.01f, 50, 50);       /* empty */
+            sc_optim_step_range(&b, pb, g, 0.01f, N + 3, N + 9);  /* beyond n: nothing */
+            ck_assert_int_eq(b.t, a.t - 1);                      /* not counted yet */
+            sc_optim_count_step(&b);
+            ck_assert_int_eq(b.t, a.t);
+            ck_assert_msg(!memcmp(pa, pb, sizeof pa), "kind %d step %d: parameters differ", kk, step);
+            if (a.m) ck_assert(!memcmp(a.m, b.m, sizeof(float) * N));
+            if (a.v) ck_assert(!memcmp(a.v, b.v, sizeof(float) * N));
+            if (a.ema) ck_assert(!memcmp(a.ema, b.ema, sizeof(float) * N));
+        }
+        ck_assert(pa[7] != sinf(0.37f * 7));  /* the steps moved the parameters */
+        sc_optim_free(&a);
+        sc_optim_free(&b);
+    }
+}
+END_TEST
+
 START_TEST(test_clip_grad_norm) {
     float g[2] = {3.0f, 4.0f};
     ck_assert_float_eq_tol(sc_clip_grad_norm(g, 2, 10.0f), 5.0f, 1e-6f); /* below: untouched */
@@ -262,6 +306,7 @@ static Suite *optim_suite(void) {
     tcase_add_test(tc, test_adam_two_steps);
     tcase_add_test(tc, test_optim_object);
     tcase_add_test(tc, test_ema);
+    tcase_add_test(tc, test_step_in_slices);
     tcase_add_test(tc, test_clip_grad_norm);
     tcase_add_test(tc, test_lr_constant_linear_step);
     tcase_add_test(tc, test_lr_plateau);
