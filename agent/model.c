@@ -229,7 +229,7 @@ static int dp_rows(const dp_state *d, int k, int *b0) {
     return (int)((long)d->B * (k + 1) / d->W) - *b0;
 }
 
-static void dp_run(void *arg, int k) {
+static void dp_run(void *arg, int k, int workers) {
     sc_model *m = arg;
     dp_state *d = m->dp;
     const sc_model_ops *ops = m->ops;
@@ -264,7 +264,8 @@ static void dp_run(void *arg, int k) {
     }
     case DP_REDUCE: {
         /* own->grad += sum_j (nb_j / B) grad_j, in worker order, over this worker's slice */
-        const size_t lo = own->n * (size_t)k / (size_t)d->W, hi = own->n * (size_t)(k + 1) / (size_t)d->W;
+        size_t lo, hi;
+        sc_pool_slice(own->n, k, workers, &lo, &hi);
         for (int j = 0; j < d->W; j++) {
             int bj, nj = dp_rows(d, j, &bj);
             if (nj == 0) continue;
@@ -282,7 +283,7 @@ static int dp_dispatch(sc_model *m, dp_job job, int B) {
     dp_state *d = m->dp;
     d->job = job;
     d->B = B;
-    sc_pool_run(d->pool);
+    sc_pool_run(d->pool, dp_run, m);
     for (int k = 0; k < d->W; k++)
         if (d->rc[k] < 0) return d->rc[k];
     return SC_OK;
@@ -338,7 +339,7 @@ static int dp_start(sc_model *m, int W, sc_err *err) {
     }
     if (rc == SC_OK && !(d->g0 = malloc(sizeof(float) * ops->params(m->impl)->n)))
         rc = sc_errf(err, SC_ENOMEM, "model: out of memory for worker 0's gradient");
-    if (rc == SC_OK) rc = sc_pool_create(&d->pool, W, dp_run, m, err);
+    if (rc == SC_OK) rc = sc_pool_create(&d->pool, W, err);
     if (rc != SC_OK) {
         dp_free(m);
         return rc;

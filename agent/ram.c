@@ -650,13 +650,15 @@ static void run_job(sc_ram *m, int k) {
     }
 }
 
-static void pool_job(void *arg, int k) { run_job(arg, k); }
+static void pool_job(void *arg, int k, int workers) {
+    (void)workers;  /* m->W */
+    run_job(arg, k);
+}
 
 /* Runs the current job on every worker (the caller is worker 0) and waits. */
 static void dispatch(sc_ram *m, ram_job job) {
     m->job = job;
-    if (m->pool) sc_pool_run(m->pool);
-    else run_job(m, 0);
+    sc_pool_run(m->pool, pool_job, m);
 }
 
 int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
@@ -674,7 +676,7 @@ int sc_ram_set_workers(sc_ram *m, int workers, sc_err *err) {
     for (int k = 0; k < workers && rc == SC_OK; k++)
         if (ws_alloc(m, &m->ws[k], workers == 1 ? m->NB : nb, k > 0) != SC_OK)
             rc = sc_errf(err, SC_ENOMEM, "ram: out of memory for %d workers' activations", workers);
-    if (rc == SC_OK && workers > 1) rc = sc_pool_create(&m->pool, workers, pool_job, m, err);
+    if (rc == SC_OK && workers > 1) rc = sc_pool_create(&m->pool, workers, err);
     if (rc == SC_OK) {
         m->W = m->V = workers;
         return SC_OK;

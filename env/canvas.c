@@ -160,3 +160,32 @@ void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_im
         }
     }
 }
+
+typedef struct build_job {
+    float *out;
+    int *pos;
+    const sc_canvas_cfg *cfg;
+    const sc_images *src;
+    const int *idx, *pool;
+    const uint64_t *keys;
+    int B, npool;
+    uint64_t seed;
+    size_t cpix;  /* floats per canvas */
+} build_job;
+
+static void build_block(void *arg, int k, int workers) {
+    const build_job *j = arg;
+    const int b0 = (int)((long)j->B * k / workers), b1 = (int)((long)j->B * (k + 1) / workers);
+    if (b1 > b0)
+        sc_canvas_build(j->out + (size_t)b0 * j->cpix, j->pos ? j->pos + 2 * b0 : NULL, j->cfg, j->src, j->idx + b0,
+                        j->keys + b0, b1 - b0, j->pool, j->npool, j->seed);
+}
+
+void sc_canvas_build_on(sc_pool *team, float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
+                        const int *idx, const uint64_t *keys, int B, const int *pool, int npool, uint64_t seed) {
+    int H, W;
+    sc_canvas_dims(cfg, src, &H, &W);
+    build_job j = {out, pos, cfg, src, idx, pool, keys, B, npool, seed,
+                   (size_t)H * W * sc_images_channels(src)};
+    sc_pool_run(team, build_block, &j);
+}

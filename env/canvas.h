@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 #include "../nets/err.h"
+#include "../nets/pool.h"
 #include "dataset.h"
 
 typedef enum { SC_CANVAS_PLAIN = 0, SC_CANVAS_TRANSLATED = 1, SC_CANVAS_CLUTTERED = 2 } sc_canvas_kind;
@@ -53,5 +54,10 @@ int sc_canvas_check(const sc_canvas_cfg *cfg, const sc_images *src, sc_err *err)
 void sc_canvas_build(float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
                      const int *idx, const uint64_t *keys, int B, const int *pool, int npool,
                      uint64_t seed);
+/* The same, the B canvases split into blocks over team's workers (nets/pool.h;
+ * NULL: on the caller): every canvas depends only on its image, key and seed,
+ * so the bits are sc_canvas_build's. */
+void sc_canvas_build_on(sc_pool *team, float *out, int *pos, const sc_canvas_cfg *cfg, const sc_images *src,
+                        const int *idx, const uint64_t *keys, int B, const int *pool, int npool, uint64_t seed);
 
 #endif

@@ -695,10 +695,6 @@ typedef struct session {
     int64_t images0;
     long long skipped;            /* batches left out by [train] nonfinite = skip */
     struct sigaction old_int, old_term;
-    /* the current part of a training step on R.pool (step_part) */
-    enum { PART_CANVAS, PART_ZERO, PART_UPDATE } part;
-    int part_n;                   /* PART_CANVAS: the batch's images */
-    float part_lr;                /* PART_UPDATE: the learning rate */
 } session;
 
 /* Where a pass over the training set is. */
@@ -753,8 +749,6 @@ static int session_check(session *s, sc_err *err) {
 
 /* The data, the canvases, the model, the optimizer, the batch order, the
  * batch buffers and the learning-rate schedule, as the config says. */
-static void step_part(void *arg, int k);
-
 static int session_build(session *s, sc_err *err) {
     const sc_config *c = s->c;
     run *R = &s->R;
@@ -777,7 +771,7 @@ static int session_build(session *s, sc_err *err) {
     sc_model_cfg_from_shape(&mc, c, s->H, s->W, s->C, R->ds.num_classes, NB);
     if ((rc = sc_model_create(&R->model, &mc, err)) != SC_OK) return rc;
     if ((rc = sc_model_set_threads(R->model, c->threads, err)) != SC_OK) return rc;
-    if ((rc = sc_pool_create(&R->pool, c->threads, step_part, s, err)) != SC_OK) return rc;
+    if ((rc = sc_pool_create(&R->pool, c->threads, err)) != SC_OK) return rc;
     if ((rc = sc_dist_span(s->dist, R->model, c->threads, err)) != SC_OK) return rc;
     s->info = sc_model_describe(R->model);
     s->cost = sc_model_cost(&mc);
@@ -1049,37 +1043,6 @@ static int step_report(session *s, epoch_pos *p, sc_err *err) {
     return SC_OK;
 }
 
-/* Worker k's share of a part of the training step: its block of the batch's
- * canvases (each canvas is keyed by its image, so the blocks give the bits of
- * one call), or its slice of the gradient to zero or of the optimizer's update
- * (per parameter: slices give the whole update's bits). Slices start at
- * multiples of 16 floats. */
-static void step_part(void *arg, int k) {
-    session *s = arg;
-    run *R = &s->R;
-    const int W = sc_pool_workers(R->pool);
-    if (s->part == PART_CANVAS) {
-        const int b0 = (int)((long)s->part_n * k / W), b1 = (int)((long)s->part_n * (k + 1) / W);
-        if (b1 > b0)
-            sc_canvas_build(R->canvas + (size_t)b0 * s->npix, NULL, &s->cc_train, &R->ds.train, R->idx + b0,
-                            R->keys + b0, b1 - b0, R->ds.train_idx, R->ds.n_train, s->c->seed);
-        return;
-    }
-    const size_t n = s->ps->n, blocks = n / 16;
-    const size_t lo = blocks * k / W * 16, hi = k == W - 1 ? n : blocks * (k + 1) / W * 16;
-    if (s->part == PART_ZERO) {
-        if (hi > lo) memset(s->ps->grad + lo, 0, sizeof(float) * (hi - lo));
-    } else {
-        sc_optim_step_range(&R->opt, s->ps->data, s->ps->grad, s->part_lr, lo, hi);
-    }
-}
-
-/* Runs a part of the training step on every worker of R.pool. */
-static void step_run(session *s, int part) {
-    s->part = part;
-    sc_pool_run(s->R.pool);
-}
-
 /* One batch of n images (their indices in R.idx): canvases, forward,
  * backward, the non-finite guards around the optimizer's step, the running
  * sums and the report. */
@@ -1093,8 +1056,8 @@ static int train_step(session *s, epoch_pos *p, int n, sc_err *err) {
         R->labels[b] = R->ds.train.labels[R->idx[b]];
         R->keys[b] = sc_canvas_key(SPLIT_TRAIN, p->epoch, R->idx[b]);
     }
-    s->part_n = n;
-    step_run(s, PART_CANVAS);
+    sc_canvas_build_on(R->pool, R->canvas, NULL, &s->cc_train, &R->ds.train, R->idx, R->keys, n, R->ds.train_idx,
+                       R->ds.n_train, c->seed);
     p->std = sc_policy_std(c, S->step, s->total_steps);
     sc_model_stats st;
     sc_dist_times dt;
@@ -1106,16 +1069,14 @@ static int train_step(session *s, epoch_pos *p, int n, sc_err *err) {
         sc_dist_times_get(s->dist, &dt);
         s->gather_train_s += dt.gather_s - g0;
     }
-    step_run(s, PART_ZERO);
+    sc_params_zero_grad_on(ps, R->pool);
     if ((rc = sc_model_backward(R->model, R->labels, n, p->std)) != SC_OK)
         return pass_error(s->dist, rc, "backward", n, err);
     float gnorm = sc_clip_grad_norm(ps->grad, ps->n, c->clip);
     p->lr_now = sc_lr_at(&s->lr, S->step);
     int skip = 0;
     if ((rc = guard_gradient(s, p, &st, gnorm, &skip, err)) != SC_OK || skip) return rc;
-    s->part_lr = p->lr_now;
-    step_run(s, PART_UPDATE);
-    sc_optim_count_step(&R->opt);
+    sc_optim_step_on(&R->opt, ps->data, ps->grad, p->lr_now, R->pool);
     if ((rc = guard_parameters(s, p, err)) != SC_OK) return rc;
     S->step++;
     p->done++;

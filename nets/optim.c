@@ -158,6 +158,26 @@ void sc_optim_step_range(sc_optim *o, float *p, const float *g, float lr, size_t
 
 void sc_optim_count_step(sc_optim *o) { o->t++; }
 
+typedef struct step_job {
+    sc_optim *o;
+    float *p;
+    const float *g;
+    float lr;
+} step_job;
+
+static void step_slice(void *arg, int k, int workers) {
+    step_job *j = arg;
+    size_t lo, hi;
+    sc_pool_slice(j->o->n, k, workers, &lo, &hi);
+    sc_optim_step_range(j->o, j->p, j->g, j->lr, lo, hi);
+}
+
+void sc_optim_step_on(sc_optim *o, float *p, const float *g, float lr, sc_pool *pool) {
+    step_job j = {o, p, g, lr};
+    sc_pool_run(pool, step_slice, &j);
+    sc_optim_count_step(o);
+}
+
 void sc_optim_step(sc_optim *o, float *p, const float *g, float lr) {
     sc_optim_step_range(o, p, g, lr, 0, o->n);
     sc_optim_count_step(o);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "err.h"
+#include "pool.h"
 
 /* SGD with momentum (PyTorch convention, weight decay L2 added to the gradient):
  *   g' = g + wd * p;  m = momentum * m + g';  p -= lr * m      (m unused if momentum == 0) */
@@ -44,6 +45,9 @@ void sc_optim_step(sc_optim *o, float *p, const float *g, float lr);  /* increme
  * tail compute alike). Then sc_optim_count_step once. */
 void sc_optim_step_range(sc_optim *o, float *p, const float *g, float lr, size_t lo, size_t hi);
 void sc_optim_count_step(sc_optim *o);  /* t++ */
+/* sc_optim_step with the update split over pool's workers (sc_pool_slice):
+ * the same bits; pool NULL: on the caller. */
+void sc_optim_step_on(sc_optim *o, float *p, const float *g, float lr, sc_pool *pool);
 
 /* Polyak averaging: keeps o->ema, an exponential moving average of the
  * parameters p (n floats, copied now as its start), updated by every

@@ -127,6 +127,17 @@ void sc_params_zero_grad(sc_params *ps) {
     if (ps->grad) memset(ps->grad, 0, ps->n * sizeof(float));
 }
 
+static void zero_slice(void *arg, int k, int workers) {
+    sc_params *ps = arg;
+    size_t lo, hi;
+    sc_pool_slice(ps->n, k, workers, &lo, &hi);
+    if (hi > lo) memset(ps->grad + lo, 0, (hi - lo) * sizeof(float));
+}
+
+void sc_params_zero_grad_on(sc_params *ps, sc_pool *pool) {
+    if (ps->grad) sc_pool_run(pool, zero_slice, ps);
+}
+
 void sc_params_free(sc_params *ps) {
     if (!ps) return;
     free(ps->data);

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include "err.h"
+#include "pool.h"
 #include "rng.h"
 
 #define SC_PARAMS_MAX 256
@@ -61,6 +62,8 @@ size_t sc_params_count(const sc_params *ps);          /* sum of rows*cols, no pa
  * inside it in *at; -1 when every value is finite. Padding is not read. */
 int sc_params_nonfinite(const sc_params *ps, const float *buf, size_t *at);
 void sc_params_zero_grad(sc_params *ps);
+/* The same, split over pool's workers (pool NULL: on the caller). */
+void sc_params_zero_grad_on(sc_params *ps, sc_pool *pool);
 void sc_params_free(sc_params *ps);                  /* accepts NULL; leaves an empty store */
 
 /* Sets tensor idx's fan-in (> 0), e.g. a bias's to its layer's input width.

@@ -1,6 +1,6 @@
 /* pool.c - the worker team of pool.h: a generation counter under one mutex;
- * a run bumps it and wakes the threads (cv_go), each runs its k and the last
- * to finish signals the caller (cv_done). */
+ * a run sets the job, bumps the counter and wakes the threads (cv_go), each
+ * runs its k and the last to finish signals the caller (cv_done). */
 #include "pool.h"
 
 #include <pthread.h>
@@ -13,7 +13,7 @@ typedef struct pool_thread {
 
 struct sc_pool {
     int W, started;          /* workers; threads running (W - 1 once created) */
-    sc_pool_fn fn;
+    sc_pool_fn fn;           /* the current run's job */
     void *arg;
     pthread_mutex_t mx;
     pthread_cond_t cv_go, cv_done;
@@ -34,7 +34,7 @@ static void *pool_main(void *arg) {
         if (p->quit) break;
         seen = p->gen;
         pthread_mutex_unlock(&p->mx);
-        p->fn(p->arg, a->k);
+        p->fn(p->arg, a->k, p->W);
         pthread_mutex_lock(&p->mx);
         if (--p->pending == 0) pthread_cond_signal(&p->cv_done);
     }
@@ -51,16 +51,13 @@ static void stop(sc_pool *p) {
     p->started = 0;
 }
 
-int sc_pool_create(sc_pool **out, int workers, sc_pool_fn fn, void *arg, sc_err *err) {
+int sc_pool_create(sc_pool **out, int workers, sc_err *err) {
     *out = NULL;
-    if (workers < 1 || workers > SC_POOL_MAX || !fn)
-        return sc_errf(err, SC_EARG, "pool: %d workers%s (expected 1..%d and a job function)", workers,
-                       fn ? "" : " without a job function", SC_POOL_MAX);
+    if (workers < 1 || workers > SC_POOL_MAX)
+        return sc_errf(err, SC_EARG, "pool: %d workers (expected 1..%d)", workers, SC_POOL_MAX);
     sc_pool *p = calloc(1, sizeof *p);
     if (!p) return sc_errf(err, SC_ENOMEM, "pool: out of memory");
     p->W = workers;
-    p->fn = fn;
-    p->arg = arg;
     if (workers == 1) {
         *out = p;
         return SC_OK;
@@ -88,23 +85,31 @@ int sc_pool_create(sc_pool **out, int workers, sc_pool_fn fn, void *arg, sc_err 
     return SC_OK;
 }
 
-void sc_pool_run(sc_pool *p) {
-    if (p->W == 1) {
-        p->fn(p->arg, 0);
+void sc_pool_run(sc_pool *p, sc_pool_fn fn, void *arg) {
+    if (!p || p->W == 1) {
+        fn(arg, 0, 1);
         return;
     }
     pthread_mutex_lock(&p->mx);
+    p->fn = fn;
+    p->arg = arg;
     p->pending = p->W - 1;
     p->gen++;
     pthread_cond_broadcast(&p->cv_go);
     pthread_mutex_unlock(&p->mx);
-    p->fn(p->arg, 0);
+    fn(arg, 0, p->W);
     pthread_mutex_lock(&p->mx);
     while (p->pending > 0) pthread_cond_wait(&p->cv_done, &p->mx);
     pthread_mutex_unlock(&p->mx);
 }
 
-int sc_pool_workers(const sc_pool *p) { return p->W; }
+int sc_pool_workers(const sc_pool *p) { return p ? p->W : 1; }
+
+void sc_pool_slice(size_t n, int k, int workers, size_t *lo, size_t *hi) {
+    const size_t blocks = n / 16;
+    *lo = blocks * (size_t)k / (size_t)workers * 16;
+    *hi = k == workers - 1 ? n : blocks * (size_t)(k + 1) / (size_t)workers * 16;
+}
 
 void sc_pool_free(sc_pool *p) {
     if (!p) return;

@@ -4,7 +4,7 @@
  * constant "marker" images make every distractor contribute a known amount,
  * coordinate-coded images reveal the crop offset, all-nonzero targets reveal
  * their footprint. Determinism is checked by building the same examples in
- * different batches and orders.
+ * different batches and orders, and by several workers.
  */
 #include <math.h>
 #include <stdio.h>
@@ -334,6 +334,18 @@ START_TEST(test_determinism) {
             sc_canvas_build(one, p1, cfg, &im, &idx[b], &keys[b], 1, pool, n, 1234);
             ck_assert_msg(memcmp(one, a + b * cp, cp * sizeof(float)) == 0, "kind %d example %d changes with the batch", ci, b);
             ck_assert(p1[0] == pos[2 * b] && p1[1] == pos[2 * b + 1]);
+        }
+        /* Built by 1 to 5 workers (sc_canvas_build_on; 5 and 8 rows: an uneven split): the same bits. */
+        for (int w = 1; w <= 5; w++) {
+            sc_pool *team = NULL;
+            sc_err err = {0};
+            ck_assert_int_eq(sc_pool_create(&team, w, &err), SC_OK);
+            int p2[2 * NB];
+            memset(a2, 0xff, NB * cp * sizeof(float));
+            sc_canvas_build_on(team, a2, p2, cfg, &im, idx, keys, NB, pool, n, 1234);
+            ck_assert_msg(memcmp(a, a2, NB * cp * sizeof(float)) == 0, "kind %d: %d workers differ", ci, w);
+            ck_assert(memcmp(p2, pos, sizeof p2) == 0);
+            sc_pool_free(team);
         }
         /* A shuffled sub-batch. */
         int sidx[3] = {idx[5], idx[1], idx[6]};
