@@ -163,7 +163,9 @@ static float dot16(const float *a, const float *b, int n) {
     return s;
 }
 
-/* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s. */
+/* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s.
+ * The tail of fewer than 16 keys goes through one exp16 (ldn16: the same
+ * per-element results as exp1) and is summed lane by lane, in key order. */
 static void softmax_row(float *p, const float *s, int n, int K) {
     int j = 0;
     float mx = s[0];
@@ -181,14 +183,15 @@ static void softmax_row(float *p, const float *s, int n, int K) {
         vs += e;
     }
     float sum = hsum16(vs);
-    for (; j < n; j++) {
-        const float e = exp1(s[j] - mx);
-        p[j] = e;
-        sum += e;
+    const int tail = n - j;
+    if (tail > 0) {
+        const vf16 e = exp16(ldn16(s + j, tail) - mx);
+        stn16(p + j, e, tail);
+        for (int i = 0; i < tail; i++) sum += e[i];
     }
     const float inv = 1.0f / sum;
     for (j = 0; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
-    for (; j < n; j++) p[j] *= inv;
+    if (n - j > 0) stn16(p + j, ldn16(p + j, n - j) * inv, n - j);
     for (j = n; j < K; j++) p[j] = 0.0f;
 }
 

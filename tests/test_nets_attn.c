@@ -30,6 +30,7 @@
 #include "nets/attn.h"
 #include "nets/gradcheck.h"
 #include "nets/rng.h"
+#include "nets/vecmath.h"
 
 /* Finite-difference settings (as test_nets_layers.c). The layers compute in
  * float, so the loss carries rounding noise of ~1e-7 relative; with this step a
@@ -258,6 +259,45 @@ START_TEST(test_softmax_rows_stable) {
     for (int i = 0; i < R * K; i++) dp[i] = (float)(i % 5) - 2.0f;
     sc_softmax_rows_backward(ds, dp, p, R, K);
     for (int i = 0; i < R * K; i++) ck_assert(isfinite(ds[i]));
+}
+END_TEST
+
+/* The softmax's tail of fewer than 16 keys goes through one exp16 of a partial
+ * vector (ldn16/stn16): the lanes read beyond n are 0, a store leaves the
+ * floats beyond n alone, and each p_j is the scalar formula's, exp1(s_j - max)
+ * / sum, whatever the row width (every width 1..40, causal rows included). */
+START_TEST(test_softmax_rows_tails) {
+    float buf[16], out[17];
+    for (int n = 0; n <= 16; n++) {
+        for (int i = 0; i < 16; i++) buf[i] = (float)(i + 1);
+        vf16 v = ldn16(buf, n);
+        for (int i = 0; i < 16; i++) ck_assert_float_eq(v[i], i < n ? (float)(i + 1) : 0.0f);
+        for (int i = 0; i < 17; i++) out[i] = -1.0f;
+        stn16(out, splat16(7.0f), n);
+        for (int i = 0; i < 17; i++) ck_assert_float_eq(out[i], i < n ? 7.0f : -1.0f);
+    }
+    sc_rng r;
+    sc_rng_seed(&r, 31);
+    enum { KMAX = 40 };
+    float s[KMAX * KMAX], p[KMAX * KMAX];
+    for (int K = 1; K <= KMAX; K++)
+        for (int causal = 0; causal <= 1; causal++) {
+            for (int i = 0; i < K * K; i++) s[i] = 6.0f * sc_rng_uniform(&r) - 3.0f;
+            sc_softmax_rows_forward(p, s, K, K, K, causal);
+            for (int i = 0; i < K; i++) {
+                const int n = causal ? i + 1 : K;
+                const float *si = s + i * K, *pi = p + i * K;
+                float mx = si[0];
+                for (int j = 1; j < n; j++) mx = si[j] > mx ? si[j] : mx;
+                double sum = 0.0;
+                for (int j = 0; j < n; j++) sum += exp1(si[j] - mx);
+                for (int j = 0; j < K; j++) {
+                    const double want = j < n ? exp1(si[j] - mx) / sum : 0.0;
+                    ck_assert_msg(fabs(pi[j] - want) <= 4e-7 * want, "K %d causal %d row %d key %d: %.9g, want %.9g",
+                                  K, causal, i, j, pi[j], want);
+                }
+            }
+        }
 }
 END_TEST
 
@@ -662,6 +702,7 @@ static Suite *make_suite(void) {
     tcase_set_timeout(tv, 120);
     tcase_add_test(tv, test_gelu_values);
     tcase_add_test(tv, test_softmax_rows_stable);
+    tcase_add_test(tv, test_softmax_rows_tails);
     tcase_add_test(tv, test_mha_fast_matches_naive);
     tcase_add_test(tv, test_mha_causal_mask);
     tcase_add_test(tv, test_mha_huge_scores);
