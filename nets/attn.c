@@ -2,8 +2,9 @@
  *
  * Every _backward ADDS into its d* outputs and skips NULL ones. Multi-head
  * attention exists twice: a BLAS version (one cblas_sgemm per (batch, head)
- * and product, reading q, k, v and writing out in place through the leading
- * dimension H*hs, no copies) and a naive loop version that is the
+ * and product, reading q, k, v and writing out in place through their leading
+ * dimensions, no copies; sc_mha_forward/backward are the _ld versions with
+ * every leading dimension H*hs) and a naive loop version that is the
  * specification the tests hold it to.
  *
  * What this file is not: it holds no parameters and allocates nothing; callers
@@ -240,28 +241,72 @@ static void mha_check_dims(int B, int Tq, int Tk, int H, int hs) {
     assert(B >= 0 && Tq >= 0 && Tk > 0 && H > 0 && hs > 0);
 }
 
-/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
-void sc_mha_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                    int B, int Tq, int Tk, int H, int hs, int causal) {
+/* q (B,Tq,ldq), k, v (B,Tk,ldkv), att (B,H,Tq,Tk), out (B,Tq,ldo): rows of C = H*hs used */
+void sc_mha_forward_ld(float *out, int ldo, float *att, const float *q, int ldq, const float *k,
+                       const float *v, int ldkv, int B, int Tq, int Tk, int H, int hs, int causal) {
     mha_check_dims(B, Tq, Tk, H, hs);
     assert(!causal || Tq == Tk);
+    assert(ldo >= H * hs && ldq >= H * hs && ldkv >= H * hs);
     if (B == 0 || Tq == 0) return;
-    const int C = H * hs;
     const float scale = 1.0f / sqrtf((float)hs);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            const float *qb = q + (size_t)b * Tq * C + (size_t)h * hs;
-            const float *kb = k + (size_t)b * Tk * C + (size_t)h * hs;
-            const float *vb = v + (size_t)b * Tk * C + (size_t)h * hs;
-            float *ob = out + (size_t)b * Tq * C + (size_t)h * hs;
+            const float *qb = q + (size_t)b * Tq * ldq + (size_t)h * hs;
+            const float *kb = k + (size_t)b * Tk * ldkv + (size_t)h * hs;
+            const float *vb = v + (size_t)b * Tk * ldkv + (size_t)h * hs;
+            float *ob = out + (size_t)b * Tq * ldo + (size_t)h * hs;
             float *ab = att + ((size_t)b * H + h) * Tq * Tk;
             /* scores = q_h k_h^T / sqrt(hs);  att = softmax over keys (masked when causal) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
-                        scale, qb, C, kb, C, 0.0f, ab, Tk);
+                        scale, qb, ldq, kb, ldkv, 0.0f, ab, Tk);
             sc_softmax_rows_forward(ab, ab, Tq, Tk, Tq, causal);
             /* out_h = att_h @ v_h */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
-                        1.0f, ab, Tk, vb, C, 0.0f, ob, C);
+                        1.0f, ab, Tk, vb, ldkv, 0.0f, ob, ldo);
+        }
+}
+
+/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
+void sc_mha_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                    int B, int Tq, int Tk, int H, int hs, int causal) {
+    const int C = H * hs;
+    sc_mha_forward_ld(out, C, att, q, C, k, v, C, B, Tq, Tk, H, hs, causal);
+}
+
+/* dout (B,Tq,ldo), att (B,H,Tq,Tk), q (B,Tq,ldq), k, v (B,Tk,ldkv), scratch (Tq,Tk);
+ * dq (B,Tq,ldq), dk, dv (B,Tk,ldkv) accumulated. */
+void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int ldo,
+                        const float *att, const float *q, int ldq, const float *k, const float *v,
+                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    assert(ldo >= H * hs && ldq >= H * hs && ldkv >= H * hs);
+    if (B == 0 || Tq == 0) return;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const size_t qoff = (size_t)b * Tq * ldq + (size_t)h * hs;
+            const size_t koff = (size_t)b * Tk * ldkv + (size_t)h * hs;
+            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            const float *dob = dout + (size_t)b * Tq * ldo + (size_t)h * hs;
+            /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
+            if (dv)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            1.0f, ab, Tk, dob, ldo, 1.0f, dv + koff, ldkv);
+            if (!dq && !dk) continue;
+            /* datt = dout_h @ v_h^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
+                        1.0f, dob, ldo, v + koff, ldkv, 0.0f, scratch, Tk);
+            /* forward: att = softmax(scores)  =>  dscores = att (datt - sum datt att);
+             * masked weights are 0, so their dscores are 0 */
+            softmax_grad_inplace(scratch, ab, Tq, Tk);
+            /* forward: scores = scale q_h k_h^T  =>  dq_h += scale dscores @ k_h,
+             *                                       dk_h += scale dscores^T @ q_h */
+            if (dq)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
+                            scale, scratch, Tk, k + koff, ldkv, 1.0f, dq + qoff, ldq);
+            if (dk)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            scale, scratch, Tk, q + qoff, ldq, 1.0f, dk + koff, ldkv);
         }
 }
 
@@ -270,36 +315,8 @@ void sc_mha_forward(float *out, float *att, const float *q, const float *k, cons
 void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
                      const float *q, const float *k, const float *v, float *scratch,
                      int B, int Tq, int Tk, int H, int hs) {
-    mha_check_dims(B, Tq, Tk, H, hs);
-    if (B == 0 || Tq == 0) return;
     const int C = H * hs;
-    const float scale = 1.0f / sqrtf((float)hs);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            const size_t qoff = (size_t)b * Tq * C + (size_t)h * hs;
-            const size_t koff = (size_t)b * Tk * C + (size_t)h * hs;
-            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
-            const float *dob = dout + qoff;
-            /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
-            if (dv)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            1.0f, ab, Tk, dob, C, 1.0f, dv + koff, C);
-            if (!dq && !dk) continue;
-            /* datt = dout_h @ v_h^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
-                        1.0f, dob, C, v + koff, C, 0.0f, scratch, Tk);
-            /* forward: att = softmax(scores)  =>  dscores = att (datt - sum datt att);
-             * masked weights are 0, so their dscores are 0 */
-            softmax_grad_inplace(scratch, ab, Tq, Tk);
-            /* forward: scores = scale q_h k_h^T  =>  dq_h += scale dscores @ k_h,
-             *                                       dk_h += scale dscores^T @ q_h */
-            if (dq)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
-                            scale, scratch, Tk, k + koff, C, 1.0f, dq + qoff, C);
-            if (dk)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            scale, scratch, Tk, q + qoff, C, 1.0f, dk + koff, C);
-        }
+    sc_mha_backward_ld(dq, dk, dv, dout, C, att, q, C, k, v, C, scratch, B, Tq, Tk, H, hs);
 }
 
 /* ---- the naive references: plain loops, the specification --------------------------- */

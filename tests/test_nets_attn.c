@@ -433,6 +433,66 @@ static void assert_close(const char *what, const char *shape, const float *a, co
                       "%s (%s)[%zu]: blas %.8g vs naive %.8g", what, shape, i, a[i], b[i]);
 }
 
+/* The strided versions read q, k, v as column blocks of wider rows and write
+ * out, dq, dk, dv there, leaving the other columns alone: the same bits as the
+ * packed versions (the same sgemms), forward and accumulating backward. */
+START_TEST(test_mha_strided_matches_packed) {
+    static const int shapes[][6] = { /* B, Tq, Tk, H, hs, causal */
+        {1, 1, 7, 1, 5, 0}, {2, 17, 17, 3, 12, 1}, {2, 1, 11, 4, 4, 0}, {3, 10, 10, 4, 16, 0}};
+    sc_rng r;
+    sc_rng_seed(&r, 51);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int B = shapes[s][0], Tq = shapes[s][1], Tk = shapes[s][2], H = shapes[s][3];
+        const int hs = shapes[s][4], causal = shapes[s][5], C = H * hs;
+        const int ldq = 3 * C + 2, ldkv = 2 * C + 1, ldo = C + 3; /* q alone; [k v] side by side */
+        const size_t nq = (size_t)B * Tq * C, nk = (size_t)B * Tk * C, na = (size_t)B * H * Tq * Tk;
+        float *q = frand(&r, nq, 2.0f), *k = frand(&r, nk, 2.0f), *v = frand(&r, nk, 1.0f);
+        float *wq = frand(&r, (size_t)B * Tq * ldq, 5.0f), *wkv = frand(&r, (size_t)B * Tk * ldkv, 5.0f);
+        for (int i = 0; i < B * Tq; i++) memcpy(wq + (size_t)i * ldq + 1, q + (size_t)i * C, sizeof(float) * C);
+        for (int i = 0; i < B * Tk; i++) {
+            memcpy(wkv + (size_t)i * ldkv, k + (size_t)i * C, sizeof(float) * C);
+            memcpy(wkv + (size_t)i * ldkv + C, v + (size_t)i * C, sizeof(float) * C);
+        }
+        float *o1 = fbuf(nq), *a1 = fbuf(na), *a2 = fbuf(na);
+        float *wo = frand(&r, (size_t)B * Tq * ldo, 5.0f), *wo0 = fcopy(wo, (size_t)B * Tq * ldo);
+        sc_mha_forward(o1, a1, q, k, v, B, Tq, Tk, H, hs, causal);
+        sc_mha_forward_ld(wo, ldo, a2, wq + 1, ldq, wkv, wkv + C, ldkv, B, Tq, Tk, H, hs, causal);
+        ck_assert_int_eq(memcmp(a1, a2, na * sizeof(float)), 0);
+        for (int i = 0; i < B * Tq; i++) {
+            ck_assert_int_eq(memcmp(wo + (size_t)i * ldo, o1 + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_int_eq(memcmp(wo + (size_t)i * ldo + C, wo0 + (size_t)i * ldo + C, sizeof(float) * 3), 0);
+        }
+        /* backward into non-zero buffers (it adds), dout read through ldo */
+        float *dout = frand(&r, nq, 1.0f), *sc1 = fbuf((size_t)Tq * Tk), *sc2 = fbuf((size_t)Tq * Tk);
+        for (int i = 0; i < B * Tq; i++) memcpy(wo + (size_t)i * ldo, dout + (size_t)i * C, sizeof(float) * C);
+        float *dq = frand(&r, nq, 1.0f), *dk = frand(&r, nk, 1.0f), *dv = frand(&r, nk, 1.0f);
+        float *wdq = frand(&r, (size_t)B * Tq * ldq, 5.0f), *wdkv = frand(&r, (size_t)B * Tk * ldkv, 5.0f);
+        float *wdq0 = fcopy(wdq, (size_t)B * Tq * ldq), *wdkv0 = fcopy(wdkv, (size_t)B * Tk * ldkv);
+        for (int i = 0; i < B * Tq; i++) memcpy(wdq + (size_t)i * ldq + 1, dq + (size_t)i * C, sizeof(float) * C);
+        for (int i = 0; i < B * Tk; i++) {
+            memcpy(wdkv + (size_t)i * ldkv, dk + (size_t)i * C, sizeof(float) * C);
+            memcpy(wdkv + (size_t)i * ldkv + C, dv + (size_t)i * C, sizeof(float) * C);
+        }
+        sc_mha_backward(dq, dk, dv, dout, a1, q, k, v, sc1, B, Tq, Tk, H, hs);
+        sc_mha_backward_ld(wdq + 1, wdkv, wdkv + C, wo, ldo, a1, wq + 1, ldq, wkv, wkv + C, ldkv, sc2, B, Tq, Tk,
+                           H, hs);
+        for (int i = 0; i < B * Tq; i++) {
+            const float *row = wdq + (size_t)i * ldq, *row0 = wdq0 + (size_t)i * ldq;
+            ck_assert_int_eq(memcmp(row + 1, dq + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_float_eq(row[0], row0[0]);
+            ck_assert_int_eq(memcmp(row + 1 + C, row0 + 1 + C, sizeof(float) * (ldq - 1 - C)), 0);
+        }
+        for (int i = 0; i < B * Tk; i++) {
+            const float *row = wdkv + (size_t)i * ldkv;
+            ck_assert_int_eq(memcmp(row, dk + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_int_eq(memcmp(row + C, dv + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_float_eq(row[2 * C], wdkv0[(size_t)i * ldkv + 2 * C]);
+        }
+    }
+    arena_free();
+}
+END_TEST
+
 START_TEST(test_mha_fast_matches_naive) {
     static const int shapes[][6] = { /* B, Tq, Tk, H, hs, causal */
         {1, 1, 1, 1, 1, 0},   {1, 1, 7, 1, 5, 0},   {2, 3, 3, 2, 3, 1},   {3, 1, 9, 4, 7, 0},
@@ -704,6 +764,7 @@ static Suite *make_suite(void) {
     tcase_add_test(tv, test_softmax_rows_stable);
     tcase_add_test(tv, test_softmax_rows_tails);
     tcase_add_test(tv, test_mha_fast_matches_naive);
+    tcase_add_test(tv, test_mha_strided_matches_packed);
     tcase_add_test(tv, test_mha_causal_mask);
     tcase_add_test(tv, test_mha_huge_scores);
     tcase_add_test(tv, test_layernorm_normalises);
