@@ -164,10 +164,16 @@ static float dot16(const float *a, const float *b, int n) {
     return s;
 }
 
-/* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s.
- * The tail of fewer than 16 keys goes through one exp16 (ldn16: the same
- * per-element results as exp1) and is summed lane by lane, in key order. */
-static void softmax_row(float *p, const float *s, int n, int K) {
+/* Rows go through softmax_rows in groups of SOFTMAX_GROUP, one phase at a time
+ * (every row's maximum, then every row's exponentials and sum, then every
+ * row's division): a row alone is a chain of dependent steps (its maximum
+ * before its exponentials, their sum before the division), so a group gives
+ * the processor independent rows to overlap. Each row's arithmetic is the
+ * same as on its own. */
+#define SOFTMAX_GROUP 8
+
+/* The maximum of s[0..n) */
+static float row_max(const float *s, int n) {
     int j = 0;
     float mx = s[0];
     if (n >= 16) {
@@ -176,9 +182,16 @@ static void softmax_row(float *p, const float *s, int n, int K) {
         mx = hmax16(vm);
     }
     for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    /* p = exp(s - max) / sum exp(s - max) */
+    return mx;
+}
+
+/* p[0..n) = exp(s - mx); returns their sum (16 lanes, then the tail of fewer
+ * than 16 keys through one exp16, ldn16: the same per-element results as
+ * exp1, summed lane by lane in key order). p may equal s. */
+static float row_exp_sum(float *p, const float *s, int n, float mx) {
     vf16 vs = {0};
-    for (j = 0; j + 16 <= n; j += 16) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
         const vf16 e = exp16(ld16(s + j) - mx);
         st16(p + j, e);
         vs += e;
@@ -190,8 +203,13 @@ static void softmax_row(float *p, const float *s, int n, int K) {
         stn16(p + j, e, tail);
         for (int i = 0; i < tail; i++) sum += e[i];
     }
-    const float inv = 1.0f / sum;
-    for (j = 0; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
+    return sum;
+}
+
+/* p[0..n) *= inv, p[n..K) = 0 */
+static void row_scale(float *p, int n, int K, float inv) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
     if (n - j > 0) stn16(p + j, ldn16(p + j, n - j) * inv, n - j);
     for (j = n; j < K; j++) p[j] = 0.0f;
 }
@@ -200,10 +218,17 @@ static void softmax_row(float *p, const float *s, int n, int K) {
 void sc_softmax_rows_forward(float *p, const float *s, int R, int K, int Tq, int causal) {
     assert(R >= 0 && (K > 0 || R == 0));
     assert(!causal || Tq == K);
-    for (int r = 0; r < R; r++) {
+    for (int r0 = 0; r0 < R; r0 += SOFTMAX_GROUP) {
+        const int g = R - r0 < SOFTMAX_GROUP ? R - r0 : SOFTMAX_GROUP;
+        int n[SOFTMAX_GROUP];
+        float mx[SOFTMAX_GROUP], sum[SOFTMAX_GROUP];
         /* causal: query i = r % Tq sees keys 0..i */
-        const int n = causal ? r % Tq + 1 : K;
-        softmax_row(p + (size_t)r * K, s + (size_t)r * K, n, K);
+        for (int i = 0; i < g; i++) n[i] = causal ? (r0 + i) % Tq + 1 : K;
+        /* p = exp(s - max) / sum exp(s - max), over the first n keys of each row; 0 beyond */
+        for (int i = 0; i < g; i++) mx[i] = row_max(s + (size_t)(r0 + i) * K, n[i]);
+        for (int i = 0; i < g; i++)
+            sum[i] = row_exp_sum(p + (size_t)(r0 + i) * K, s + (size_t)(r0 + i) * K, n[i], mx[i]);
+        for (int i = 0; i < g; i++) row_scale(p + (size_t)(r0 + i) * K, n[i], K, 1.0f / sum[i]);
     }
 }
 
