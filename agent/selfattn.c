@@ -473,10 +473,9 @@ void sc_sa_backward(sc_sa *m, const int *labels, int B) {
         memset(m->dor, 0, sizeof(float) * B * D);
         sc_linear_backward(m->dor, G(m->iWro), G(m->ibro), m->dr, m->orr, P(m->iWro), B, D, D);
         /* o_r = MHA(q_r, k_r, v_r) */
-        memset(m->dqr, 0, sizeof(float) * B * D);
-        memset(m->wide, 0, sizeof(float) * BT * 2 * D);  /* dL/d[k_r v_r] */
+        /* (written, not added: dL/dq_r and dL/d[k_r v_r] need no zeroing) */
         sc_mha_backward_ld(m->dqr, m->wide, m->wide + D, m->dor, D, m->attr, m->qr, D, m->kvr, m->kvr + D, 2 * D,
-                           m->mha_scratch, B, 1, T, H, hs);
+                           m->mha_scratch, B, 1, T, H, hs, 1);
         /* q_r = u Wq^T + bq, shared by the batch: its gradient is the sum over examples */
         memset(m->dqsum, 0, sizeof(float) * D);
         for (int b = 0; b < B; b++) add_into(m->dqsum, m->dqr + (size_t)b * D, (size_t)D);
@@ -511,10 +510,9 @@ void sc_sa_backward(sc_sa *m, const int *labels, int B) {
         memset(m->da, 0, sizeof(float) * BT * D);
         sc_linear_backward(m->da, G(bx->Wo), G(bx->bo), m->dx, o, P(bx->Wo), BT, D, D);
         /* o = MHA(q, k, v) */
-        /* (dL/dq, dL/dk, dL/dv straight into the column blocks of dL/d[q k v]) */
-        memset(m->wide, 0, sizeof(float) * BT * 3 * D);
+        /* (dL/dq, dL/dk, dL/dv written straight into the column blocks of dL/d[q k v]: no zeroing) */
         sc_mha_backward_ld(m->wide, m->wide + D, m->wide + 2 * D, m->da, D, att, qkv, 3 * D, qkv + D, qkv + 2 * D,
-                           3 * D, m->mha_scratch, B, T, T, H, hs);
+                           3 * D, m->mha_scratch, B, T, T, H, hs, 1);
         /* [q k v] = LN1(x) Wqkv^T + bqkv */
         memset(m->da, 0, sizeof(float) * BT * D);
         sc_linear_backward(m->da, G(bx->Wqkv), G(bx->bqkv), m->wide, ln1, P(bx->Wqkv), BT, D, 3 * D);

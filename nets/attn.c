@@ -299,14 +299,15 @@ void sc_mha_forward(float *out, float *att, const float *q, const float *k, cons
 }
 
 /* dout (B,Tq,ldo), att (B,H,Tq,Tk), q (B,Tq,ldq), k, v (B,Tk,ldkv), scratch (Tq,Tk);
- * dq (B,Tq,ldq), dk, dv (B,Tk,ldkv) accumulated. */
+ * dq (B,Tq,ldq), dk, dv (B,Tk,ldkv) accumulated, or overwritten when overwrite != 0: each
+ * (batch, head) block of them is one sgemm's output, so beta = 0 there replaces a zeroing pass. */
 void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int ldo,
                         const float *att, const float *q, int ldq, const float *k, const float *v,
-                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs) {
+                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs, int overwrite) {
     mha_check_dims(B, Tq, Tk, H, hs);
     assert(ldo >= H * hs && ldq >= H * hs && ldkv >= H * hs);
     if (B == 0 || Tq == 0) return;
-    const float scale = 1.0f / sqrtf((float)hs);
+    const float scale = 1.0f / sqrtf((float)hs), beta = overwrite ? 0.0f : 1.0f;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const size_t qoff = (size_t)b * Tq * ldq + (size_t)h * hs;
@@ -316,7 +317,7 @@ void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int 
             /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
             if (dv)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            1.0f, ab, Tk, dob, ldo, 1.0f, dv + koff, ldkv);
+                            1.0f, ab, Tk, dob, ldo, beta, dv + koff, ldkv);
             if (!dq && !dk) continue;
             /* datt = dout_h @ v_h^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
@@ -328,10 +329,10 @@ void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int 
              *                                       dk_h += scale dscores^T @ q_h */
             if (dq)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
-                            scale, scratch, Tk, k + koff, ldkv, 1.0f, dq + qoff, ldq);
+                            scale, scratch, Tk, k + koff, ldkv, beta, dq + qoff, ldq);
             if (dk)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            scale, scratch, Tk, q + qoff, ldq, 1.0f, dk + koff, ldkv);
+                            scale, scratch, Tk, q + qoff, ldq, beta, dk + koff, ldkv);
         }
 }
 
@@ -341,7 +342,7 @@ void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const f
                      const float *q, const float *k, const float *v, float *scratch,
                      int B, int Tq, int Tk, int H, int hs) {
     const int C = H * hs;
-    sc_mha_backward_ld(dq, dk, dv, dout, C, att, q, C, k, v, C, scratch, B, Tq, Tk, H, hs);
+    sc_mha_backward_ld(dq, dk, dv, dout, C, att, q, C, k, v, C, scratch, B, Tq, Tk, H, hs, 0);
 }
 
 /* ---- the naive references: plain loops, the specification --------------------------- */

@@ -63,12 +63,14 @@ void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const f
 /* The same with explicit row strides (leading dimensions, each >= H*hs), so q, k and v can
  * be column blocks of one [q k v] row (ldq = ldkv = 3 H hs) with no copy: q and dq rows are
  * ldq floats apart, k, v, dk and dv rows ldkv, out and dout rows ldo. Only the first H*hs
- * floats of each row are read or written. Same results as the versions above. */
+ * floats of each row are read or written. Same results as the versions above.
+ * overwrite != 0: the backward writes dq, dk and dv instead of adding to them (their old
+ * contents are ignored), so a caller that would zero them first need not. */
 void sc_mha_forward_ld(float *out, int ldo, float *att, const float *q, int ldq, const float *k,
                        const float *v, int ldkv, int B, int Tq, int Tk, int H, int hs, int causal);
 void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int ldo,
                         const float *att, const float *q, int ldq, const float *k, const float *v,
-                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs);
+                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs, int overwrite);
 
 /* The naive references: same signatures and results, plain loops, no BLAS.
  * They are the specification the versions above are tested against. */

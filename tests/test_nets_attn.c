@@ -435,7 +435,8 @@ static void assert_close(const char *what, const char *shape, const float *a, co
 
 /* The strided versions read q, k, v as column blocks of wider rows and write
  * out, dq, dk, dv there, leaving the other columns alone: the same bits as the
- * packed versions (the same sgemms), forward and accumulating backward. */
+ * packed versions (the same sgemms), forward and accumulating backward; the
+ * overwriting backward ignores what its outputs held. */
 START_TEST(test_mha_strided_matches_packed) {
     static const int shapes[][6] = { /* B, Tq, Tk, H, hs, causal */
         {1, 1, 7, 1, 5, 0}, {2, 17, 17, 3, 12, 1}, {2, 1, 11, 4, 4, 0}, {3, 10, 10, 4, 16, 0}};
@@ -475,7 +476,7 @@ START_TEST(test_mha_strided_matches_packed) {
         }
         sc_mha_backward(dq, dk, dv, dout, a1, q, k, v, sc1, B, Tq, Tk, H, hs);
         sc_mha_backward_ld(wdq + 1, wdkv, wdkv + C, wo, ldo, a1, wq + 1, ldq, wkv, wkv + C, ldkv, sc2, B, Tq, Tk,
-                           H, hs);
+                           H, hs, 0);
         for (int i = 0; i < B * Tq; i++) {
             const float *row = wdq + (size_t)i * ldq, *row0 = wdq0 + (size_t)i * ldq;
             ck_assert_int_eq(memcmp(row + 1, dq + (size_t)i * C, sizeof(float) * C), 0);
@@ -488,6 +489,14 @@ START_TEST(test_mha_strided_matches_packed) {
             ck_assert_int_eq(memcmp(row + C, dv + (size_t)i * C, sizeof(float) * C), 0);
             ck_assert_float_eq(row[2 * C], wdkv0[(size_t)i * ldkv + 2 * C]);
         }
+        /* overwrite: garbage in, the gradient from zero out (packed, contiguous) */
+        float *zq = fbuf(nq), *zk = fbuf(nk), *zv = fbuf(nk), *gq = frand(&r, nq, 9.0f);
+        float *gk = frand(&r, nk, 9.0f), *gv = frand(&r, nk, 9.0f);
+        sc_mha_backward(zq, zk, zv, dout, a1, q, k, v, sc1, B, Tq, Tk, H, hs);
+        sc_mha_backward_ld(gq, gk, gv, dout, C, a1, q, C, k, v, C, sc2, B, Tq, Tk, H, hs, 1);
+        ck_assert_int_eq(memcmp(gq, zq, nq * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(gk, zk, nk * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(gv, zv, nk * sizeof(float)), 0);
     }
     arena_free();
 }
