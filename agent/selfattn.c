@@ -54,7 +54,7 @@ struct sc_sa {
     /* scratch */
     float *wide;              /* (NB T, 3D): dL/d[q k v] (the readout's dL/d[k v] in its first 2D) */
     float *dx, *da;           /* (NB T, D) */
-    float *df1, *df2;         /* (NB T, F) */
+    float *df1;               /* (NB T, F): dL/dGELU(h), then dL/dh */
     float *mha_scratch;       /* T floats per query row: T^2 */
     float *dr, *dqr, *dor;    /* (NB, D) */
     float *dqsum;             /* (D) */
@@ -291,12 +291,12 @@ int sc_sa_create(sc_sa **out, const sc_sa_cfg *cfg, sc_err *err) {
         query ? B * D : 0, query ? BT * 2 * D : 0, query ? B * H * T : 0,
         query ? B * D : 0,                                                     /* qr kvr attr orr */
         B * D, B * C, B * C,                                                   /* r logits logp */
-        BT * 3 * D, BT * D, BT * D, BT * F, BT * F,                            /* wide dx da df1 df2 */
+        BT * 3 * D, BT * D, BT * D, BT * F,                                    /* wide dx da df1 */
         T * T, B * D, B * D, B * D, D, B * C};  /* mha_scratch dr dqr dor dqsum dlogits */
     float **ptrs[] = {&m->grid, &m->sinpos, &m->xp, &m->xs, &m->ln1, &m->mean1, &m->rstd1, &m->qkv,
                       &m->att, &m->o, &m->xmid, &m->ln2, &m->mean2, &m->rstd2, &m->hpre, &m->gact, &m->z,
                       &m->meanf, &m->rstdf, &m->qr, &m->kvr, &m->attr, &m->orr, &m->r, &m->logits,
-                      &m->logp, &m->wide, &m->dx, &m->da, &m->df1, &m->df2,
+                      &m->logp, &m->wide, &m->dx, &m->da, &m->df1,
                       &m->mha_scratch, &m->dr, &m->dqr, &m->dor, &m->dqsum, &m->dlogits};
     const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
     assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
@@ -500,10 +500,9 @@ void sc_sa_backward(sc_sa *m, const int *labels, int B) {
          * the residual's share of dL/dx' */
         memset(m->df1, 0, sizeof(float) * BT * F);
         sc_linear_backward(m->df1, G(bx->W2), G(bx->b2), m->dx, gact, P(bx->W2), BT, F, D);
-        memset(m->df2, 0, sizeof(float) * BT * F);
-        sc_gelu_backward(m->df2, m->df1, hpre, BT * F);
+        sc_gelu_backward_inplace(m->df1, hpre, BT * F);  /* df1 = dL/dh */
         memset(m->da, 0, sizeof(float) * BT * D);
-        sc_linear_backward(m->da, G(bx->W1), G(bx->b1), m->df2, ln2, P(bx->W1), BT, D, F);
+        sc_linear_backward(m->da, G(bx->W1), G(bx->b1), m->df1, ln2, P(bx->W1), BT, D, F);
         sc_layernorm_backward(m->dx, G(bx->ln2w), G(bx->ln2b), m->da, xmid, blk(m->mean2, l, m, 1),
                               blk(m->rstd2, l, m, 1), P(bx->ln2w), BT, D);  /* dx = dL/dx' */
         /* x' = x + o Wo^T + bo */

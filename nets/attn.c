@@ -132,24 +132,29 @@ void sc_gelu_forward(float *out, const float *in, int N) {
     }
 }
 
+/* d/dx of GELU: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2), t = tanh(c (x + a x^3)) */
+static inline vf16 gelu_grad16(vf16 x) {
+    const vf16 t = tanh16(GELU_C * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+}
+static inline float gelu_grad1(float x) {
+    const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+}
+
 /* dout, in (N); din (N) accumulated */
 void sc_gelu_backward(float *din, const float *dout, const float *in, int N) {
     if (!din) return;
     int i = 0;
-    for (; i + 16 <= N; i += 16) {
-        const vf16 x = ld16(in + i);
-        const vf16 t = tanh16(GELU_C * (x + GELU_A * x * x * x));
-        const vf16 g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
-        st16(din + i, ld16(din + i) + ld16(dout + i) * g);
-    }
-    for (; i < N; i++) {
-        const float x = in[i];
-        const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
-        /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2) */
-        const float g = 0.5f * (1.0f + t) +
-                        0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
-        din[i] += dout[i] * g;
-    }
+    for (; i + 16 <= N; i += 16) st16(din + i, ld16(din + i) + ld16(dout + i) * gelu_grad16(ld16(in + i)));
+    for (; i < N; i++) din[i] += dout[i] * gelu_grad1(in[i]);
+}
+
+/* d, in (N): d = d * gelu'(in) */
+void sc_gelu_backward_inplace(float *d, const float *in, int N) {
+    int i = 0;
+    for (; i + 16 <= N; i += 16) st16(d + i, ld16(d + i) * gelu_grad16(ld16(in + i)));
+    for (; i < N; i++) d[i] = d[i] * gelu_grad1(in[i]);
 }
 
 /* ---- softmax over rows ------------------------------------------------------------ */

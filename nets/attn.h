@@ -36,6 +36,10 @@ void sc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
  * din (N) += dout * gelu'(in). */
 void sc_gelu_forward(float *out, const float *in, int N);
 void sc_gelu_backward(float *din, const float *dout, const float *in, int N);
+/* The same for a gradient that has no other use: d (N) = d * gelu'(in) in place, what
+ * sc_gelu_backward adds into a zeroed din (without the zeroing pass and second buffer;
+ * only a zero may differ, -0 where the zeroed din gives +0). */
+void sc_gelu_backward_inplace(float *d, const float *in, int N);
 
 /* ---- softmax over the last axis of R rows of K, optionally causal ----
  * causal: row r is query i = r % Tq (rows are (..., Tq, K) blocks) and keys j > i get weight 0

@@ -136,6 +136,20 @@ START_TEST(test_grad_gelu) {
 }
 END_TEST
 
+/* The in-place backward is the accumulating one from zero, value for value (16-blocks and
+ * tail; only a zero's sign may differ: 0 + -0 is +0). */
+START_TEST(test_gelu_backward_inplace) {
+    sc_rng r;
+    sc_rng_seed(&r, 61);
+    enum { N = 16 * 5 + 7 };
+    float *in = frand(&r, N, 6.0f), *dout = frand(&r, N, 2.0f), *din = fbuf(N), *d = fcopy(dout, N);
+    sc_gelu_backward(din, dout, in, N);
+    sc_gelu_backward_inplace(d, in, N);
+    for (int i = 0; i < N; i++) ck_assert_msg(d[i] == din[i], "%d: %.9g vs %.9g (in %g dout %g)", i, d[i], din[i], in[i], dout[i]);
+    arena_free();
+}
+END_TEST
+
 START_TEST(test_gelu_values) {
     /* tanh-approximation values, computed in double */
     float x[6] = {-20.0f, -1.0f, 0.0f, 0.5f, 1.0f, 20.0f}, y[6], buf[6];
@@ -770,6 +784,7 @@ static Suite *make_suite(void) {
     TCase *tv = tcase_create("values");
     tcase_set_timeout(tv, 120);
     tcase_add_test(tv, test_gelu_values);
+    tcase_add_test(tv, test_gelu_backward_inplace);
     tcase_add_test(tv, test_softmax_rows_stable);
     tcase_add_test(tv, test_softmax_rows_tails);
     tcase_add_test(tv, test_mha_fast_matches_naive);
