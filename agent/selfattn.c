@@ -47,14 +47,14 @@ struct sc_sa {
     float *sinpos;            /* (T, D) sin2d table; NULL otherwise */
     float *xp;                /* (NB T, P) patches */
     float *xs;                /* (NL + 1, NB T, D) residual stream at each block's input */
-    float *ln1, *mean1, *rstd1, *q, *k, *v, *att, *o, *xmid, *ln2, *mean2, *rstd2, *hpre, *gact;  /* per block */
+    float *ln1, *mean1, *rstd1, *qkv, *att, *o, *xmid, *ln2, *mean2, *rstd2, *hpre, *gact;  /* per block */
     float *z, *meanf, *rstdf; /* (NB T, D), (NB T) x 2: LNf(x_NL) */
-    float *qr, *kr, *vr, *attr, *orr;  /* query readout: (NB, D), (NB T, D) x 2, (NB, H, T), (NB, D) */
+    float *qr, *kvr, *attr, *orr;  /* query readout: (NB, D), (NB T, 2D), (NB, H, T), (NB, D) */
     float *r, *logits, *logp; /* (NB, D), (NB, C) x 2 */
     /* scratch */
-    float *wide;              /* (NB T, 3D): [q k v] before the split, dL/d[q k v] after the gather */
-    float *dx, *da, *dq, *dk, *dv;   /* (NB T, D) */
-    float *df1, *df2;         /* (NB T, F) */
+    float *wide;              /* (NB T, 3D): dL/d[q k v] (the readout's dL/d[k v] in its first 2D) */
+    float *dx, *da;           /* (NB T, D) */
+    float *df1;               /* (NB T, F): dL/dGELU(h), then dL/dh */
     float *mha_scratch;       /* T floats per query row: T^2 */
     float *dr, *dqr, *dor;    /* (NB, D) */
     float *dqsum;             /* (D) */
@@ -284,19 +284,19 @@ int sc_sa_create(sc_sa **out, const sc_sa_cfg *cfg, sc_err *err) {
     /* layout: sizes of every buffer, in the order of ptrs */
     size_t sizes[] = {
         T * 2, sin2d ? T * D : 0, BT * P, (NL + 1) * BT * D,                   /* grid sinpos xp xs */
-        NL * BT * D, NL * BT, NL * BT, NL * BT * D, NL * BT * D, NL * BT * D,  /* ln1 mean1 rstd1 q k v */
+        NL * BT * D, NL * BT, NL * BT, NL * BT * 3 * D,                        /* ln1 mean1 rstd1 qkv */
         NL * B * H * T * T, NL * BT * D, NL * BT * D, NL * BT * D,             /* att o xmid ln2 */
         NL * BT, NL * BT, NL * BT * F, NL * BT * F,                            /* mean2 rstd2 hpre gact */
         BT * D, BT, BT,                                                        /* z meanf rstdf */
-        query ? B * D : 0, query ? BT * D : 0, query ? BT * D : 0, query ? B * H * T : 0,
-        query ? B * D : 0,                                                     /* qr kr vr attr orr */
+        query ? B * D : 0, query ? BT * 2 * D : 0, query ? B * H * T : 0,
+        query ? B * D : 0,                                                     /* qr kvr attr orr */
         B * D, B * C, B * C,                                                   /* r logits logp */
-        BT * 3 * D, BT * D, BT * D, BT * D, BT * D, BT * D, BT * F, BT * F,    /* wide dx da dq dk dv df1 df2 */
+        BT * 3 * D, BT * D, BT * D, BT * F,                                    /* wide dx da df1 */
         T * T, B * D, B * D, B * D, D, B * C};  /* mha_scratch dr dqr dor dqsum dlogits */
-    float **ptrs[] = {&m->grid, &m->sinpos, &m->xp, &m->xs, &m->ln1, &m->mean1, &m->rstd1, &m->q, &m->k, &m->v,
+    float **ptrs[] = {&m->grid, &m->sinpos, &m->xp, &m->xs, &m->ln1, &m->mean1, &m->rstd1, &m->qkv,
                       &m->att, &m->o, &m->xmid, &m->ln2, &m->mean2, &m->rstd2, &m->hpre, &m->gact, &m->z,
-                      &m->meanf, &m->rstdf, &m->qr, &m->kr, &m->vr, &m->attr, &m->orr, &m->r, &m->logits,
-                      &m->logp, &m->wide, &m->dx, &m->da, &m->dq, &m->dk, &m->dv, &m->df1, &m->df2,
+                      &m->meanf, &m->rstdf, &m->qr, &m->kvr, &m->attr, &m->orr, &m->r, &m->logits,
+                      &m->logp, &m->wide, &m->dx, &m->da, &m->df1,
                       &m->mha_scratch, &m->dr, &m->dqr, &m->dor, &m->dqsum, &m->dlogits};
     const int nbuf = (int)(sizeof sizes / sizeof sizes[0]);
     assert(nbuf == (int)(sizeof ptrs / sizeof ptrs[0]));
@@ -357,31 +357,6 @@ void sc_sa_logged_attention(const sc_sa *m, int b, float *att) {
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-/* [q k v] rows (n, 3D) into q, k, v (n, D) each. */
-static void split3(float *q, float *k, float *v, const float *qkv, int n, int D) {
-    for (int r = 0; r < n; r++) {
-        const float *s = qkv + (size_t)r * 3 * D;
-        memcpy(q + (size_t)r * D, s, sizeof(float) * D);
-        memcpy(k + (size_t)r * D, s + D, sizeof(float) * D);
-        memcpy(v + (size_t)r * D, s + 2 * D, sizeof(float) * D);
-    }
-}
-
-/* The inverse: dq, dk, dv (n, D) into rows (n, 3D); k/v only when q is NULL
- * (the readout's [k v], rows (n, 2D)). */
-static void join(float *out, const float *q, const float *k, const float *v, int n, int D) {
-    const int W = q ? 3 * D : 2 * D;
-    for (int r = 0; r < n; r++) {
-        float *d = out + (size_t)r * W;
-        if (q) {
-            memcpy(d, q + (size_t)r * D, sizeof(float) * D);
-            d += D;
-        }
-        memcpy(d, k + (size_t)r * D, sizeof(float) * D);
-        memcpy(d + D, v + (size_t)r * D, sizeof(float) * D);
-    }
-}
-
 static void add_into(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
@@ -403,16 +378,16 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_s
         const sa_block_ix *bx = &m->blk[l];
         const float *xin = m->xs + l * NBT * D;
         float *xout = m->xs + (l + 1) * NBT * D;
-        float *ln1 = blk(m->ln1, l, m, D), *q = blk(m->q, l, m, D), *k = blk(m->k, l, m, D);
-        float *v = blk(m->v, l, m, D), *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
+        float *ln1 = blk(m->ln1, l, m, D), *qkv = blk(m->qkv, l, m, 3 * (size_t)D);
+        float *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
         float *ln2 = blk(m->ln2, l, m, D), *hpre = blk(m->hpre, l, m, F), *gact = blk(m->gact, l, m, F);
         float *att = blk(m->att, l, m, (size_t)H * T);
-        /* a = LN1(x);  [q k v] = a Wqkv^T + bqkv;  o = MHA(q, k, v) */
+        /* a = LN1(x);  [q k v] = a Wqkv^T + bqkv;  o = MHA(q, k, v), reading q, k, v as column
+         * blocks of the [q k v] rows */
         sc_layernorm_forward(ln1, blk(m->mean1, l, m, 1), blk(m->rstd1, l, m, 1), xin, P(bx->ln1w), P(bx->ln1b),
                              BT, D, LN_EPS);
-        sc_linear_forward(m->wide, ln1, P(bx->Wqkv), P(bx->bqkv), BT, D, 3 * D);
-        split3(q, k, v, m->wide, BT, D);
-        sc_mha_forward(o, att, q, k, v, B, T, T, H, hs, m->c.causal);
+        sc_linear_forward(qkv, ln1, P(bx->Wqkv), P(bx->bqkv), BT, D, 3 * D);
+        sc_mha_forward_ld(o, D, att, qkv, 3 * D, qkv + D, qkv + 2 * D, 3 * D, B, T, T, H, hs, m->c.causal);
         /* x' = x + o Wo^T + bo */
         sc_linear_forward(xmid, o, P(bx->Wo), P(bx->bo), BT, D, D);
         add_into(xmid, xin, (size_t)BT * D);
@@ -440,13 +415,9 @@ int sc_sa_forward(sc_sa *m, const float *x, const int *labels, int B, sc_model_s
         /* q_r = u Wq^T + bq (one row, the same for every example); [k_r v_r] = z Wkv^T + bkv */
         sc_linear_forward(m->qr, P(m->iu), P(m->iWq), P(m->ibq), 1, D, D);
         for (int b = 1; b < B; b++) memcpy(m->qr + (size_t)b * D, m->qr, sizeof(float) * D);
-        sc_linear_forward(m->wide, m->z, P(m->iWkv), P(m->ibkv), BT, D, 2 * D);
-        for (int rw = 0; rw < BT; rw++) {
-            memcpy(m->kr + (size_t)rw * D, m->wide + (size_t)rw * 2 * D, sizeof(float) * D);
-            memcpy(m->vr + (size_t)rw * D, m->wide + (size_t)rw * 2 * D + D, sizeof(float) * D);
-        }
-        /* o_r = MHA(q_r, k_r, v_r);  r = o_r Wo^T + bo */
-        sc_mha_forward(m->orr, m->attr, m->qr, m->kr, m->vr, B, 1, T, H, hs, 0);
+        sc_linear_forward(m->kvr, m->z, P(m->iWkv), P(m->ibkv), BT, D, 2 * D);
+        /* o_r = MHA(q_r, k_r, v_r), k_r and v_r the column blocks of [k_r v_r];  r = o_r Wo^T + bo */
+        sc_mha_forward_ld(m->orr, D, m->attr, m->qr, D, m->kvr, m->kvr + D, 2 * D, B, 1, T, H, hs, 0);
         sc_linear_forward(m->r, m->orr, P(m->iWro), P(m->ibro), B, D, D);
     }
 
@@ -502,16 +473,14 @@ void sc_sa_backward(sc_sa *m, const int *labels, int B) {
         memset(m->dor, 0, sizeof(float) * B * D);
         sc_linear_backward(m->dor, G(m->iWro), G(m->ibro), m->dr, m->orr, P(m->iWro), B, D, D);
         /* o_r = MHA(q_r, k_r, v_r) */
-        memset(m->dqr, 0, sizeof(float) * B * D);
-        memset(m->dk, 0, sizeof(float) * BT * D);
-        memset(m->dv, 0, sizeof(float) * BT * D);
-        sc_mha_backward(m->dqr, m->dk, m->dv, m->dor, m->attr, m->qr, m->kr, m->vr, m->mha_scratch, B, 1, T, H, hs);
+        /* (written, not added: dL/dq_r and dL/d[k_r v_r] need no zeroing) */
+        sc_mha_backward_ld(m->dqr, m->wide, m->wide + D, m->dor, D, m->attr, m->qr, D, m->kvr, m->kvr + D, 2 * D,
+                           m->mha_scratch, B, 1, T, H, hs, 1);
         /* q_r = u Wq^T + bq, shared by the batch: its gradient is the sum over examples */
         memset(m->dqsum, 0, sizeof(float) * D);
         for (int b = 0; b < B; b++) add_into(m->dqsum, m->dqr + (size_t)b * D, (size_t)D);
         sc_linear_backward(G(m->iu), G(m->iWq), G(m->ibq), m->dqsum, P(m->iu), P(m->iWq), 1, D, D);
         /* [k_r v_r] = z Wkv^T + bkv */
-        join(m->wide, NULL, m->dk, m->dv, BT, D);
         memset(dz, 0, sizeof(float) * BT * D);
         sc_linear_backward(dz, G(m->iWkv), G(m->ibkv), m->wide, m->z, P(m->iWkv), BT, D, 2 * D);
     }
@@ -523,30 +492,27 @@ void sc_sa_backward(sc_sa *m, const int *labels, int B) {
     for (int l = m->NL - 1; l >= 0; l--) {
         const sa_block_ix *bx = &m->blk[l];
         const float *xin = m->xs + l * NBT * D;
-        const float *ln1 = blk(m->ln1, l, m, D), *q = blk(m->q, l, m, D), *k = blk(m->k, l, m, D);
-        const float *v = blk(m->v, l, m, D), *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
+        const float *ln1 = blk(m->ln1, l, m, D), *qkv = blk(m->qkv, l, m, 3 * (size_t)D);
+        const float *o = blk(m->o, l, m, D), *xmid = blk(m->xmid, l, m, D);
         const float *ln2 = blk(m->ln2, l, m, D), *hpre = blk(m->hpre, l, m, F), *gact = blk(m->gact, l, m, F);
         const float *att = blk(m->att, l, m, (size_t)H * T);
         /* x_{l+1} = x' + GELU(h) W2^T + b2, h = LN2(x') W1^T + b1: dx holds dL/dx_{l+1}, which is also
          * the residual's share of dL/dx' */
         memset(m->df1, 0, sizeof(float) * BT * F);
         sc_linear_backward(m->df1, G(bx->W2), G(bx->b2), m->dx, gact, P(bx->W2), BT, F, D);
-        memset(m->df2, 0, sizeof(float) * BT * F);
-        sc_gelu_backward(m->df2, m->df1, hpre, BT * F);
+        sc_gelu_backward_inplace(m->df1, hpre, BT * F);  /* df1 = dL/dh */
         memset(m->da, 0, sizeof(float) * BT * D);
-        sc_linear_backward(m->da, G(bx->W1), G(bx->b1), m->df2, ln2, P(bx->W1), BT, D, F);
+        sc_linear_backward(m->da, G(bx->W1), G(bx->b1), m->df1, ln2, P(bx->W1), BT, D, F);
         sc_layernorm_backward(m->dx, G(bx->ln2w), G(bx->ln2b), m->da, xmid, blk(m->mean2, l, m, 1),
                               blk(m->rstd2, l, m, 1), P(bx->ln2w), BT, D);  /* dx = dL/dx' */
         /* x' = x + o Wo^T + bo */
         memset(m->da, 0, sizeof(float) * BT * D);
         sc_linear_backward(m->da, G(bx->Wo), G(bx->bo), m->dx, o, P(bx->Wo), BT, D, D);
         /* o = MHA(q, k, v) */
-        memset(m->dq, 0, sizeof(float) * BT * D);
-        memset(m->dk, 0, sizeof(float) * BT * D);
-        memset(m->dv, 0, sizeof(float) * BT * D);
-        sc_mha_backward(m->dq, m->dk, m->dv, m->da, att, q, k, v, m->mha_scratch, B, T, T, H, hs);
+        /* (dL/dq, dL/dk, dL/dv written straight into the column blocks of dL/d[q k v]: no zeroing) */
+        sc_mha_backward_ld(m->wide, m->wide + D, m->wide + 2 * D, m->da, D, att, qkv, 3 * D, qkv + D, qkv + 2 * D,
+                           3 * D, m->mha_scratch, B, T, T, H, hs, 1);
         /* [q k v] = LN1(x) Wqkv^T + bqkv */
-        join(m->wide, m->dq, m->dk, m->dv, BT, D);
         memset(m->da, 0, sizeof(float) * BT * D);
         sc_linear_backward(m->da, G(bx->Wqkv), G(bx->bqkv), m->wide, ln1, P(bx->Wqkv), BT, D, 3 * D);
         sc_layernorm_backward(m->dx, G(bx->ln1w), G(bx->ln1b), m->da, xin, blk(m->mean1, l, m, 1),

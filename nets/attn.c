@@ -2,8 +2,9 @@
  *
  * Every _backward ADDS into its d* outputs and skips NULL ones. Multi-head
  * attention exists twice: a BLAS version (one cblas_sgemm per (batch, head)
- * and product, reading q, k, v and writing out in place through the leading
- * dimension H*hs, no copies) and a naive loop version that is the
+ * and product, reading q, k, v and writing out in place through their leading
+ * dimensions, no copies; sc_mha_forward/backward are the _ld versions with
+ * every leading dimension H*hs) and a naive loop version that is the
  * specification the tests hold it to.
  *
  * What this file is not: it holds no parameters and allocates nothing; callers
@@ -131,24 +132,29 @@ void sc_gelu_forward(float *out, const float *in, int N) {
     }
 }
 
+/* d/dx of GELU: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2), t = tanh(c (x + a x^3)) */
+static inline vf16 gelu_grad16(vf16 x) {
+    const vf16 t = tanh16(GELU_C * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+}
+static inline float gelu_grad1(float x) {
+    const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+}
+
 /* dout, in (N); din (N) accumulated */
 void sc_gelu_backward(float *din, const float *dout, const float *in, int N) {
     if (!din) return;
     int i = 0;
-    for (; i + 16 <= N; i += 16) {
-        const vf16 x = ld16(in + i);
-        const vf16 t = tanh16(GELU_C * (x + GELU_A * x * x * x));
-        const vf16 g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
-        st16(din + i, ld16(din + i) + ld16(dout + i) * g);
-    }
-    for (; i < N; i++) {
-        const float x = in[i];
-        const float t = tanh1(GELU_C * (x + GELU_A * x * x * x));
-        /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2) */
-        const float g = 0.5f * (1.0f + t) +
-                        0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
-        din[i] += dout[i] * g;
-    }
+    for (; i + 16 <= N; i += 16) st16(din + i, ld16(din + i) + ld16(dout + i) * gelu_grad16(ld16(in + i)));
+    for (; i < N; i++) din[i] += dout[i] * gelu_grad1(in[i]);
+}
+
+/* d, in (N): d = d * gelu'(in) */
+void sc_gelu_backward_inplace(float *d, const float *in, int N) {
+    int i = 0;
+    for (; i + 16 <= N; i += 16) st16(d + i, ld16(d + i) * gelu_grad16(ld16(in + i)));
+    for (; i < N; i++) d[i] = d[i] * gelu_grad1(in[i]);
 }
 
 /* ---- softmax over rows ------------------------------------------------------------ */
@@ -163,8 +169,16 @@ static float dot16(const float *a, const float *b, int n) {
     return s;
 }
 
-/* p[0..K) = softmax(s[0..K)) over the first n keys, 0 for keys n..K; p may equal s. */
-static void softmax_row(float *p, const float *s, int n, int K) {
+/* Rows go through softmax_rows in groups of SOFTMAX_GROUP, one phase at a time
+ * (every row's maximum, then every row's exponentials and sum, then every
+ * row's division): a row alone is a chain of dependent steps (its maximum
+ * before its exponentials, their sum before the division), so a group gives
+ * the processor independent rows to overlap. Each row's arithmetic is the
+ * same as on its own. */
+#define SOFTMAX_GROUP 8
+
+/* The maximum of s[0..n) */
+static float row_max(const float *s, int n) {
     int j = 0;
     float mx = s[0];
     if (n >= 16) {
@@ -173,22 +187,35 @@ static void softmax_row(float *p, const float *s, int n, int K) {
         mx = hmax16(vm);
     }
     for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    /* p = exp(s - max) / sum exp(s - max) */
+    return mx;
+}
+
+/* p[0..n) = exp(s - mx); returns their sum (16 lanes, then the tail of fewer
+ * than 16 keys through one exp16, ldn16: the same per-element results as
+ * exp1, summed lane by lane in key order). p may equal s. */
+static float row_exp_sum(float *p, const float *s, int n, float mx) {
     vf16 vs = {0};
-    for (j = 0; j + 16 <= n; j += 16) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
         const vf16 e = exp16(ld16(s + j) - mx);
         st16(p + j, e);
         vs += e;
     }
     float sum = hsum16(vs);
-    for (; j < n; j++) {
-        const float e = exp1(s[j] - mx);
-        p[j] = e;
-        sum += e;
+    const int tail = n - j;
+    if (tail > 0) {
+        const vf16 e = exp16(ldn16(s + j, tail) - mx);
+        stn16(p + j, e, tail);
+        for (int i = 0; i < tail; i++) sum += e[i];
     }
-    const float inv = 1.0f / sum;
-    for (j = 0; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
-    for (; j < n; j++) p[j] *= inv;
+    return sum;
+}
+
+/* p[0..n) *= inv, p[n..K) = 0 */
+static void row_scale(float *p, int n, int K, float inv) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) st16(p + j, ld16(p + j) * inv);
+    if (n - j > 0) stn16(p + j, ldn16(p + j, n - j) * inv, n - j);
     for (j = n; j < K; j++) p[j] = 0.0f;
 }
 
@@ -196,10 +223,17 @@ static void softmax_row(float *p, const float *s, int n, int K) {
 void sc_softmax_rows_forward(float *p, const float *s, int R, int K, int Tq, int causal) {
     assert(R >= 0 && (K > 0 || R == 0));
     assert(!causal || Tq == K);
-    for (int r = 0; r < R; r++) {
+    for (int r0 = 0; r0 < R; r0 += SOFTMAX_GROUP) {
+        const int g = R - r0 < SOFTMAX_GROUP ? R - r0 : SOFTMAX_GROUP;
+        int n[SOFTMAX_GROUP];
+        float mx[SOFTMAX_GROUP], sum[SOFTMAX_GROUP];
         /* causal: query i = r % Tq sees keys 0..i */
-        const int n = causal ? r % Tq + 1 : K;
-        softmax_row(p + (size_t)r * K, s + (size_t)r * K, n, K);
+        for (int i = 0; i < g; i++) n[i] = causal ? (r0 + i) % Tq + 1 : K;
+        /* p = exp(s - max) / sum exp(s - max), over the first n keys of each row; 0 beyond */
+        for (int i = 0; i < g; i++) mx[i] = row_max(s + (size_t)(r0 + i) * K, n[i]);
+        for (int i = 0; i < g; i++)
+            sum[i] = row_exp_sum(p + (size_t)(r0 + i) * K, s + (size_t)(r0 + i) * K, n[i], mx[i]);
+        for (int i = 0; i < g; i++) row_scale(p + (size_t)(r0 + i) * K, n[i], K, 1.0f / sum[i]);
     }
 }
 
@@ -237,28 +271,73 @@ static void mha_check_dims(int B, int Tq, int Tk, int H, int hs) {
     assert(B >= 0 && Tq >= 0 && Tk > 0 && H > 0 && hs > 0);
 }
 
-/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
-void sc_mha_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                    int B, int Tq, int Tk, int H, int hs, int causal) {
+/* q (B,Tq,ldq), k, v (B,Tk,ldkv), att (B,H,Tq,Tk), out (B,Tq,ldo): rows of C = H*hs used */
+void sc_mha_forward_ld(float *out, int ldo, float *att, const float *q, int ldq, const float *k,
+                       const float *v, int ldkv, int B, int Tq, int Tk, int H, int hs, int causal) {
     mha_check_dims(B, Tq, Tk, H, hs);
     assert(!causal || Tq == Tk);
+    assert(ldo >= H * hs && ldq >= H * hs && ldkv >= H * hs);
     if (B == 0 || Tq == 0) return;
-    const int C = H * hs;
     const float scale = 1.0f / sqrtf((float)hs);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            const float *qb = q + (size_t)b * Tq * C + (size_t)h * hs;
-            const float *kb = k + (size_t)b * Tk * C + (size_t)h * hs;
-            const float *vb = v + (size_t)b * Tk * C + (size_t)h * hs;
-            float *ob = out + (size_t)b * Tq * C + (size_t)h * hs;
+            const float *qb = q + (size_t)b * Tq * ldq + (size_t)h * hs;
+            const float *kb = k + (size_t)b * Tk * ldkv + (size_t)h * hs;
+            const float *vb = v + (size_t)b * Tk * ldkv + (size_t)h * hs;
+            float *ob = out + (size_t)b * Tq * ldo + (size_t)h * hs;
             float *ab = att + ((size_t)b * H + h) * Tq * Tk;
             /* scores = q_h k_h^T / sqrt(hs);  att = softmax over keys (masked when causal) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
-                        scale, qb, C, kb, C, 0.0f, ab, Tk);
+                        scale, qb, ldq, kb, ldkv, 0.0f, ab, Tk);
             sc_softmax_rows_forward(ab, ab, Tq, Tk, Tq, causal);
             /* out_h = att_h @ v_h */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
-                        1.0f, ab, Tk, vb, C, 0.0f, ob, C);
+                        1.0f, ab, Tk, vb, ldkv, 0.0f, ob, ldo);
+        }
+}
+
+/* q (B,Tq,C), k, v (B,Tk,C), att (B,H,Tq,Tk), out (B,Tq,C); C = H*hs */
+void sc_mha_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                    int B, int Tq, int Tk, int H, int hs, int causal) {
+    const int C = H * hs;
+    sc_mha_forward_ld(out, C, att, q, C, k, v, C, B, Tq, Tk, H, hs, causal);
+}
+
+/* dout (B,Tq,ldo), att (B,H,Tq,Tk), q (B,Tq,ldq), k, v (B,Tk,ldkv), scratch (Tq,Tk);
+ * dq (B,Tq,ldq), dk, dv (B,Tk,ldkv) accumulated, or overwritten when overwrite != 0: each
+ * (batch, head) block of them is one sgemm's output, so beta = 0 there replaces a zeroing pass. */
+void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int ldo,
+                        const float *att, const float *q, int ldq, const float *k, const float *v,
+                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs, int overwrite) {
+    mha_check_dims(B, Tq, Tk, H, hs);
+    assert(ldo >= H * hs && ldq >= H * hs && ldkv >= H * hs);
+    if (B == 0 || Tq == 0) return;
+    const float scale = 1.0f / sqrtf((float)hs), beta = overwrite ? 0.0f : 1.0f;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const size_t qoff = (size_t)b * Tq * ldq + (size_t)h * hs;
+            const size_t koff = (size_t)b * Tk * ldkv + (size_t)h * hs;
+            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
+            const float *dob = dout + (size_t)b * Tq * ldo + (size_t)h * hs;
+            /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
+            if (dv)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            1.0f, ab, Tk, dob, ldo, beta, dv + koff, ldkv);
+            if (!dq && !dk) continue;
+            /* datt = dout_h @ v_h^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
+                        1.0f, dob, ldo, v + koff, ldkv, 0.0f, scratch, Tk);
+            /* forward: att = softmax(scores)  =>  dscores = att (datt - sum datt att);
+             * masked weights are 0, so their dscores are 0 */
+            softmax_grad_inplace(scratch, ab, Tq, Tk);
+            /* forward: scores = scale q_h k_h^T  =>  dq_h += scale dscores @ k_h,
+             *                                       dk_h += scale dscores^T @ q_h */
+            if (dq)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
+                            scale, scratch, Tk, k + koff, ldkv, beta, dq + qoff, ldq);
+            if (dk)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
+                            scale, scratch, Tk, q + qoff, ldq, beta, dk + koff, ldkv);
         }
 }
 
@@ -267,36 +346,8 @@ void sc_mha_forward(float *out, float *att, const float *q, const float *k, cons
 void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
                      const float *q, const float *k, const float *v, float *scratch,
                      int B, int Tq, int Tk, int H, int hs) {
-    mha_check_dims(B, Tq, Tk, H, hs);
-    if (B == 0 || Tq == 0) return;
     const int C = H * hs;
-    const float scale = 1.0f / sqrtf((float)hs);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            const size_t qoff = (size_t)b * Tq * C + (size_t)h * hs;
-            const size_t koff = (size_t)b * Tk * C + (size_t)h * hs;
-            const float *ab = att + ((size_t)b * H + h) * Tq * Tk;
-            const float *dob = dout + qoff;
-            /* forward: out_h = att_h @ v_h  =>  dv_h += att_h^T @ dout_h */
-            if (dv)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            1.0f, ab, Tk, dob, C, 1.0f, dv + koff, C);
-            if (!dq && !dk) continue;
-            /* datt = dout_h @ v_h^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hs,
-                        1.0f, dob, C, v + koff, C, 0.0f, scratch, Tk);
-            /* forward: att = softmax(scores)  =>  dscores = att (datt - sum datt att);
-             * masked weights are 0, so their dscores are 0 */
-            softmax_grad_inplace(scratch, ab, Tq, Tk);
-            /* forward: scores = scale q_h k_h^T  =>  dq_h += scale dscores @ k_h,
-             *                                       dk_h += scale dscores^T @ q_h */
-            if (dq)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hs, Tk,
-                            scale, scratch, Tk, k + koff, C, 1.0f, dq + qoff, C);
-            if (dk)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, Tq,
-                            scale, scratch, Tk, q + qoff, C, 1.0f, dk + koff, C);
-        }
+    sc_mha_backward_ld(dq, dk, dv, dout, C, att, q, C, k, v, C, scratch, B, Tq, Tk, H, hs, 0);
 }
 
 /* ---- the naive references: plain loops, the specification --------------------------- */

@@ -36,6 +36,10 @@ void sc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
  * din (N) += dout * gelu'(in). */
 void sc_gelu_forward(float *out, const float *in, int N);
 void sc_gelu_backward(float *din, const float *dout, const float *in, int N);
+/* The same for a gradient that has no other use: d (N) = d * gelu'(in) in place, what
+ * sc_gelu_backward adds into a zeroed din (without the zeroing pass and second buffer;
+ * only a zero may differ, -0 where the zeroed din gives +0). */
+void sc_gelu_backward_inplace(float *d, const float *in, int N);
 
 /* ---- softmax over the last axis of R rows of K, optionally causal ----
  * causal: row r is query i = r % Tq (rows are (..., Tq, K) blocks) and keys j > i get weight 0
@@ -59,6 +63,18 @@ void sc_mha_forward(float *out, float *att, const float *q, const float *k, cons
 void sc_mha_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
                      const float *q, const float *k, const float *v, float *scratch,
                      int B, int Tq, int Tk, int H, int hs);
+
+/* The same with explicit row strides (leading dimensions, each >= H*hs), so q, k and v can
+ * be column blocks of one [q k v] row (ldq = ldkv = 3 H hs) with no copy: q and dq rows are
+ * ldq floats apart, k, v, dk and dv rows ldkv, out and dout rows ldo. Only the first H*hs
+ * floats of each row are read or written. Same results as the versions above.
+ * overwrite != 0: the backward writes dq, dk and dv instead of adding to them (their old
+ * contents are ignored), so a caller that would zero them first need not. */
+void sc_mha_forward_ld(float *out, int ldo, float *att, const float *q, int ldq, const float *k,
+                       const float *v, int ldkv, int B, int Tq, int Tk, int H, int hs, int causal);
+void sc_mha_backward_ld(float *dq, float *dk, float *dv, const float *dout, int ldo,
+                        const float *att, const float *q, int ldq, const float *k, const float *v,
+                        int ldkv, float *scratch, int B, int Tq, int Tk, int H, int hs, int overwrite);
 
 /* The naive references: same signatures and results, plain loops, no BLAS.
  * They are the specification the versions above are tested against. */

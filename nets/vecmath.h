@@ -22,6 +22,9 @@
  *
  * The *1 versions compute the same formula for one value, for loop tails, so
  * an element's result does not depend on whether it falls in a 16-block.
+ * ldn16/stn16 load and store the first n < 16 lanes (the rest read as 0), so
+ * a tail of several elements can go through one exp16 instead of one each:
+ * every lane is computed alone, so the results are exp1's.
  * Everything here is static inline: include it from .c files only.
  */
 #ifndef SACCADE_NETS_VECMATH_H
@@ -29,6 +32,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 typedef float vf16 __attribute__((vector_size(64)));
 typedef int vi16 __attribute__((vector_size(64)));
@@ -36,6 +42,15 @@ typedef int vi16 __attribute__((vector_size(64)));
 static inline vf16 ld16(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
 static inline void st16(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
 static inline vf16 splat16(float x) { return (vf16){0} + x; }
+/* the first n (0 <= n <= 16) lanes: lanes n.. of a load are 0, a store leaves p[n..] alone
+ * (AVX-512's masked moves where the compiler targets it, memcpy otherwise) */
+#ifdef __AVX512F__
+static inline vf16 ldn16(const float *p, int n) { return (vf16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+static inline void stn16(float *p, vf16 v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#else
+static inline vf16 ldn16(const float *p, int n) { vf16 v = {0}; memcpy(&v, p, sizeof(float) * (size_t)n); return v; }
+static inline void stn16(float *p, vf16 v, int n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
+#endif
 /* per lane: v > 0 ? s : +0 */
 static inline vf16 keep_pos(vf16 s, vf16 v) { const vf16 z = {0}; return (vf16)((vi16)s & (v > z)); }
 /* per lane: m ? a : b */
@@ -47,10 +62,14 @@ static inline float hsum16(vf16 v) {
     for (int i = 0; i < 16; i++) s += v[i];
     return s;
 }
+/* The maximum by halving (8 + 4 + 2 + 1 comparisons, not 15 in a chain): a
+ * maximum is exact, so only where a NaN lane ends up differs from a chain. */
 static inline float hmax16(vf16 v) {
-    float m = v[0];
-    for (int i = 1; i < 16; i++) m = v[i] > m ? v[i] : m;
-    return m;
+    float m[16];
+    memcpy(m, &v, sizeof m);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) m[i] = m[i + w] > m[i] ? m[i + w] : m[i];
+    return m[0];
 }
 
 static inline vf16 exp16(vf16 x) {

@@ -30,6 +30,7 @@
 #include "nets/attn.h"
 #include "nets/gradcheck.h"
 #include "nets/rng.h"
+#include "nets/vecmath.h"
 
 /* Finite-difference settings (as test_nets_layers.c). The layers compute in
  * float, so the loss carries rounding noise of ~1e-7 relative; with this step a
@@ -131,6 +132,20 @@ START_TEST(test_grad_gelu) {
         if (sizes[s] == 1) c.in[0] = 0.8f; /* a single element: keep it where gelu' is not ~0 */
         run_case(&g);
     }
+    arena_free();
+}
+END_TEST
+
+/* The in-place backward is the accumulating one from zero, value for value (16-blocks and
+ * tail; only a zero's sign may differ: 0 + -0 is +0). */
+START_TEST(test_gelu_backward_inplace) {
+    sc_rng r;
+    sc_rng_seed(&r, 61);
+    enum { N = 16 * 5 + 7 };
+    float *in = frand(&r, N, 6.0f), *dout = frand(&r, N, 2.0f), *din = fbuf(N), *d = fcopy(dout, N);
+    sc_gelu_backward(din, dout, in, N);
+    sc_gelu_backward_inplace(d, in, N);
+    for (int i = 0; i < N; i++) ck_assert_msg(d[i] == din[i], "%d: %.9g vs %.9g (in %g dout %g)", i, d[i], din[i], in[i], dout[i]);
     arena_free();
 }
 END_TEST
@@ -258,6 +273,45 @@ START_TEST(test_softmax_rows_stable) {
     for (int i = 0; i < R * K; i++) dp[i] = (float)(i % 5) - 2.0f;
     sc_softmax_rows_backward(ds, dp, p, R, K);
     for (int i = 0; i < R * K; i++) ck_assert(isfinite(ds[i]));
+}
+END_TEST
+
+/* The softmax's tail of fewer than 16 keys goes through one exp16 of a partial
+ * vector (ldn16/stn16): the lanes read beyond n are 0, a store leaves the
+ * floats beyond n alone, and each p_j is the scalar formula's, exp1(s_j - max)
+ * / sum, whatever the row width (every width 1..40, causal rows included). */
+START_TEST(test_softmax_rows_tails) {
+    float buf[16], out[17];
+    for (int n = 0; n <= 16; n++) {
+        for (int i = 0; i < 16; i++) buf[i] = (float)(i + 1);
+        vf16 v = ldn16(buf, n);
+        for (int i = 0; i < 16; i++) ck_assert_float_eq(v[i], i < n ? (float)(i + 1) : 0.0f);
+        for (int i = 0; i < 17; i++) out[i] = -1.0f;
+        stn16(out, splat16(7.0f), n);
+        for (int i = 0; i < 17; i++) ck_assert_float_eq(out[i], i < n ? 7.0f : -1.0f);
+    }
+    sc_rng r;
+    sc_rng_seed(&r, 31);
+    enum { KMAX = 40 };
+    float s[KMAX * KMAX], p[KMAX * KMAX];
+    for (int K = 1; K <= KMAX; K++)
+        for (int causal = 0; causal <= 1; causal++) {
+            for (int i = 0; i < K * K; i++) s[i] = 6.0f * sc_rng_uniform(&r) - 3.0f;
+            sc_softmax_rows_forward(p, s, K, K, K, causal);
+            for (int i = 0; i < K; i++) {
+                const int n = causal ? i + 1 : K;
+                const float *si = s + i * K, *pi = p + i * K;
+                float mx = si[0];
+                for (int j = 1; j < n; j++) mx = si[j] > mx ? si[j] : mx;
+                double sum = 0.0;
+                for (int j = 0; j < n; j++) sum += exp1(si[j] - mx);
+                for (int j = 0; j < K; j++) {
+                    const double want = j < n ? exp1(si[j] - mx) / sum : 0.0;
+                    ck_assert_msg(fabs(pi[j] - want) <= 4e-7 * want, "K %d causal %d row %d key %d: %.9g, want %.9g",
+                                  K, causal, i, j, pi[j], want);
+                }
+            }
+        }
 }
 END_TEST
 
@@ -392,6 +446,75 @@ static void assert_close(const char *what, const char *shape, const float *a, co
         ck_assert_msg(fabsf(a[i] - b[i]) <= 2e-5f * (1.0f + m),
                       "%s (%s)[%zu]: blas %.8g vs naive %.8g", what, shape, i, a[i], b[i]);
 }
+
+/* The strided versions read q, k, v as column blocks of wider rows and write
+ * out, dq, dk, dv there, leaving the other columns alone: the same bits as the
+ * packed versions (the same sgemms), forward and accumulating backward; the
+ * overwriting backward ignores what its outputs held. */
+START_TEST(test_mha_strided_matches_packed) {
+    static const int shapes[][6] = { /* B, Tq, Tk, H, hs, causal */
+        {1, 1, 7, 1, 5, 0}, {2, 17, 17, 3, 12, 1}, {2, 1, 11, 4, 4, 0}, {3, 10, 10, 4, 16, 0}};
+    sc_rng r;
+    sc_rng_seed(&r, 51);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int B = shapes[s][0], Tq = shapes[s][1], Tk = shapes[s][2], H = shapes[s][3];
+        const int hs = shapes[s][4], causal = shapes[s][5], C = H * hs;
+        const int ldq = 3 * C + 2, ldkv = 2 * C + 1, ldo = C + 3; /* q alone; [k v] side by side */
+        const size_t nq = (size_t)B * Tq * C, nk = (size_t)B * Tk * C, na = (size_t)B * H * Tq * Tk;
+        float *q = frand(&r, nq, 2.0f), *k = frand(&r, nk, 2.0f), *v = frand(&r, nk, 1.0f);
+        float *wq = frand(&r, (size_t)B * Tq * ldq, 5.0f), *wkv = frand(&r, (size_t)B * Tk * ldkv, 5.0f);
+        for (int i = 0; i < B * Tq; i++) memcpy(wq + (size_t)i * ldq + 1, q + (size_t)i * C, sizeof(float) * C);
+        for (int i = 0; i < B * Tk; i++) {
+            memcpy(wkv + (size_t)i * ldkv, k + (size_t)i * C, sizeof(float) * C);
+            memcpy(wkv + (size_t)i * ldkv + C, v + (size_t)i * C, sizeof(float) * C);
+        }
+        float *o1 = fbuf(nq), *a1 = fbuf(na), *a2 = fbuf(na);
+        float *wo = frand(&r, (size_t)B * Tq * ldo, 5.0f), *wo0 = fcopy(wo, (size_t)B * Tq * ldo);
+        sc_mha_forward(o1, a1, q, k, v, B, Tq, Tk, H, hs, causal);
+        sc_mha_forward_ld(wo, ldo, a2, wq + 1, ldq, wkv, wkv + C, ldkv, B, Tq, Tk, H, hs, causal);
+        ck_assert_int_eq(memcmp(a1, a2, na * sizeof(float)), 0);
+        for (int i = 0; i < B * Tq; i++) {
+            ck_assert_int_eq(memcmp(wo + (size_t)i * ldo, o1 + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_int_eq(memcmp(wo + (size_t)i * ldo + C, wo0 + (size_t)i * ldo + C, sizeof(float) * 3), 0);
+        }
+        /* backward into non-zero buffers (it adds), dout read through ldo */
+        float *dout = frand(&r, nq, 1.0f), *sc1 = fbuf((size_t)Tq * Tk), *sc2 = fbuf((size_t)Tq * Tk);
+        for (int i = 0; i < B * Tq; i++) memcpy(wo + (size_t)i * ldo, dout + (size_t)i * C, sizeof(float) * C);
+        float *dq = frand(&r, nq, 1.0f), *dk = frand(&r, nk, 1.0f), *dv = frand(&r, nk, 1.0f);
+        float *wdq = frand(&r, (size_t)B * Tq * ldq, 5.0f), *wdkv = frand(&r, (size_t)B * Tk * ldkv, 5.0f);
+        float *wdq0 = fcopy(wdq, (size_t)B * Tq * ldq), *wdkv0 = fcopy(wdkv, (size_t)B * Tk * ldkv);
+        for (int i = 0; i < B * Tq; i++) memcpy(wdq + (size_t)i * ldq + 1, dq + (size_t)i * C, sizeof(float) * C);
+        for (int i = 0; i < B * Tk; i++) {
+            memcpy(wdkv + (size_t)i * ldkv, dk + (size_t)i * C, sizeof(float) * C);
+            memcpy(wdkv + (size_t)i * ldkv + C, dv + (size_t)i * C, sizeof(float) * C);
+        }
+        sc_mha_backward(dq, dk, dv, dout, a1, q, k, v, sc1, B, Tq, Tk, H, hs);
+        sc_mha_backward_ld(wdq + 1, wdkv, wdkv + C, wo, ldo, a1, wq + 1, ldq, wkv, wkv + C, ldkv, sc2, B, Tq, Tk,
+                           H, hs, 0);
+        for (int i = 0; i < B * Tq; i++) {
+            const float *row = wdq + (size_t)i * ldq, *row0 = wdq0 + (size_t)i * ldq;
+            ck_assert_int_eq(memcmp(row + 1, dq + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_float_eq(row[0], row0[0]);
+            ck_assert_int_eq(memcmp(row + 1 + C, row0 + 1 + C, sizeof(float) * (ldq - 1 - C)), 0);
+        }
+        for (int i = 0; i < B * Tk; i++) {
+            const float *row = wdkv + (size_t)i * ldkv;
+            ck_assert_int_eq(memcmp(row, dk + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_int_eq(memcmp(row + C, dv + (size_t)i * C, sizeof(float) * C), 0);
+            ck_assert_float_eq(row[2 * C], wdkv0[(size_t)i * ldkv + 2 * C]);
+        }
+        /* overwrite: garbage in, the gradient from zero out (packed, contiguous) */
+        float *zq = fbuf(nq), *zk = fbuf(nk), *zv = fbuf(nk), *gq = frand(&r, nq, 9.0f);
+        float *gk = frand(&r, nk, 9.0f), *gv = frand(&r, nk, 9.0f);
+        sc_mha_backward(zq, zk, zv, dout, a1, q, k, v, sc1, B, Tq, Tk, H, hs);
+        sc_mha_backward_ld(gq, gk, gv, dout, C, a1, q, C, k, v, C, sc2, B, Tq, Tk, H, hs, 1);
+        ck_assert_int_eq(memcmp(gq, zq, nq * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(gk, zk, nk * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(gv, zv, nk * sizeof(float)), 0);
+    }
+    arena_free();
+}
+END_TEST
 
 START_TEST(test_mha_fast_matches_naive) {
     static const int shapes[][6] = { /* B, Tq, Tk, H, hs, causal */
@@ -661,8 +784,11 @@ static Suite *make_suite(void) {
     TCase *tv = tcase_create("values");
     tcase_set_timeout(tv, 120);
     tcase_add_test(tv, test_gelu_values);
+    tcase_add_test(tv, test_gelu_backward_inplace);
     tcase_add_test(tv, test_softmax_rows_stable);
+    tcase_add_test(tv, test_softmax_rows_tails);
     tcase_add_test(tv, test_mha_fast_matches_naive);
+    tcase_add_test(tv, test_mha_strided_matches_packed);
     tcase_add_test(tv, test_mha_causal_mask);
     tcase_add_test(tv, test_mha_huge_scores);
     tcase_add_test(tv, test_layernorm_normalises);
