@@ -77,6 +77,7 @@
 #include "experiments/train.h"
 #include "nets/blas.h"
 #include "nets/optim.h"
+#include "nets/pool.h"
 
 enum { NMODES_MAX = 3, MAX_SETS = 32, MAX_GEMMS = 64, INFER_BATCH = 1000 };
 static const char *MODE_NAMES[NMODES_MAX] = {"1", "2", "2dp"};
@@ -378,6 +379,7 @@ typedef struct bench {
     int B, NB, H, W, ch, epoch;
     size_t npix;                 /* floats per canvas */
     sc_rng rloc;
+    sc_pool *pool;     /* the trainer's step workers (canvases, zeroing, update) of the mode; NULL: one */
 } bench;
 
 /* The RAM's row with create wrapped to keep the sc_ram it builds: the model
@@ -397,6 +399,7 @@ static void bench_free(bench *b) {
     sc_model_free(b->model);
     sc_optim_free(&b->opt);
     sc_batcher_free(&b->batcher);
+    sc_pool_free(b->pool);
     free(b->canvas); free(b->idx); free(b->labels); free(b->keys);
 }
 
@@ -477,8 +480,8 @@ static int next_batch(bench *b) {
         b->labels[i] = b->ds.train.labels[b->idx[i]];
         b->keys[i] = sc_canvas_key(0, b->epoch, b->idx[i]);
     }
-    sc_canvas_build(b->canvas, NULL, &b->cc_train, &b->ds.train, b->idx, b->keys, n, b->ds.train_idx,
-                    b->ds.n_train, b->c.seed);
+    sc_canvas_build_on(b->pool, b->canvas, NULL, &b->cc_train, &b->ds.train, b->idx, b->keys, n, b->ds.train_idx,
+                       b->ds.n_train, b->c.seed);
     return n;
 }
 
@@ -494,12 +497,12 @@ static int train_step(bench *b, double *t) {
     sc_model_stats st;
     int rc = sc_model_forward(b->model, b->canvas, b->labels, n, c->loc_std, &b->rloc, &st);
     double t2 = t ? now_s() : 0.0;
-    sc_params_zero_grad(b->ps);
+    sc_params_zero_grad_on(b->ps, b->pool);
     double t3 = t ? now_s() : 0.0;
     if (rc == SC_OK) rc = sc_model_backward(b->model, b->labels, n, c->loc_std);
     double t4 = t ? now_s() : 0.0;
     sc_clip_grad_norm(b->ps->grad, b->ps->n, c->clip);
-    sc_optim_step(&b->opt, b->ps->data, b->ps->grad, c->lr);
+    sc_optim_step_on(&b->opt, b->ps->data, b->ps->grad, c->lr, b->pool);
     if (t) {
         t[SP_DATA] += t1 - t0;
         t[SP_FORWARD] += t2 - t1;
@@ -510,9 +513,9 @@ static int train_step(bench *b, double *t) {
 }
 
 /* Mode 0: one thread; 1: one worker, OpenBLAS at two threads; 2:
- * sc_model_set_threads(m, 2), the model's own two threads (the RAM: two
- * data-parallel workers, each calling single-threaded OpenBLAS; a kind
- * without workers: OpenBLAS at two threads, as mode 1). */
+ * sc_model_set_threads(m, 2), the model's two data-parallel workers, each
+ * calling single-threaded OpenBLAS, with the step's canvases, zeroing and
+ * update on two workers too (b->pool), as the trainer at [train] threads = 2. */
 static int set_mode(sc_model *m, int mode, sc_err *err) {
     int rc = sc_model_set_threads(m, mode == 2 ? 2 : 1, err);
     if (rc == SC_OK && mode == 1) sc_blas_set_threads(2);
@@ -686,6 +689,10 @@ static int bench_experiment(bench *b, const options *o, result *res, sc_err *err
     for (int k = 0; k < o->nmodes; k++) {
         int mode = o->modes[k];
         if ((rc = set_mode(b->model, mode, err)) != SC_OK) return rc;
+        /* the trainer runs its step's other parts on [train] threads workers: as many as the model's */
+        sc_pool_free(b->pool);
+        b->pool = NULL;
+        if (mode == 2 && (rc = sc_pool_create(&b->pool, 2, err)) != SC_OK) return rc;
         res->workers[mode] = sc_model_describe(b->model)->workers;
         res->blas[mode] = sc_blas_get_threads();
         if ((rc = time_training(b, o->time_s, &res->train_ips[mode], &res->train_cpu[mode], err)) != SC_OK) return rc;
