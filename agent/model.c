@@ -294,7 +294,7 @@ static int dp_dispatch(sc_model *m, dp_job job, int B) {
 static void dp_merge_stats(const dp_state *d, sc_model_stats *st) {
     sc_model_stats_clear(st);
     double *const out[] = {&st->xent, &st->reward, &st->reinforce, &st->baseline_mse, &st->adv_var,
-                           &st->mu_abs, &st->mu_spread, &st->att_entropy, &st->att_max};
+                           &st->mu_abs, &st->mu_spread, &st->att_entropy, &st->att_max, &st->rf_grad_var};
     const size_t nout = sizeof out / sizeof out[0];
     for (size_t f = 0; f < nout; f++) {
         const size_t off = (size_t)((char *)out[f] - (char *)st);

@@ -85,6 +85,7 @@ struct sc_ram {
     int *pred;
     int last_B, last_has_labels, step_probs;
     double base_ema;    /* the ema baseline (NaN before its first update) */
+    double *rfg;        /* 2 (2 LIN + 2): one example's REINFORCE gradient on loc.W2/b2, and their sum */
     sc_ram_prof *prof;  /* profiling accumulator (worker 0's view), NULL when off */
     /* workers */
     int W;
@@ -331,7 +332,9 @@ int sc_ram_create(sc_ram **out, const sc_ram_cfg *cfg, sc_err *err) {
                       &m->reward};
     m->shared = sc_carve(ptrs, sizes, (int)(sizeof sizes / sizeof sizes[0]), NULL);
     m->pred = malloc(B * sizeof(int));
-    if (!m->shared || !m->pred || ws_alloc(m, &m->ws[0], m->NB, 0) != SC_OK) {
+    const size_t LIN = cfg->loc_mlp ? (size_t)cfg->loc_net_hidden : (size_t)cfg->hidden;
+    m->rfg = malloc(sizeof(double) * 2 * (2 * LIN + 2));
+    if (!m->shared || !m->pred || !m->rfg || ws_alloc(m, &m->ws[0], m->NB, 0) != SC_OK) {
         sc_ram_free(m);
         return sc_errf(err, SC_ENOMEM, "ram: out of memory allocating activations for batch %d", m->NB);
     }
@@ -347,6 +350,7 @@ void sc_ram_free(sc_ram *m) {
     sc_params_free(&m->ps);
     free(m->shared);
     free(m->pred);
+    free(m->rfg);
     free(m);
 }
 
@@ -791,6 +795,63 @@ static void draw_noise(sc_ram *m, int B, sc_rng *r) {
     }
 }
 
+/* Each example's REINFORCE gradient on the location network's output layer,
+ * g_b = d/d(loc.W2, loc.b2) of -sum_{t<T-1} (R_b - b_bt) log pi_bt, from the
+ * last forward's samples, means, baselines, rewards and the inputs x_bt of
+ * loc.W2 (h_t, or the hidden layer with loc_net = mlp): per step and
+ * coordinate d, u = -(R - b) (s_d - mu_d) / std^2 (1 - mu_d^2) (mu = tanh(.)),
+ * and g_b's row d is sum_t u x_bt, its bias d sum_t u. Rows of this process's
+ * workers in batch order. out (may be NULL): (B, 2 LIN + 2) floats, [W2 row 0,
+ * W2 row 1, b2]. Returns the trace of their covariance over the rows,
+ * (1/B) sum_b |g_b|^2 - |(1/B) sum_b g_b|^2 (the variance of one example's
+ * estimate; a batch mean's is that over B), in double. */
+static double rf_grads(sc_ram *m, float *out) {
+    const sc_ram_cfg *c = &m->c;
+    const int T = c->glimpses, NB = m->NB, H = c->hidden;
+    const int X = c->loc_mlp ? c->loc_net_hidden : H, WD = 2 * X + 2;
+    const double inv_var = 1.0 / ((double)m->std * (double)m->std);
+    double *g = m->rfg, *gsum = m->rfg + WD, sq = 0.0;
+    int rows = 0;
+    memset(gsum, 0, sizeof(double) * WD);
+    for (int k = 0; k < m->W; k++) {
+        const ram_ws *w = &m->ws[k];
+        const float *xin = c->loc_mlp ? w->lz : w->h;
+        for (int b = 0; b < w->B; b++) {
+            const int gb = w->b0 + b;
+            memset(g, 0, sizeof(double) * WD);
+            for (int t = 0; t < T - 1; t++) {
+                const size_t tn = (size_t)t * NB + gb;
+                const double a = (double)m->reward[gb] - (double)m->base[tn];
+                const float *x = xin + ((size_t)t * w->B + b) * X;
+                for (int d = 0; d < 2; d++) {
+                    const double mu = m->mu[tn * 2 + d], s = m->samp[(tn + NB) * 2 + d];
+                    const double u = -a * (s - mu) * inv_var * (1.0 - mu * mu);
+                    double *gr = g + (size_t)d * X;
+                    for (int i = 0; i < X; i++) gr[i] += u * x[i];
+                    g[2 * X + d] += u;
+                }
+            }
+            for (int i = 0; i < WD; i++) {
+                sq += g[i] * g[i];
+                gsum[i] += g[i];
+            }
+            if (out)
+                for (int i = 0; i < WD; i++) out[(size_t)rows * WD + i] = (float)g[i];
+            rows++;
+        }
+    }
+    if (rows == 0) return NAN;
+    double msq = 0.0;
+    for (int i = 0; i < WD; i++) msq += (gsum[i] / rows) * (gsum[i] / rows);
+    return sq / rows - msq;
+}
+
+int sc_ram_reinforce_grads(sc_ram *m, float *out) {
+    if (!m->c.reinforce || m->c.glimpses < 2 || !(m->std > 0.0f) || !m->last_has_labels) return SC_EARG;
+    rf_grads(m, out);
+    return 2 * (m->c.loc_mlp ? m->c.loc_net_hidden : m->c.hidden) + 2;
+}
+
 int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float std, sc_rng *r,
                    const float *fixed_loc, sc_model_stats *st) {
     const sc_ram_cfg *c = &m->c;
@@ -830,6 +891,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
     st->correct = correct;
     st->reward = (double)correct / B;
     st->reinforce = st->baseline_mse = st->adv_var = st->mu_abs = st->mu_spread = 0.0;  /* without REINFORCE or T = 1 */
+    st->rf_grad_var = 0.0;
     if (c->reinforce && T > 1) {
         double rf = 0.0, mse = 0.0, m1 = 0.0, m2 = 0.0;
         for (int t = 0; t < T - 1; t++) {
@@ -861,6 +923,7 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
             }
         st->mu_abs = mabs / (2.0 * n);
         st->mu_spread = spread / (2.0 * (T - 1));
+        if (std > 0.0f) st->rf_grad_var = rf_grads(m, NULL);
     }
     return SC_OK;
 }

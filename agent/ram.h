@@ -108,6 +108,15 @@ int sc_ram_forward(sc_ram *m, const float *x, const int *labels, int B, float st
  * allgather's the same way. */
 int sc_ram_backward(sc_ram *m, const int *labels, int B, float std);
 
+/* The last forward's (it must have had labels, REINFORCE, T >= 2 and std > 0)
+ * per-example REINFORCE gradients on the location network's output layer:
+ * row b of out (B, Wd) is d/d(loc.W2, loc.b2) of -sum_{t<T-1} (R_b - b_bt) log
+ * pi_bt, as [W2 row 0, W2 row 1, b2] (Wd = 2 X + 2, X the width of loc.W2's
+ * input). The backward's gradient on those tensors is reinforce_weight / B
+ * times their sum; stats' rf_grad_var is the trace of their covariance.
+ * Returns Wd, or SC_EARG. */
+int sc_ram_reinforce_grads(sc_ram *m, float *out);
+
 /* The ema baseline's state (NaN before the first update; NaN for the other
  * kinds), and setting it (a checkpoint's value on resume). */
 double sc_ram_baseline_ema(const sc_ram *m);

@@ -23,6 +23,9 @@ typedef struct sc_model_stats {
     double baseline_mse;  /* ram: mean (b - R)^2 over (b, t), b = 0 without a baseline: the
                            * advantage's second moment, which scales the estimator's variance */
     double adv_var;       /* ram: variance of R - b over (b, t) */
+    double rf_grad_var;   /* ram: trace of the covariance over the batch of each example's REINFORCE
+                           * gradient on the location net's output layer (sc_ram_reinforce_grads):
+                           * the estimator's own variance, comparable across baselines */
     double mu_abs;        /* ram: mean |mu| over steps, examples and both coordinates */
     double mu_spread;     /* ram: std of mu across the batch, averaged over steps and coordinates
                            * (0 for a policy that ignores the image) */
@@ -35,7 +38,7 @@ typedef struct sc_model_stats {
 static inline void sc_model_stats_clear(sc_model_stats *st) {
     st->xent = st->reward = NAN;
     st->correct = 0;
-    st->reinforce = st->baseline_mse = st->adv_var = st->mu_abs = st->mu_spread = NAN;
+    st->reinforce = st->baseline_mse = st->adv_var = st->rf_grad_var = st->mu_abs = st->mu_spread = NAN;
     st->att_entropy = st->att_max = NAN;
 }
 

@@ -115,6 +115,8 @@ static int write_all(hid_t f, const char *log_name, const sc_config *c, const sc
     double ratt[2] = {st->row_acc.att_entropy, st->row_acc.att_max};
     bad |= sc_h5_attr_put_f64s(f, "epoch_att", eatt, 2);
     bad |= sc_h5_attr_put_f64s(f, "row_att", ratt, 2);
+    double rfv[2] = {st->epoch_acc.rf_grad_var, st->row_acc.rf_grad_var};
+    bad |= sc_h5_attr_put_f64s(f, "rf_grad_var", rfv, 2);
     bad |= sc_h5_attr_put_i64(f, "log_rows_train", st->log_rows_train);
     bad |= sc_h5_attr_put_i64(f, "log_rows_eval", st->log_rows_eval);
     bad |= sc_h5_attr_put_i64(f, "log_rows_glimpses", st->log_rows_glimpses);
@@ -425,6 +427,10 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
         missing = "epoch_att";
     if (!missing && sc_h5_attr_exists(f, "row_att") > 0 && sc_h5_attr_get_f64s(f, "row_att", ratt, 2) < 0)
         missing = "row_att";
+    /* and the REINFORCE gradient variance's sums (epoch, row): absent = zero */
+    double rfv[2] = {0.0, 0.0};
+    if (!missing && sc_h5_attr_exists(f, "rf_grad_var") > 0 && sc_h5_attr_get_f64s(f, "rf_grad_var", rfv, 2) < 0)
+        missing = "rf_grad_var";
     /* so was the ema baseline: absent = none yet */
     st->baseline_ema = NAN;
     if (!missing && sc_h5_attr_exists(f, "baseline_ema") > 0 &&
@@ -442,6 +448,8 @@ int sc_ckpt_load(const char *path, int what, sc_ckpt *ck, sc_err *err) {
     st->epoch_acc.att_max = eatt[1];
     st->row_acc.att_entropy = ratt[0];
     st->row_acc.att_max = ratt[1];
+    st->epoch_acc.rf_grad_var = rfv[0];
+    st->row_acc.rf_grad_var = rfv[1];
     if (st->epoch < 0 || st->step < 0 || st->batch_in_epoch < 0 || st->optim_t < 0 || st->log_rows_train < 0 ||
         st->log_rows_eval < 0 || st->log_rows_glimpses < 0 ||
         (strcmp(ck->optimizer, "adam") != 0 && strcmp(ck->optimizer, "sgd") != 0)) {

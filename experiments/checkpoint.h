@@ -34,6 +34,7 @@ typedef struct sc_train_acc {
     double xent, reinforce, baseline_mse, reward, adv_var, mu_abs, mu_spread, grad_norm;
     double images, batches;
     double att_entropy, att_max;  /* soft attention (NaN sums for other models) */
+    double rf_grad_var;           /* the RAM's REINFORCE gradient variance (NaN sums for other models) */
 } sc_train_acc;
 
 /* The trainer's state besides the tensors. */

@@ -73,6 +73,8 @@ static const column train_cols[] = {
     COL_ADDED(TR, att_entropy, CT_F32,
               "soft attention: mean entropy of the attention weights in nats (log L = uniform); NaN otherwise"),
     COL_ADDED(TR, att_max, CT_F32, "soft attention: mean largest attention weight (1/L = uniform); NaN otherwise"),
+    COL_ADDED(TR, rf_grad_var, CT_F32,
+              "ram: trace of the covariance over a batch of each example's REINFORCE gradient on loc.W2/b2; NaN otherwise"),
 };
 #undef TR
 

@@ -117,7 +117,7 @@ typedef struct sc_runlog_train_row {
     int32_t epoch;
     double wall_time;
     float images_per_s, xent, reinforce, baseline_mse, reward, adv_var, grad_norm, lr, std, mu_abs,
-        mu_spread, att_entropy, att_max;
+        mu_spread, att_entropy, att_max, rf_grad_var;
 } sc_runlog_train_row;
 
 typedef struct sc_runlog_eval_row {

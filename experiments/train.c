@@ -474,7 +474,7 @@ static void acc_add(sc_train_acc *a, const sc_model_stats *st, float gnorm, int 
     a->xent += st->xent; a->reinforce += st->reinforce; a->baseline_mse += st->baseline_mse;
     a->reward += st->reward; a->adv_var += st->adv_var; a->mu_abs += st->mu_abs;
     a->mu_spread += st->mu_spread; a->grad_norm += gnorm;
-    a->att_entropy += st->att_entropy; a->att_max += st->att_max;
+    a->att_entropy += st->att_entropy; a->att_max += st->att_max; a->rf_grad_var += st->rf_grad_var;
     a->images += n; a->batches += 1;
 }
 
@@ -595,7 +595,8 @@ static int append_train_row(run *R, sc_train_acc *a, int epoch, long step, float
                                    mean_of(a->xent, nb), mean_of(a->reinforce, nb), mean_of(a->baseline_mse, nb),
                                    mean_of(a->reward, nb), mean_of(a->adv_var, nb), mean_of(a->grad_norm, nb),
                                    lr, std, mean_of(a->mu_abs, nb), mean_of(a->mu_spread, nb),
-                                   mean_of(a->att_entropy, nb), mean_of(a->att_max, nb)};
+                                   mean_of(a->att_entropy, nb), mean_of(a->att_max, nb),
+                                   mean_of(a->rf_grad_var, nb)};
         int rc = sc_runlog_append_train(R->log, &row, err);
         if (rc != SC_OK) return rc;
     }

@@ -285,6 +285,68 @@ START_TEST(no_policy_gradient_into_core) {
 }
 END_TEST
 
+/* sc_ram_reinforce_grads: the per-example REINFORCE gradients on loc.W2/b2
+ * add up to what the backward puts there (reinforce_weight / B times their
+ * sum), for a linear and an MLP location net, each baseline and one or two
+ * workers; stats' rf_grad_var is the trace of their covariance. */
+START_TEST(reinforce_grads_sum_to_the_gradient) {
+    for (int loc_mlp = 0; loc_mlp <= 1; loc_mlp++)
+        for (int bk = -1; bk <= SC_BASELINE_EMA; bk++)
+            for (int W = 1; W <= 2; W++) {
+                sc_ram_cfg cfg = small_cfg(SC_CORE_LSTM, loc_mlp);
+                cfg.baseline = bk >= 0;
+                cfg.baseline_kind = bk >= 0 ? bk : SC_BASELINE_STATE;
+                cfg.baseline_decay = 0.9f;
+                sc_ram *m;
+                ck_assert_int_eq(sc_ram_create(&m, &cfg, NULL), SC_OK);
+                sc_err err = {0};
+                ck_assert_int_eq(sc_ram_set_workers(m, W, &err), SC_OK);
+                sc_rng r;
+                sc_rng_seed(&r, 11 + loc_mlp);
+                sc_ram_init_params(m, &r);
+                sc_params *ps = sc_ram_params(m);
+                const int B = 4;
+                float x[4 * 144];
+                int labels[4] = {0, 1, 2, 1};
+                for (int i = 0; i < B * 144; i++) x[i] = sc_rng_uniform(&r);
+                sc_model_stats st;
+                /* twice, so the ema baseline has a value in the second */
+                for (int pass = 0; pass < 2; pass++) {
+                    ck_assert_int_eq(sc_ram_forward(m, x, labels, B, 0.2f, &r, NULL, &st), SC_OK);
+                    sc_params_zero_grad(ps);
+                    ck_assert_int_eq(sc_ram_backward(m, labels, B, 0.2f), SC_OK);
+                }
+                const int X = loc_mlp ? cfg.loc_net_hidden : cfg.hidden, WD = 2 * X + 2;
+                float g[4 * 32];
+                ck_assert_int_le(WD, 32);
+                ck_assert_int_eq(sc_ram_reinforce_grads(m, g), WD);
+                const float *gw = sc_params_grad(ps, sc_params_find(ps, "loc.W2"));
+                const float *gbias = sc_params_grad(ps, sc_params_find(ps, "loc.b2"));
+                double gmax = 0.0, gap = 0.0, s1[32] = {0}, sq = 0.0;
+                for (int i = 0; i < WD; i++) {
+                    double sum = 0.0;
+                    for (int b = 0; b < B; b++) sum += g[b * WD + i];
+                    const double want = i < 2 * X ? gw[i] : gbias[i - 2 * X];
+                    const double got = cfg.reinforce_weight / B * sum;
+                    gmax = fmax(gmax, fabs(want));
+                    gap = fmax(gap, fabs(got - want));
+                    s1[i] = sum / B;
+                }
+                for (int i = 0; i < B * WD; i++) sq += (double)g[i] * g[i];
+                double var = sq / B;
+                for (int i = 0; i < WD; i++) var -= s1[i] * s1[i];
+                ck_assert_msg(gmax > 1e-6, "mlp %d baseline %d W %d: no REINFORCE gradient: test is vacuous", loc_mlp,
+                              bk, W);
+                ck_assert_msg(gap <= 1e-5 * gmax, "mlp %d baseline %d W %d: per-example sum off by %.3g (max %.3g)",
+                              loc_mlp, bk, W, gap, gmax);
+                ck_assert_msg(var > 0.0 && fabs(st.rf_grad_var - var) <= 1e-5 * var,
+                              "mlp %d baseline %d W %d: rf_grad_var %.6g, rows give %.6g", loc_mlp, bk, W,
+                              st.rf_grad_var, var);
+                sc_ram_free(m);
+            }
+}
+END_TEST
+
 START_TEST(samples_unclamped_locations_clamped) {
     sc_ram_cfg cfg = small_cfg(SC_CORE_RNN, 0);
     sc_ram *m;
@@ -523,6 +585,7 @@ static Suite *make_suite(void) {
     tcase_add_test(g, ema_baseline_updates);
     suite_add_tcase(s, g);
     TCase *b = tcase_create("behaviour");
+    tcase_add_test(b, reinforce_grads_sum_to_the_gradient);
     tcase_add_test(b, samples_unclamped_locations_clamped);
     tcase_add_test(b, zero_std_follows_the_mean);
     tcase_add_test(b, single_glimpse_has_no_policy_term);

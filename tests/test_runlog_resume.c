@@ -315,14 +315,14 @@ static void make_old(const char *log, const char *ckpt) {
     static const char *const attrs[] = {"model_kind", "macs_train_per_image", "flops_train_per_image",
                                         "pixels_per_image", "retina_adds_per_image"};
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) ck_assert(H5Adelete(f, attrs[i]) >= 0);
-    static const char *const sets[] = {"train/att_entropy", "train/att_max", "eval/test/us_per_image",
-                                       "eval/test/train_seconds"};
+    static const char *const sets[] = {"train/att_entropy", "train/att_max", "train/rf_grad_var",
+                                       "eval/test/us_per_image", "eval/test/train_seconds"};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) ck_assert(H5Ldelete(f, sets[i], H5P_DEFAULT) >= 0);
     H5Fclose(f);
     in_tmp(p, sizeof p, ckpt);
     f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert(f >= 0);
-    ck_assert(H5Adelete(f, "epoch_att") >= 0 && H5Adelete(f, "row_att") >= 0);
+    ck_assert(H5Adelete(f, "epoch_att") >= 0 && H5Adelete(f, "row_att") >= 0 && H5Adelete(f, "rf_grad_var") >= 0);
     H5Fclose(f);
 }
 
@@ -338,7 +338,8 @@ START_TEST(older_log_resumes) {
     train_some("old.h5", &c, 1, 0, NULL);
     same_checkpoints("ref.h5", "old.h5");
     hid_t f = open_log("old.h5");
-    ck_assert(H5Lexists(f, "train/att_entropy", H5P_DEFAULT) == 0 && H5Aexists(f, "model_kind") == 0);
+    ck_assert(H5Lexists(f, "train/att_entropy", H5P_DEFAULT) == 0 && H5Lexists(f, "train/rf_grad_var", H5P_DEFAULT) == 0 &&
+              H5Aexists(f, "model_kind") == 0);
     size_t n, m, nr;
     char *steps = raw(f, "train/step", &n), *tests = raw(f, "eval/test/err_m1", &m);
     hid_t g = open_log("ref.h5");

@@ -80,7 +80,8 @@ void fz_make_runlog(const char *path, int kind) {
     int bad = 0;
     for (int i = 0; i < 5; i++) {
         sc_runlog_train_row r = {10 * (i + 1), 1 + i / 3, 0.1 * i, 1000, 2.3f - 0.1f * i, 0.1f, 0.01f, 0.3f, 0.2f,
-                                 1.5f, 1e-3f, 0.15f, 0.2f, 0.1f, kind == 1 ? 1.5f : NAN, kind == 1 ? 0.3f : NAN};
+                                 1.5f, 1e-3f, 0.15f, 0.2f, 0.1f, kind == 1 ? 1.5f : NAN, kind == 1 ? 0.3f : NAN,
+                                 kind == 1 ? NAN : 0.05f};
         bad |= sc_runlog_append_train(log, &r, &err);
     }
     for (int e = 1; e <= 2; e++) {
